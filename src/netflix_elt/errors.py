@@ -1,0 +1,57 @@
+"""One exception root for netflix-elt, with one subclass per kind of failure.
+
+The CLI maps ``exit_code`` to the process exit status, as dbt does: 2 for usage and
+configuration errors, 1 for failures while building or testing the warehouse.
+"""
+
+from __future__ import annotations
+
+
+class NetflixEltError(Exception):
+    """Root of every error netflix-elt raises on purpose; the message is shown to the user."""
+
+    exit_code = 2
+
+
+class ConfigError(NetflixEltError):
+    """A setting is missing or invalid; the message names the setting and where it came from."""
+
+
+class GraphError(NetflixEltError):
+    """The transform graph is invalid: duplicate names, unknown inputs or a cycle."""
+
+
+class SelectorError(NetflixEltError):
+    """A selector is malformed or matches nothing."""
+
+
+class IngestError(NetflixEltError):
+    """Data could not be extracted to or read from the landing zone."""
+
+
+class LoadError(NetflixEltError):
+    """A file could not be loaded into RAW; RAW is left as it was."""
+
+
+class LockError(NetflixEltError):
+    """Another netflix-elt process holds the warehouse lock."""
+
+    exit_code = 3
+
+
+class TransformError(NetflixEltError):
+    """A transform failed to build."""
+
+    exit_code = 1
+
+
+class SnapshotError(NetflixEltError):
+    """A snapshot could not be applied; the snapshot table is left as it was."""
+
+    exit_code = 1
+
+
+class ValidationError(NetflixEltError):
+    """An error-severity data test failed."""
+
+    exit_code = 1
