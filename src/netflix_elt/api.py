@@ -1,0 +1,276 @@
+"""The Python API behind every CLI command, usable from notebooks and tests.
+
+A :class:`Workspace` holds the resolved settings, the project graph and (lazily) one Snowpark
+session; commands are methods that return plain results, and the CLI only prints them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from netflix_elt import materialize
+from netflix_elt.artifacts import NodeResult, unique_id, write_manifest, write_run_results
+from netflix_elt.config import Settings, load_settings
+from netflix_elt.engine import open_session
+from netflix_elt.errors import ConfigError, TransformError
+from netflix_elt.registry import Node, Project, load_project
+from netflix_elt.runner import Reporter, Runner, write_compiled
+from netflix_elt.selectors import select
+
+if TYPE_CHECKING:
+    from snowflake.snowpark import Session
+
+    from netflix_elt.ingest.load import LoadReport
+
+
+@dataclass
+class RunOutcome:
+    results: list[NodeResult]
+    elapsed: float
+    command: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in ("success", "pass", "warn") for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+
+class Workspace:
+    """Settings + project + session for one command (or one notebook)."""
+
+    def __init__(self, settings: Settings, project: Project | None = None) -> None:
+        self.settings = settings
+        self._project = project
+        self._session: Session | None = None
+        self._stack = contextlib.ExitStack()
+        self.invocation_id = str(uuid.uuid4())
+
+    @classmethod
+    def from_options(
+        cls,
+        project_dir: Path | None = None,
+        *,
+        target: str | None = None,
+        profile: str | None = None,
+        threads: int | None = None,
+    ) -> Workspace:
+        return cls(load_settings(project_dir, target=target, profile=profile, threads=threads))
+
+    # lifecycle -----------------------------------------------------------------------------
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stack.close()
+        self._session = None
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = load_project(self.settings)
+        return self._project
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._stack.enter_context(open_session(self.settings))
+        return self._session
+
+    @property
+    def relations(self) -> dict[str, str]:
+        comp = materialize.Compiler(self.project, self.settings, None)  # type: ignore[arg-type]
+        return {
+            n.name: comp.relation(n)
+            for n in self.project.nodes.values()
+            if n.materialized not in ("ephemeral", "analysis")
+        }
+
+    def compiler(self) -> materialize.Compiler:
+        return materialize.Compiler(self.project, self.settings, self.session)
+
+    # commands --------------------------------------------------------------------------------
+    def init(self) -> list[str]:
+        """Create the database and schemas (and RAW's tables); returns the statements run."""
+        s = self.settings
+        stmts = [f"CREATE DATABASE IF NOT EXISTS {s.database}"] + [
+            f"CREATE SCHEMA IF NOT EXISTS {s.database}.{schema}"
+            for schema in (s.raw_schema, s.target_schema, s.snapshot_schema, s.audit_schema)
+        ]
+        for stmt in stmts:
+            self.session.sql(stmt).collect()
+        from netflix_elt.ingest.load import ensure_raw
+
+        ensure_raw(self.session, s)
+        return stmts
+
+    def load(
+        self, url: str | None = None, *, force: bool = False, progress: Callable[[str], None] | None = None
+    ) -> LoadReport:
+        from netflix_elt.ingest.load import load
+
+        self.init()
+        return load(self.session, self.settings, url, force=force, progress=progress)
+
+    def seed(self, names: list[str] | None = None) -> dict[str, int]:
+        from netflix_elt.seeds import load_seeds
+
+        return load_seeds(self.session, self.settings, names)
+
+    def selected(
+        self, select_: Sequence[str] = (), exclude: Sequence[str] = (), kinds: Sequence[str] = ("transform",)
+    ) -> list[str]:
+        return select(self.project, select_, exclude, kinds)
+
+    def _build_transform(self, full_refresh: bool) -> Callable[[Node], NodeResult]:
+        pname = self.settings.config.project.name
+
+        def build(node: Node) -> NodeResult:
+            comp = self.compiler()
+            res = materialize.build(comp, node, full_refresh=full_refresh)
+            path = write_compiled(self.settings.target_dir, node, res.sql[-1])
+            return NodeResult(
+                node.name,
+                unique_id(pname, node),
+                node.kind,
+                "success",
+                rows=res.rows,
+                message=res.message or node.materialized,
+                relation=comp.relation(node),
+                compiled_path=str(path.relative_to(self.settings.project_dir)),
+            )
+
+        return build
+
+    def run(
+        self,
+        select_: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        *,
+        full_refresh: bool = False,
+        reporter: Reporter | None = None,
+        debug: bool = False,
+        command: str = "run",
+        args: dict[str, Any] | None = None,
+    ) -> RunOutcome:
+        """Build the selected transforms (ephemeral and analyses are compiled, not built)."""
+        names = [
+            n
+            for n in self.selected(select_, exclude)
+            if self.project[n].materialized not in ("ephemeral", "analysis")
+        ]
+        return self.execute(
+            names,
+            self._build_transform(full_refresh),
+            reporter=reporter,
+            debug=debug,
+            command=command,
+            args=args or {},
+        )
+
+    def execute(
+        self,
+        names: list[str],
+        builder: Callable[[Node], NodeResult],
+        *,
+        reporter: Reporter | None = None,
+        debug: bool = False,
+        command: str,
+        args: dict[str, Any],
+    ) -> RunOutcome:
+        started = time.perf_counter()
+        if names:
+            self.session  # noqa: B018 - start the engine before the clock of the first node
+            schema = f"{self.settings.database}.{self.settings.target_schema}"
+            self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}").collect()
+        runner = Runner(
+            self.project,
+            self.settings.config.project.name,
+            builder,
+            threads=self.settings.threads,
+            serialize=self.settings.engine == "embedded",
+            reporter=reporter,
+            debug=debug,
+        )
+        results = runner.run(names)
+        elapsed = time.perf_counter() - started
+        write_manifest(self.project, self.settings, self.relations, self.invocation_id)
+        write_run_results(
+            self.settings,
+            results,
+            command=command,
+            args=args,
+            elapsed=elapsed,
+            invocation_id=self.invocation_id,
+        )
+        return RunOutcome(results, elapsed, command)
+
+    def compile(self, names: Sequence[str] = ()) -> dict[str, tuple[Path, str]]:
+        """SQL of each transform (all when none named), also written under target/compiled/."""
+        chosen = list(names) or [n.name for n in self.project.of_kind("transform", "snapshot")]
+        out: dict[str, tuple[Path, str]] = {}
+        comp = self.compiler()
+        for name in chosen:
+            if name not in self.project or self.project[name].kind in ("source", "seed"):
+                raise ConfigError(f"no transform named {name!r}")
+            node = self.project[name]
+            sql = comp.select_sql(node)
+            out[name] = (write_compiled(self.settings.target_dir, node, sql), sql)
+        write_manifest(self.project, self.settings, self.relations, self.invocation_id)
+        return out
+
+    def show(self, name: str, limit: int = 10) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Preview rows of a node (built relation, or the compiled query for ephemeral/analysis)."""
+        if name not in self.project:
+            raise ConfigError(f"no node named {name!r}")
+        node = self.project[name]
+        comp = self.compiler()
+        if node.kind == "transform" and node.materialized in ("ephemeral", "analysis"):
+            sql = comp.select_sql(node)
+        else:
+            relation = comp.relation(node)
+            if not materialize.table_exists(self.session, relation):
+                raise TransformError(
+                    f"{name!r} is not built yet ({relation}); run `netflix-elt run -s {name}`"
+                )
+            sql = f"SELECT * FROM {relation}"
+        df = self.session.sql(f"SELECT * FROM ({sql}) LIMIT {int(limit)}")
+        rows = df.collect()
+        cols = [c.strip('"') for c in df.columns]
+        return cols, [tuple(r) for r in rows]
+
+    def tables(self) -> list[tuple[str, str, int]]:
+        """Every table and view of the warehouse with its row count (schema, name, rows)."""
+        s = self.settings
+        rows = self.session.sql(
+            f"SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE FROM {s.database}.INFORMATION_SCHEMA.TABLES "
+            f"WHERE TABLE_SCHEMA <> 'INFORMATION_SCHEMA' ORDER BY 1, 2"
+        ).collect()
+        out = []
+        for schema, name, _kind in rows:
+            n = materialize.count_rows(self.session, f"{s.database}.{schema}.{name}")
+            out.append((schema, name, n))
+        return out
+
+
+@contextlib.contextmanager
+def workspace(**kwargs: Any) -> Iterator[Workspace]:
+    ws = Workspace.from_options(**kwargs)
+    try:
+        yield ws
+    finally:
+        ws.close()

@@ -1,0 +1,427 @@
+"""The `netflix-elt` command line: thin click commands over :mod:`netflix_elt.api`.
+
+Exit codes follow dbt: 0 success, 1 a transform, snapshot or error-severity test failed,
+2 a usage or configuration error. Errors print one red line; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from netflix_elt.errors import NetflixEltError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+STATUS_STYLE = {
+    "success": "green",
+    "pass": "green",
+    "error": "red",
+    "fail": "red",
+    "skipped": "yellow",
+    "warn": "yellow",
+}
+
+
+def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """One error handler: a one-line message and dbt's exit code; the traceback only with --debug."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = kwargs.get("debug", False)
+        try:
+            return func(*args, **kwargs)
+        except NetflixEltError as e:
+            if debug:
+                raise
+            err_console.print(f"[red]Error:[/red] {e}", soft_wrap=True)
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            err_console.print("[red]Interrupted[/red]")
+            sys.exit(130)
+        except Exception as e:  # a bug or an engine failure: still one line unless --debug
+            if debug:
+                raise
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            err_console.print(
+                f"[red]Error:[/red] {type(e).__name__}: {first} (run with --debug for details)",
+                soft_wrap=True,
+            )
+            sys.exit(2)
+
+    return wrapper
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every warehouse command takes."""
+    options = [
+        click.option(
+            "--project-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Project folder (holding config/netflix_elt.toml). Default: found from the current folder.",
+        ),
+        click.option("--target", "-t", default=None, help="Target schema set: dev (default) or prod."),
+        click.option(
+            "--profile",
+            default=None,
+            help="Where to run: local (embedded engine, default) or snowflake (a real account).",
+        ),
+        click.option("--debug", is_flag=True, help="Show tracebacks for errors."),
+    ]
+    for opt in reversed(options):
+        func = opt(func)
+    return _handle_errors(func)
+
+
+def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--select",
+            "-s",
+            "select_",
+            multiple=True,
+            help="dbt selectors: name, +name (with upstream), name+ (with downstream), layer:L, tag:T.",
+        ),
+        click.option("--exclude", multiple=True, help="Selectors to leave out."),
+    ]
+    for opt in reversed(options):
+        func = opt(func)
+    return func
+
+
+def _workspace(project_dir: Path | None, target: str | None, profile: str | None, threads: int | None = None):
+    from netflix_elt.api import Workspace
+
+    return Workspace.from_options(project_dir, target=target, profile=profile, threads=threads)
+
+
+def _report_line(i: int, total: int, res: Any) -> None:
+    style = STATUS_STYLE.get(res.status, "white")
+    rows = "-" if res.rows is None else f"{res.rows:,}"
+    label = {"success": "OK", "error": "ERROR", "skipped": "SKIP"}.get(res.status, res.status.upper())
+    console.print(
+        f"{i:>3} of {total} [{style}]{label:<5}[/{style}] {res.kind} [bold]{res.name}[/bold] "
+        f"[dim]{res.message.splitlines()[0] if res.message else ''}[/dim] "
+        f"rows={rows} [{res.execution_time:.2f}s]",
+        soft_wrap=True,
+    )
+    if res.status in ("error", "fail") and res.message:
+        console.print(f"      [red]{res.message}[/red]", soft_wrap=True)
+
+
+def _summary(outcome: Any) -> None:
+    c = outcome.counts()
+    parts = " ".join(f"{k.upper()}={v}" for k, v in sorted(c.items()))
+    color = "green" if outcome.ok else "red"
+    console.print(f"[{color}]Done.[/{color}] {parts} TOTAL={len(outcome.results)} in {outcome.elapsed:.2f}s")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="netflix-elt")
+def main() -> None:
+    """netflix-elt: load MovieLens CSVs into Snowflake and transform them with Snowpark.
+
+    Runs on an embedded Snowflake emulator by default (profile `local`, no account needed) and
+    unchanged on a real account (`--profile snowflake`). Typical flow:
+
+    \b
+      netflix-elt extract --source synthetic    # data into the landing zone
+      netflix-elt build                          # load + seed + run
+      netflix-elt run --layer marts              # rebuild marts and what they need
+    """
+
+
+@main.command()
+@common_options
+@click.option(
+    "--print-admin-sql",
+    is_flag=True,
+    help="Print the SQL an account admin runs once on Snowflake (role, warehouse, grants, S3 integration).",
+)
+def init(
+    project_dir: Path | None, target: str | None, profile: str | None, debug: bool, print_admin_sql: bool
+) -> None:
+    """Create the database and schemas (RAW, the target schema, SNAPSHOTS, AUDIT)."""
+    ws = _workspace(project_dir, target, profile)
+    if print_admin_sql:
+        from netflix_elt.admin import admin_sql
+
+        click.echo(admin_sql(ws.settings))
+        return
+    with ws:
+        for stmt in ws.init():
+            console.print(f"[green]ok[/green] {stmt}")
+
+
+@main.command()
+@common_options
+@click.option(
+    "--source",
+    default="synthetic",
+    show_default=True,
+    help="synthetic, grouplens:ml-latest-small|ml-20m|ml-25m|ml-32m, or a folder of CSV files.",
+)
+@click.option(
+    "--to",
+    "to_url",
+    default=None,
+    help="Landing URL: a folder, file:// or s3://bucket/prefix. Default: the state folder's landing/.",
+)
+@click.option(
+    "--scale",
+    default="small",
+    show_default=True,
+    help="Synthetic size: small, or ratings like 500k, 2m, 20m.",
+)
+@click.option("--seed", "seed_", default=42, show_default=True, type=int, help="Synthetic random seed.")
+@click.option(
+    "--batch", default=None, type=int, help="Synthetic batch number (>1 writes a later delta batch)."
+)
+def extract(
+    project_dir: Path | None,
+    target: str | None,
+    profile: str | None,
+    debug: bool,
+    source: str,
+    to_url: str | None,
+    scale: str,
+    seed_: int,
+    batch: int | None,
+) -> None:
+    """Write MovieLens files into the landing zone, as one new batch."""
+    from netflix_elt.ingest.extract import extract as do_extract
+
+    ws = _workspace(project_dir, target, profile)
+    url = to_url or ws.settings.landing_url
+    manifest = do_extract(source, url, scale=scale, seed=seed_, batch=batch)
+    table = Table(title=f"extracted batch {manifest.batch} to {url}")
+    for col in ("file", "rows", "bytes"):
+        table.add_column(col, justify="right" if col != "file" else "left")
+    for f in manifest.files:
+        table.add_row(f.name, f"{f.rows:,}", f"{f.bytes:,}")
+    console.print(table)
+
+
+def _print_load(report: Any) -> None:
+    table = Table(title="load")
+    for col in ("table", "file", "status", "parsed", "loaded", "rejected"):
+        table.add_column(col)
+    for f in report.files:
+        table.add_row(
+            f.table, f.file, f.status, f"{f.rows_parsed:,}", f"{f.rows_loaded:,}", f"{f.rows_rejected:,}"
+        )
+    console.print(table)
+    for w in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
+    rejected = sum(f.rows_rejected for f in report.files)
+    if rejected:
+        console.print(f"[yellow]{rejected:,} rejected rows are in RAW.LOAD_REJECTS[/yellow]")
+
+
+@main.command()
+@common_options
+@click.option(
+    "--from", "from_url", default=None, help="Landing URL to load from (default: the configured landing)."
+)
+@click.option(
+    "--force", is_flag=True, help="Reload files even if LOAD_HISTORY has them with the same checksum."
+)
+def load(
+    project_dir: Path | None,
+    target: str | None,
+    profile: str | None,
+    debug: bool,
+    from_url: str | None,
+    force: bool,
+) -> None:
+    """COPY INTO the RAW tables every landed file not loaded yet."""
+    with _workspace(project_dir, target, profile) as ws:
+        report = ws.load(
+            from_url, force=force, progress=lambda m: console.print(f"[dim]{m}[/dim]", soft_wrap=True)
+        )
+        _print_load(report)
+
+
+@main.command()
+@common_options
+@click.option("--select", "-s", "select_", multiple=True, help="Seed names to load (default: all).")
+def seed(
+    project_dir: Path | None, target: str | None, profile: str | None, debug: bool, select_: tuple[str, ...]
+) -> None:
+    """Load the seed CSV files into the target schema."""
+    with _workspace(project_dir, target, profile) as ws:
+        for name, rows in ws.seed(list(select_) or None).items():
+            console.print(f"[green]OK[/green] seed [bold]{name}[/bold] rows={rows:,}")
+
+
+def _run_args(layer: str | None, select_: tuple[str, ...]) -> list[str]:
+    return [*select_, *([f"layer:{layer}"] if layer else [])]
+
+
+@main.command()
+@common_options
+@selection_options
+@click.option(
+    "--layer",
+    type=click.Choice(["staging", "core", "marts"]),
+    default=None,
+    help="Build this layer and everything upstream of it (same as --select +layer:L).",
+)
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental tables from scratch.")
+@click.option("--threads", type=int, default=None, help="Transforms built at once (default from config).")
+def run(
+    project_dir: Path | None,
+    target: str | None,
+    profile: str | None,
+    debug: bool,
+    select_: tuple[str, ...],
+    exclude: tuple[str, ...],
+    layer: str | None,
+    full_refresh: bool,
+    threads: int | None,
+) -> None:
+    """Build transforms in dependency order (views, tables, incremental MERGEs)."""
+    selectors = [*select_, *([f"+layer:{layer}"] if layer else [])]
+    with _workspace(project_dir, target, profile, threads) as ws:
+        ws.selected(selectors, exclude)  # validate before starting the engine
+        outcome = ws.run(
+            selectors,
+            exclude,
+            full_refresh=full_refresh,
+            reporter=_report_line,
+            debug=debug,
+            args={"select": selectors, "exclude": list(exclude), "full_refresh": full_refresh},
+        )
+        _summary(outcome)
+        if not outcome.ok:
+            sys.exit(1)
+
+
+@main.command()
+@common_options
+@selection_options
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental tables from scratch.")
+@click.option("--threads", type=int, default=None, help="Transforms built at once (default from config).")
+@click.option(
+    "--from", "from_url", default=None, help="Landing URL to load from (default: the configured landing)."
+)
+def build(
+    project_dir: Path | None,
+    target: str | None,
+    profile: str | None,
+    debug: bool,
+    select_: tuple[str, ...],
+    exclude: tuple[str, ...],
+    full_refresh: bool,
+    threads: int | None,
+    from_url: str | None,
+) -> None:
+    """Load, seed, then run the selected transforms."""
+    with _workspace(project_dir, target, profile, threads) as ws:
+        ws.selected(select_, exclude)
+        _print_load(ws.load(from_url))
+        for name, rows in ws.seed().items():
+            console.print(f"[green]OK[/green] seed [bold]{name}[/bold] rows={rows:,}")
+        outcome = ws.run(
+            select_,
+            exclude,
+            full_refresh=full_refresh,
+            reporter=_report_line,
+            debug=debug,
+            command="build",
+            args={"select": list(select_), "exclude": list(exclude)},
+        )
+        _summary(outcome)
+        if not outcome.ok:
+            sys.exit(1)
+
+
+@main.command(name="ls")
+@common_options
+@selection_options
+def ls_(
+    project_dir: Path | None,
+    target: str | None,
+    profile: str | None,
+    debug: bool,
+    select_: tuple[str, ...],
+    exclude: tuple[str, ...],
+) -> None:
+    """List sources, seeds, transforms and snapshots with their layer, materialization and inputs."""
+    ws = _workspace(project_dir, target, profile)
+    names = ws.selected(select_, exclude, kinds=("source", "seed", "transform", "snapshot"))
+    table = Table()
+    for col in ("name", "kind", "layer", "materialized", "inputs"):
+        table.add_column(col)
+    for n in names:
+        node = ws.project[n]
+        table.add_row(n, node.kind, node.layer, node.materialized, ", ".join(node.inputs))
+    console.print(table)
+
+
+@main.command()
+@common_options
+@click.argument("name")
+@click.option("--limit", "-n", default=10, show_default=True, type=int, help="Rows to show.")
+def show(
+    project_dir: Path | None, target: str | None, profile: str | None, debug: bool, name: str, limit: int
+) -> None:
+    """Preview the rows of a source, seed, transform or snapshot."""
+    with _workspace(project_dir, target, profile) as ws:
+        cols, rows = ws.show(name.lower(), limit)
+        table = Table(title=name)
+        for c in cols:
+            table.add_column(c)
+        for r in rows:
+            table.add_row(*["NULL" if v is None else str(v) for v in r])
+        console.print(table)
+
+
+@main.command(name="compile")
+@common_options
+@click.argument("names", nargs=-1)
+def compile_(
+    project_dir: Path | None, target: str | None, profile: str | None, debug: bool, names: tuple[str, ...]
+) -> None:
+    """Print the SQL of transforms and analyses (all when none named); also under target/compiled/."""
+    with _workspace(project_dir, target, profile) as ws:
+        compiled = ws.compile([n.lower() for n in names])
+        for name, (path, sql) in compiled.items():
+            if names:
+                console.print(f"[dim]-- {name}: {path}[/dim]")
+                click.echo(sql + ";")
+            else:
+                console.print(
+                    f"[green]compiled[/green] {name} -> {path.relative_to(ws.settings.project_dir)}"
+                )
+
+
+@main.command()
+@common_options
+def tables(project_dir: Path | None, target: str | None, profile: str | None, debug: bool) -> None:
+    """Every table and view of the warehouse with its row count."""
+    with _workspace(project_dir, target, profile) as ws:
+        _print_tables(ws)
+
+
+def _print_tables(ws: Any) -> None:
+    table = Table(title=f"{ws.settings.database} tables")
+    table.add_column("schema")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for schema, name, rows in ws.tables():
+        table.add_row(schema, name, f"{rows:,}")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Project configuration: `config/netflix_elt.toml`, validated with pydantic.
+
+Settings are resolved once per command into a frozen :class:`Settings`, so every module reads the
+same names. Every identifier that ends up in SQL is validated here, before any SQL runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from netflix_elt.errors import ConfigError
+
+CONFIG_FILE = Path("config") / "netflix_elt.toml"
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
+SQL_TYPES = {"INTEGER", "BIGINT", "FLOAT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP_NTZ", "BOOLEAN"}
+
+
+def check_identifier(value: str, setting: str) -> str:
+    """Reject anything that is not a plain Snowflake identifier (so no quoting tricks reach SQL)."""
+    if not isinstance(value, str) or not IDENTIFIER.match(value):
+        raise ConfigError(
+            f"setting {setting} = {value!r} is not a valid identifier "
+            "(letters, digits, _ and $, starting with a letter or _)"
+        )
+    return value.upper()
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _ident(v: str) -> str:
+    if not IDENTIFIER.match(v):
+        raise ValueError(f"{v!r} is not a valid identifier (letters, digits, _ and $)")
+    return v.upper()
+
+
+class ProjectSection(_Model):
+    name: str = "movielens"
+    transforms: str = "transforms"
+    seeds: str = "seeds"
+    analyses: str = "analyses"
+    default_target: str = "dev"
+    default_profile: str = "local"
+    threads: int = Field(default=4, ge=1, le=64)
+
+
+class WarehouseSection(_Model):
+    database: str = "MOVIELENS"
+    raw_schema: str = "RAW"
+    snapshot_schema: str = "SNAPSHOTS"
+    audit_schema: str = "AUDIT"
+
+    _check = field_validator("database", "raw_schema", "snapshot_schema", "audit_schema")(
+        classmethod(lambda cls, v: _ident(v))
+    )
+
+
+class TargetSection(_Model):
+    schema_: str = Field(alias="schema")
+
+    _check = field_validator("schema_")(classmethod(lambda cls, v: _ident(v)))
+
+
+class ProfileSection(_Model):
+    engine: Literal["embedded", "snowflake"]
+    connection_name: str | None = None
+    storage_integration: str | None = None
+    role: str | None = None
+    warehouse: str | None = None
+
+
+class LandingSection(_Model):
+    url: str | None = None
+
+
+class SourceSection(_Model):
+    table: str
+    file: str
+    mode: Literal["append", "full"] = "append"
+    optional: bool = False
+    columns: dict[str, str]
+    nullable: tuple[str, ...] = ()
+    ranges: dict[str, tuple[float, float]] = {}
+    description: str = ""
+
+    _check = field_validator("table")(classmethod(lambda cls, v: _ident(v)))
+
+    @field_validator("columns")
+    @classmethod
+    def _types(cls, v: dict[str, str]) -> dict[str, str]:
+        for col, typ in v.items():
+            _ident(col)
+            if typ.upper() not in SQL_TYPES:
+                raise ValueError(f"column {col}: type {typ!r} is not one of {sorted(SQL_TYPES)}")
+        return {c: t.upper() for c, t in v.items()}
+
+
+class SeedSection(_Model):
+    file: str
+    columns: dict[str, str]
+    description: str = ""
+
+    @field_validator("columns")
+    @classmethod
+    def _types(cls, v: dict[str, str]) -> dict[str, str]:
+        return SourceSection._types(v)  # type: ignore[operator]
+
+
+class ProjectConfig(_Model):
+    project: ProjectSection = ProjectSection()
+    warehouse: WarehouseSection = WarehouseSection()
+    targets: dict[str, TargetSection] = {"dev": TargetSection(schema="DEV")}
+    profiles: dict[str, ProfileSection] = {"local": ProfileSection(engine="embedded")}
+    landing: LandingSection = LandingSection()
+    sources: dict[str, SourceSection] = {}
+    seeds: dict[str, SeedSection] = {}
+
+
+class Settings(_Model):
+    """Everything a command needs, resolved from the config file, flags and environment."""
+
+    project_dir: Path
+    state_dir: Path
+    config: ProjectConfig
+    target: str
+    profile: str
+    threads: int
+
+    @property
+    def database(self) -> str:
+        return self.config.warehouse.database
+
+    @property
+    def raw_schema(self) -> str:
+        return self.config.warehouse.raw_schema
+
+    @property
+    def snapshot_schema(self) -> str:
+        return self.config.warehouse.snapshot_schema
+
+    @property
+    def audit_schema(self) -> str:
+        return self.config.warehouse.audit_schema
+
+    @property
+    def target_schema(self) -> str:
+        return self.config.targets[self.target].schema_
+
+    @property
+    def profile_config(self) -> ProfileSection:
+        return self.config.profiles[self.profile]
+
+    @property
+    def engine(self) -> str:
+        return self.profile_config.engine
+
+    @property
+    def landing_url(self) -> str:
+        return self.config.landing.url or str(self.state_dir / "landing")
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.state_dir / "warehouse"
+
+    @property
+    def target_dir(self) -> Path:
+        return self.project_dir / "target"
+
+    def fqn(self, schema: str, name: str) -> str:
+        """Fully qualified, upper-case name of a warehouse object."""
+        return f"{self.database}.{schema}.{name.upper()}"
+
+
+def find_project_dir(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` holding config/netflix_elt.toml."""
+    env = os.environ.get("NETFLIX_ELT_PROJECT_DIR")
+    if env:
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise ConfigError(
+        f"no {CONFIG_FILE} found in {here} or any parent folder; run netflix-elt from a project "
+        "folder or pass --project-dir"
+    )
+
+
+def _format_validation_error(path: Path, err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        parts.append(f"{loc}: {e['msg']}")
+    return f"invalid setting in {path}: " + "; ".join(parts)
+
+
+def read_project_config(project_dir: Path) -> ProjectConfig:
+    path = project_dir / CONFIG_FILE
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+    try:
+        return ProjectConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_format_validation_error(path, e)) from None
+
+
+def load_settings(
+    project_dir: Path | None = None,
+    *,
+    target: str | None = None,
+    profile: str | None = None,
+    threads: int | None = None,
+) -> Settings:
+    """Resolve settings: flags beat environment variables, which beat the config file."""
+    project_dir = (project_dir or find_project_dir()).resolve()
+    config = read_project_config(project_dir)
+    target = (target or os.environ.get("NETFLIX_ELT_TARGET") or config.project.default_target).lower()
+    profile = (profile or os.environ.get("NETFLIX_ELT_PROFILE") or config.project.default_profile).lower()
+    if target not in config.targets:
+        raise ConfigError(
+            f"unknown target {target!r} (--target); configured targets: {sorted(config.targets)}"
+        )
+    if profile not in config.profiles:
+        raise ConfigError(
+            f"unknown profile {profile!r} (--profile); configured profiles: {sorted(config.profiles)}"
+        )
+    home = os.environ.get("NETFLIX_ELT_HOME")
+    state_dir = Path(home).expanduser().resolve() if home else project_dir / ".netflix_elt"
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {threads}")
+    return Settings(
+        project_dir=project_dir,
+        state_dir=state_dir,
+        config=config,
+        target=target,
+        profile=profile,
+        threads=threads or config.project.threads,
+    )

@@ -1,0 +1,131 @@
+"""Connection parameters for a real Snowflake account, found the way Snowflake's own tools find them.
+
+Order: a named connection in `connections.toml` (or `[connections.<name>]` in `config.toml`) under
+`$SNOWFLAKE_HOME`, else `~/.snowflake/`, else the platform default; then `SNOWFLAKE_*` environment
+variables override single keys. Nothing is ever read from the project folder, so secrets cannot
+end up in the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from netflix_elt.errors import ConfigError
+
+# keys the snowflake-connector accepts that we pass through, and their SNOWFLAKE_* variables
+CONNECTION_KEYS = (
+    "account",
+    "user",
+    "password",
+    "authenticator",
+    "private_key_file",
+    "private_key_file_pwd",
+    "role",
+    "warehouse",
+    "database",
+    "schema",
+    "host",
+    "port",
+    "protocol",
+    "token",
+)
+SECRET_KEYS = frozenset({"password", "private_key_file_pwd", "token", "private_key", "passcode"})
+ENV_ALIASES = {"private_key_file_pwd": ("SNOWFLAKE_PRIVATE_KEY_FILE_PWD", "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")}
+
+
+def snowflake_home(env: Mapping[str, str] | None = None) -> Path:
+    """The folder holding connections.toml, as the Snowflake CLI and connector resolve it."""
+    env = os.environ if env is None else env
+    if env.get("SNOWFLAKE_HOME"):
+        return Path(env["SNOWFLAKE_HOME"]).expanduser()
+    home = Path(env.get("HOME", str(Path.home())))
+    dot = home / ".snowflake"
+    if dot.is_dir():
+        return dot
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / "snowflake"
+    if sys.platform.startswith("win"):
+        return home / "AppData" / "Local" / "snowflake"
+    return Path(env.get("XDG_CONFIG_HOME", str(home / ".config"))) / "snowflake"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from None
+
+
+def snowflake_connection_params(
+    connection_name: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    project_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Build the keyword arguments for `snowflake.connector.connect` / Snowpark's Session builder."""
+    env = os.environ if env is None else env
+    home = snowflake_home(env)
+    if project_dir is not None and home.resolve().is_relative_to(project_dir.resolve()):
+        raise ConfigError(
+            f"SNOWFLAKE_HOME {home} is inside the project folder; keep connections.toml (and its "
+            "secrets) outside the repository"
+        )
+    connections = _read_toml(home / "connections.toml")
+    config = _read_toml(home / "config.toml")
+    merged: dict[str, Any] = {**config.get("connections", {}), **connections}
+    name = (
+        connection_name
+        or env.get("SNOWFLAKE_DEFAULT_CONNECTION_NAME")
+        or config.get("default_connection_name")
+        or "default"
+    )
+    params: dict[str, Any] = dict(merged.get(name, {}))
+    if not params and name != "default" and connection_name:
+        raise ConfigError(
+            f"connection {name!r} (profiles.snowflake.connection_name) not found in "
+            f"{home / 'connections.toml'} or {home / 'config.toml'}; known: {sorted(merged) or 'none'}"
+        )
+    for key in CONNECTION_KEYS:
+        for var in ENV_ALIASES.get(key, (f"SNOWFLAKE_{key.upper()}",)):
+            if env.get(var):
+                params[key] = env[var]
+                break
+    if "port" in params:
+        params["port"] = int(params["port"])
+    for required in ("account", "user"):
+        if not params.get(required):
+            raise ConfigError(
+                f"Snowflake setting {required!r} is missing: set it in connection {name!r} of "
+                f"{home / 'connections.toml'} or in SNOWFLAKE_{required.upper()}"
+            )
+    auth = str(params.get("authenticator", "snowflake")).upper()
+    if auth == "SNOWFLAKE_JWT":
+        if not params.get("private_key_file"):
+            raise ConfigError(
+                f"connection {name!r} uses authenticator=SNOWFLAKE_JWT but has no private_key_file "
+                "(or SNOWFLAKE_PRIVATE_KEY_FILE)"
+            )
+        key_file = Path(str(params["private_key_file"])).expanduser()
+        if project_dir is not None and key_file.resolve().is_relative_to(project_dir.resolve()):
+            raise ConfigError(
+                f"private_key_file {key_file} is inside the project folder; keep keys outside it"
+            )
+        params["private_key_file"] = str(key_file)
+    elif auth in ("SNOWFLAKE", "USERNAME_PASSWORD_MFA") and not params.get("password"):
+        raise ConfigError(
+            f"connection {name!r} has no password (or SNOWFLAKE_PASSWORD); use a password or "
+            "authenticator=SNOWFLAKE_JWT with private_key_file"
+        )
+    return params
+
+
+def redact(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy safe to print or log: secret values replaced by '***'."""
+    return {k: ("***" if k in SECRET_KEYS and v else v) for k, v in params.items()}

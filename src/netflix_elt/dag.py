@@ -1,0 +1,80 @@
+"""A small generic DAG: deterministic topological order, cycles reported as a path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from netflix_elt.errors import GraphError
+
+
+class DAG:
+    """Nodes are names; `edges[n]` are the nodes n depends on (its upstream)."""
+
+    def __init__(self, edges: Mapping[str, Iterable[str]]) -> None:
+        self.upstream: dict[str, tuple[str, ...]] = {n: tuple(sorted(set(d))) for n, d in edges.items()}
+        for deps in list(self.upstream.values()):
+            for d in deps:
+                self.upstream.setdefault(d, ())
+        self.downstream: dict[str, list[str]] = {n: [] for n in self.upstream}
+        for n, deps in self.upstream.items():
+            for d in deps:
+                self.downstream[d].append(n)
+        for n in self.downstream:
+            self.downstream[n].sort()
+        self.order = self._toposort()
+
+    def _toposort(self) -> list[str]:
+        indegree = {n: len(d) for n, d in self.upstream.items()}
+        ready = sorted(n for n, k in indegree.items() if k == 0)
+        order: list[str] = []
+        while ready:
+            node = ready.pop(0)
+            order.append(node)
+            for child in self.downstream[node]:
+                indegree[child] -= 1
+                if indegree[child] == 0:
+                    ready.append(child)
+            ready.sort()
+        if len(order) != len(self.upstream):
+            raise GraphError(f"cycle in the transform graph: {' -> '.join(self.find_cycle())}")
+        return order
+
+    def find_cycle(self) -> list[str]:
+        """One cycle as a path that ends where it starts, found deterministically."""
+        state: dict[str, int] = {}
+        stack: list[str] = []
+
+        def visit(node: str) -> list[str] | None:
+            state[node] = 1
+            stack.append(node)
+            for dep in self.upstream[node]:
+                if state.get(dep) == 1:
+                    return [*stack[stack.index(dep) :], dep]
+                if dep not in state and (found := visit(dep)):
+                    return found
+            stack.pop()
+            state[node] = 2
+            return None
+
+        for n in sorted(self.upstream):
+            if n not in state and (cycle := visit(n)):
+                # report in data-flow order: upstream first
+                return list(reversed(cycle))
+        return []
+
+    def ancestors(self, node: str) -> set[str]:
+        return self._walk(node, self.upstream)
+
+    def descendants(self, node: str) -> set[str]:
+        return self._walk(node, self.downstream)
+
+    @staticmethod
+    def _walk(node: str, edges: Mapping[str, Iterable[str]]) -> set[str]:
+        seen: set[str] = set()
+        todo = list(edges[node])
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(edges[n])
+        return seen

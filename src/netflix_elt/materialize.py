@@ -1,0 +1,207 @@
+"""Materializations: the SQL the framework generates from each transform's DataFrame.
+
+Snowpark gives the SELECT of a DataFrame; everything around it (CREATE OR REPLACE, MERGE) is
+generated here, so it is the same Snowflake SQL on the emulator and on a real account. The
+emulator's gaps are handled here too, never in transform code (see docs/EMULATOR_GAPS.md):
+a top-level set operation is wrapped as `SELECT * FROM (...)`, and MERGE is written by hand
+because Snowpark's `Table.merge` emits an unaliased USING subquery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from netflix_elt.config import Settings
+from netflix_elt.errors import TransformError
+from netflix_elt.registry import Node, Project
+
+if TYPE_CHECKING:
+    from snowflake.snowpark import DataFrame, Session
+
+
+def quote(name: str) -> str:
+    """A quoted upper-case identifier, so column names survive any reserved word."""
+    return '"' + name.upper().replace('"', '""') + '"'
+
+
+@dataclass
+class Compiler:
+    """Turns nodes into DataFrames (by calling the transform functions) and DataFrames into SQL."""
+
+    project: Project
+    settings: Settings
+    session: Session
+    run_started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def relation(self, node: Node) -> str:
+        """The fully qualified name a non-ephemeral node is (or will be) stored under."""
+        s = self.settings
+        if node.kind == "source":
+            return s.fqn(s.raw_schema, s.config.sources[node.name].table)
+        if node.kind == "snapshot":
+            return s.fqn(s.snapshot_schema, node.name)
+        return s.fqn(s.target_schema, node.name)
+
+    def input_frame(self, name: str, cache: dict[str, DataFrame]) -> DataFrame:
+        node = self.project[name]
+        if node.kind == "transform" and node.materialized == "ephemeral":
+            return self.dataframe(node, cache)
+        return self.session.table(self.relation(node))
+
+    def dataframe(self, node: Node, cache: dict[str, DataFrame] | None = None) -> DataFrame:
+        """Call the transform with its inputs; ephemeral inputs are inlined as subqueries."""
+        cache = {} if cache is None else cache
+        if node.name in cache:
+            return cache[node.name]
+        assert node.func is not None
+        kwargs: dict[str, Any] = {n: self.input_frame(n, cache) for n in node.inputs}
+        if node.takes_session:
+            kwargs["session"] = self.session
+        if "run_started_at" in _params(node.func):
+            kwargs["run_started_at"] = self.run_started_at
+        try:
+            df = node.func(**kwargs)
+        except Exception as e:
+            raise TransformError(
+                f"transform {node.name!r} ({node.file}) raised {type(e).__name__}: {e}"
+            ) from e
+        if df is None or not hasattr(df, "queries"):
+            raise TransformError(
+                f"transform {node.name!r} ({node.file}) returned {type(df).__name__}, not a Snowpark DataFrame"
+            )
+        cache[node.name] = df
+        return df
+
+    def select_sql(self, node: Node) -> str:
+        """The single SELECT statement a transform compiles to."""
+        return dataframe_sql(self.dataframe(node), node.name)
+
+
+def _params(func: Callable[..., Any]) -> Sequence[str]:
+    import inspect
+
+    return list(inspect.signature(func).parameters)
+
+
+def dataframe_sql(df: DataFrame, name: str) -> str:
+    queries = df.queries
+    if queries.get("post_actions") or len(queries["queries"]) != 1:
+        raise TransformError(
+            f"transform {name!r} builds temporary objects (e.g. session.create_dataframe); "
+            "a transform must compile to a single SELECT"
+        )
+    return queries["queries"][-1].strip().rstrip(";")
+
+
+def wrap(sql: str) -> str:
+    """`SELECT * FROM (...)`: the emulator cannot run or describe a top-level set operation."""
+    return f"SELECT * FROM (\n{sql}\n)"
+
+
+def dedupe_sql(sql: str, unique_key: Sequence[str], latest_by: Sequence[str]) -> str:
+    keys = ", ".join(quote(k) for k in unique_key)
+    order = ", ".join(f"{quote(c)} DESC NULLS LAST" for c in latest_by)
+    return f"{wrap(sql)}\nQUALIFY ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
+
+
+def create_view_sql(relation: str, sql: str) -> str:
+    return f"CREATE OR REPLACE VIEW {relation} AS\n{wrap(sql)}"
+
+
+def create_table_sql(relation: str, sql: str) -> str:
+    return f"CREATE OR REPLACE TABLE {relation} AS\n{wrap(sql)}"
+
+
+def merge_sql(relation: str, source_sql: str, columns: Sequence[str], unique_key: Sequence[str]) -> str:
+    """A MERGE that updates matched keys and inserts new ones (Snowflake syntax, aliased both sides)."""
+    on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in unique_key)
+    keys = {k.upper() for k in unique_key}
+    updates = ", ".join(f"t.{quote(c)} = s.{quote(c)}" for c in columns if c.upper() not in keys)
+    cols = ", ".join(quote(c) for c in columns)
+    vals = ", ".join(f"s.{quote(c)}" for c in columns)
+    return (
+        f"MERGE INTO {relation} AS t\nUSING (\n{source_sql}\n) AS s\nON {on}\n"
+        f"WHEN MATCHED THEN UPDATE SET {updates}\n"
+        f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({vals})"
+    )
+
+
+def incremental_source_sql(sql: str, node: Node, watermark: Any) -> str:
+    """New rows only (incremental_key beyond the watermark), one per unique key, latest wins."""
+    assert node.incremental_key
+    base = (
+        sql
+        if watermark is None
+        else f"{wrap(sql)}\nWHERE {quote(node.incremental_key)} > {_literal(watermark)}"
+    )
+    return dedupe_sql(base, node.unique_key, (node.incremental_key, *node.latest_by))
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return f"'{value.isoformat(sep=' ')}'::TIMESTAMP_NTZ"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@dataclass
+class BuildResult:
+    rows: int | None
+    sql: list[str]
+    message: str = ""
+
+
+def table_exists(session: Session, relation: str) -> bool:
+    db, schema, name = relation.split(".")
+    rows = session.sql(
+        f"SELECT COUNT(*) FROM {db}.INFORMATION_SCHEMA.TABLES "
+        f"WHERE TABLE_SCHEMA = '{schema}' AND TABLE_NAME = '{name}'"
+    ).collect()
+    return bool(rows[0][0])
+
+
+def count_rows(session: Session, relation: str) -> int:
+    return int(session.sql(f"SELECT COUNT(*) FROM {relation}").collect()[0][0])
+
+
+def columns_of(session: Session, sql: str) -> list[str]:
+    return [c.strip('"') for c in session.sql(wrap(sql)).columns]
+
+
+def build(compiler: Compiler, node: Node, *, full_refresh: bool = False) -> BuildResult:
+    """Materialize one transform; a failed statement leaves the previous relation intact."""
+    session = compiler.session
+    relation = compiler.relation(node)
+    sql = compiler.select_sql(node)
+    if node.materialized == "view":
+        stmt = create_view_sql(relation, sql)
+        session.sql(stmt).collect()
+        return BuildResult(None, [stmt])
+    if node.materialized == "table":
+        stmt = create_table_sql(relation, sql)
+        session.sql(stmt).collect()
+        return BuildResult(count_rows(session, relation), [stmt])
+    if node.materialized == "incremental":
+        if full_refresh or not table_exists(session, relation):
+            stmt = create_table_sql(relation, incremental_source_sql(sql, node, None))
+            session.sql(stmt).collect()
+            return BuildResult(count_rows(session, relation), [stmt], "full build")
+        assert node.incremental_key
+        watermark = session.sql(f"SELECT MAX({quote(node.incremental_key)}) FROM {relation}").collect()[0][0]
+        source = incremental_source_sql(sql, node, watermark)
+        stmt = merge_sql(relation, source, columns_of(session, sql), node.unique_key)
+        res = session.sql(stmt).collect()
+        inserted, updated = (int(res[0][0]), int(res[0][1])) if res else (0, 0)
+        return BuildResult(
+            count_rows(session, relation), [stmt], f"merged: {inserted} inserted, {updated} updated"
+        )
+    raise TransformError(f"transform {node.name!r}: materialization {node.materialized!r} is not built")
+
+
+def compiled_sql(compiler: Compiler, node: Node) -> str:
+    """What `netflix-elt compile` shows for a node: its SELECT, ephemeral inputs inlined."""
+    return compiler.select_sql(node)

@@ -1,0 +1,306 @@
+"""The transform registry: `@transform` and `@snapshot` record metadata; `load_project` builds the graph.
+
+A transform is a plain function whose parameter names are its inputs (other transforms, sources,
+seeds), as in Hamilton and Dagster. The decorators only attach a spec to the function; the graph
+is resolved in one place, `load_project`, which scans the transforms package.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import pkgutil
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from netflix_elt.config import Settings
+from netflix_elt.dag import DAG
+from netflix_elt.errors import GraphError
+
+Layer = Literal["staging", "core", "marts", "snapshots"]
+Materialized = Literal["view", "table", "incremental", "ephemeral", "snapshot"]
+LAYERS = ("staging", "core", "marts", "analyses")
+MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral", "analysis")
+# parameter names the runner provides rather than the graph
+RESERVED_INPUTS = frozenset({"session", "run_started_at"})
+SPEC_ATTR = "__netflix_elt_spec__"
+
+
+@dataclass(frozen=True)
+class SnapshotConfig:
+    """How an SCD2 snapshot detects changes (dbt's snapshot config)."""
+
+    strategy: Literal["timestamp", "check"]
+    updated_at: str | None = None
+    check_cols: tuple[str, ...] | Literal["all"] = ()
+    hard_deletes: Literal["ignore", "invalidate", "new_record"] = "ignore"
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node of the project graph: a source, a seed, a transform or a snapshot."""
+
+    name: str
+    kind: Literal["source", "seed", "transform", "snapshot"]
+    layer: str
+    materialized: str
+    inputs: tuple[str, ...] = ()
+    func: Callable[..., Any] | None = None
+    unique_key: tuple[str, ...] = ()
+    incremental_key: str | None = None
+    latest_by: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    columns: dict[str, str] = field(default_factory=dict)
+    file: str = ""
+    snapshot: SnapshotConfig | None = None
+
+    @property
+    def takes_session(self) -> bool:
+        return self.func is not None and "session" in inspect.signature(self.func).parameters
+
+    @property
+    def is_model(self) -> bool:
+        return self.kind == "transform"
+
+    @property
+    def source_code(self) -> str:
+        return inspect.getsource(self.func) if self.func else ""
+
+
+def _as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def transform(
+    func: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    layer: str,
+    materialized: str = "view",
+    unique_key: str | Sequence[str] | None = None,
+    incremental_key: str | None = None,
+    latest_by: Sequence[str] = (),
+    tags: Iterable[str] = (),
+    description: str | None = None,
+    columns: dict[str, str] | None = None,
+) -> Any:
+    """Declare a transform: DataFrames in (named by the parameters), one DataFrame out.
+
+    `incremental` transforms need `unique_key` and `incremental_key`: a column that grows with
+    each load (e.g. RAW's `_LOAD_ID`), used to pick up only what arrived since the last run.
+    Rows sharing a unique key are reduced to one: the highest incremental_key wins, then
+    `latest_by` columns (descending) break ties.
+    """
+
+    def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
+        spec = Node(
+            name=(name or f.__name__).lower(),
+            kind="transform",
+            layer=layer,
+            materialized=materialized,
+            func=f,
+            unique_key=tuple(k.upper() for k in _as_tuple(unique_key)),
+            incremental_key=incremental_key.upper() if incremental_key else None,
+            latest_by=tuple(c.upper() for c in latest_by),
+            tags=tuple(tags),
+            description=inspect.cleandoc(description or f.__doc__ or ""),
+            columns={k.upper(): v for k, v in (columns or {}).items()},
+            file=inspect.getsourcefile(f) or "",
+        )
+        setattr(f, SPEC_ATTR, spec)
+        return f
+
+    return wrap(func) if func is not None else wrap
+
+
+def snapshot(
+    func: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    unique_key: str | Sequence[str],
+    strategy: Literal["timestamp", "check"],
+    updated_at: str | None = None,
+    check_cols: Sequence[str] | Literal["all"] = (),
+    hard_deletes: Literal["ignore", "invalidate", "new_record"] = "ignore",
+    invalidate_hard_deletes: bool | None = None,
+    tags: Iterable[str] = (),
+    description: str | None = None,
+    columns: dict[str, str] | None = None,
+) -> Any:
+    """Declare an SCD2 snapshot of the DataFrame the function returns (dbt's snapshot)."""
+    if invalidate_hard_deletes is not None:
+        hard_deletes = "invalidate" if invalidate_hard_deletes else "ignore"
+
+    def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
+        cfg = SnapshotConfig(
+            strategy=strategy,
+            updated_at=updated_at.upper() if updated_at else None,
+            check_cols="all" if check_cols == "all" else tuple(c.upper() for c in check_cols),
+            hard_deletes=hard_deletes,
+        )
+        spec = Node(
+            name=(name or f.__name__).lower(),
+            kind="snapshot",
+            layer="snapshots",
+            materialized="snapshot",
+            func=f,
+            unique_key=tuple(k.upper() for k in _as_tuple(unique_key)),
+            tags=tuple(tags),
+            description=inspect.cleandoc(description or f.__doc__ or ""),
+            columns={k.upper(): v for k, v in (columns or {}).items()},
+            file=inspect.getsourcefile(f) or "",
+            snapshot=cfg,
+        )
+        setattr(f, SPEC_ATTR, spec)
+        return f
+
+    return wrap(func) if func is not None else wrap
+
+
+def spec_of(func: Callable[..., Any]) -> Node:
+    """The node a decorated function declares (raises GraphError if it is not decorated)."""
+    spec = getattr(func, SPEC_ATTR, None)
+    if spec is None:
+        raise GraphError(f"{getattr(func, '__name__', func)!r} is not decorated with @transform or @snapshot")
+    return spec
+
+
+def _validate_spec(spec: Node) -> None:
+    where = f"{spec.kind} {spec.name!r} ({spec.file})"
+    if spec.kind == "transform":
+        if spec.layer not in LAYERS:
+            raise GraphError(f"{where}: layer {spec.layer!r} is not one of {', '.join(LAYERS)}")
+        if spec.materialized not in MATERIALIZATIONS:
+            raise GraphError(
+                f"{where}: materialized {spec.materialized!r} is not one of {', '.join(MATERIALIZATIONS)}"
+            )
+        if spec.materialized == "incremental" and not (spec.unique_key and spec.incremental_key):
+            raise GraphError(f"{where}: incremental transforms need unique_key and incremental_key")
+    if spec.kind == "snapshot":
+        cfg = spec.snapshot
+        assert cfg is not None
+        if not spec.unique_key:
+            raise GraphError(f"{where}: a snapshot needs unique_key")
+        if cfg.strategy == "timestamp" and not cfg.updated_at:
+            raise GraphError(f"{where}: strategy='timestamp' needs updated_at")
+        if cfg.strategy == "check" and not cfg.check_cols:
+            raise GraphError(f"{where}: strategy='check' needs check_cols")
+    params = inspect.signature(spec.func).parameters if spec.func else {}
+    for p in params.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise GraphError(f"{where}: *args/**kwargs cannot name inputs; name each input as a parameter")
+
+
+def collect_specs(modules: Iterable[Any]) -> list[Node]:
+    """Decorated functions of the given modules; a name defined twice is an error naming both."""
+    found: dict[str, Node] = {}
+    for module in modules:
+        for obj in vars(module).values():
+            spec = getattr(obj, SPEC_ATTR, None)
+            if spec is None or getattr(obj, "__module__", None) != module.__name__:
+                continue
+            if spec.name in found and found[spec.name].func is not obj:
+                other = found[spec.name]
+                raise GraphError(
+                    f"transform {spec.name!r} is defined twice: by {other.func.__qualname__} in "  # type: ignore[union-attr]
+                    f"{other.file} and by {obj.__qualname__} in {spec.file}"
+                )
+            found[spec.name] = spec
+    return list(found.values())
+
+
+def import_package(package: str, project_dir: Path) -> list[Any]:
+    """Import every module of the transforms package (from the project folder)."""
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    try:
+        root = importlib.import_module(package)
+    except ModuleNotFoundError as e:
+        raise GraphError(f"transforms package {package!r} not found in {project_dir}: {e}") from None
+    modules = [root]
+    for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
+        modules.append(importlib.import_module(info.name))
+    return modules
+
+
+class Project:
+    """All nodes of a project and the graph between them."""
+
+    def __init__(self, nodes: Iterable[Node]) -> None:
+        self.nodes: dict[str, Node] = {}
+        for n in nodes:
+            if n.name in self.nodes:
+                raise GraphError(f"name {n.name!r} is used by a {self.nodes[n.name].kind} and a {n.kind}")
+            self.nodes[n.name] = n
+        for n in self.nodes.values():
+            for inp in n.inputs:
+                if inp not in self.nodes:
+                    close = difflib.get_close_matches(inp, list(self.nodes), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise GraphError(f"{n.kind} {n.name!r} ({n.file}) takes an unknown input {inp!r}{hint}")
+        self.dag = DAG({n.name: n.inputs for n in self.nodes.values()})
+
+    def __getitem__(self, name: str) -> Node:
+        return self.nodes[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.nodes
+
+    @property
+    def order(self) -> list[str]:
+        return self.dag.order
+
+    def of_kind(self, *kinds: str) -> list[Node]:
+        return [self.nodes[n] for n in self.order if self.nodes[n].kind in kinds]
+
+
+def with_inputs(spec: Node) -> Node:
+    """The spec with its inputs derived from the function's parameter names."""
+    assert spec.func is not None
+    _validate_spec(spec)
+    names = [p for p in inspect.signature(spec.func).parameters if p not in RESERVED_INPUTS]
+    return replace(spec, inputs=tuple(n.lower() for n in names))
+
+
+def source_nodes(settings: Settings) -> list[Node]:
+    nodes = [
+        Node(
+            name=name,
+            kind="source",
+            layer="raw",
+            materialized="table",
+            description=src.description,
+            file=str(settings.project_dir / "config" / "netflix_elt.toml"),
+        )
+        for name, src in settings.config.sources.items()
+    ]
+    nodes += [
+        Node(
+            name=name,
+            kind="seed",
+            layer="seeds",
+            materialized="table",
+            description=seed.description,
+            columns={},
+            file=str(settings.project_dir / settings.config.project.seeds / seed.file),
+        )
+        for name, seed in settings.config.seeds.items()
+    ]
+    return nodes
+
+
+def load_project(settings: Settings, modules: Iterable[Any] | None = None) -> Project:
+    """Build the project graph: config sources and seeds plus every decorated function."""
+    if modules is None:
+        modules = import_package(settings.config.project.transforms, settings.project_dir)
+    specs = [with_inputs(s) for s in collect_specs(modules)]
+    return Project([*source_nodes(settings), *specs])

@@ -1,0 +1,1 @@
+"""Analyses: queries compiled to SQL under target/compiled/, never materialized."""

@@ -1,0 +1,23 @@
+from snowflake.snowpark import DataFrame
+
+from netflix_elt import transform
+
+
+@transform(
+    layer="core",
+    materialized="ephemeral",
+    columns={
+        "movie_id": "MovieLens movie id",
+        "movie_title": "Cleaned title",
+        "genres": "Pipe-separated genres",
+        "tag_name": "Genome tag name (null when the movie has no genome scores)",
+        "relevance_score": "Relevance of the tag to the movie",
+    },
+)
+def dim_movies_with_tags(
+    dim_movies: DataFrame, fct_genome_scores: DataFrame, dim_genome_tags: DataFrame
+) -> DataFrame:
+    """Movies with their genome tags and relevance, inlined into whatever selects from it."""
+    m, s, t = dim_movies, fct_genome_scores, dim_genome_tags
+    joined = m.join(s, m["movie_id"] == s["movie_id"], "left").join(t, s["tag_id"] == t["tag_id"], "left")
+    return joined.select(m["movie_id"], m["movie_title"], m["genres"], t["tag_name"], s["relevance_score"])

@@ -1,0 +1,1 @@
+"""Marts: tables shaped for analysts."""

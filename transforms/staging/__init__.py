@@ -1,0 +1,1 @@
+"""Staging: one view per RAW table, renamed to snake_case and typed."""
