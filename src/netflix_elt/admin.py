@@ -38,8 +38,8 @@ def admin_sql(settings: Settings, *, user: str = "NETFLIX_ELT", s3_url: str | No
         f"CREATE WAREHOUSE IF NOT EXISTS {wh} WAREHOUSE_SIZE = 'XSMALL' AUTO_SUSPEND = 60 AUTO_RESUME = TRUE "
         "INITIALLY_SUSPENDED = TRUE;",
         f"GRANT USAGE, OPERATE ON WAREHOUSE {wh} TO ROLE {role};",
-        f"CREATE USER IF NOT EXISTS {user} DEFAULT_ROLE = {role} DEFAULT_WAREHOUSE = {wh} "
-        "TYPE = SERVICE;  -- then: ALTER USER ... SET RSA_PUBLIC_KEY = '<public key>';",
+        "-- a service user for key-pair auth: afterwards ALTER USER ... SET RSA_PUBLIC_KEY = <your public key>",
+        f"CREATE USER IF NOT EXISTS {user} DEFAULT_ROLE = {role} DEFAULT_WAREHOUSE = {wh} TYPE = SERVICE;",
         f"GRANT ROLE {role} TO USER {user};",
         f"CREATE DATABASE IF NOT EXISTS {db};",
         f"GRANT OWNERSHIP ON DATABASE {db} TO ROLE {role} COPY CURRENT GRANTS;",
@@ -55,7 +55,7 @@ def admin_sql(settings: Settings, *, user: str = "NETFLIX_ELT", s3_url: str | No
         "  STORAGE_AWS_ROLE_ARN = 'arn:aws:iam::<account-id>:role/<snowflake-access-role>'",
         f"  STORAGE_ALLOWED_LOCATIONS = ('{url}');",
         f"GRANT USAGE ON INTEGRATION {integ} TO ROLE {role};",
-        f"-- DESC INTEGRATION {integ}; gives STORAGE_AWS_IAM_USER_ARN and STORAGE_AWS_EXTERNAL_ID for the IAM role's"
-        " trust policy.",
+        f"-- then DESC INTEGRATION {integ} gives STORAGE_AWS_IAM_USER_ARN and STORAGE_AWS_EXTERNAL_ID",
+        "-- for the trust policy of the IAM role",
     ]
     return "\n".join(lines)

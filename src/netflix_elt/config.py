@@ -171,7 +171,9 @@ class Settings(_Model):
 
     @property
     def target_dir(self) -> Path:
-        return self.project_dir / "target"
+        """Artifacts folder (dbt's target-path): NETFLIX_ELT_TARGET_PATH, else <project>/target."""
+        env = os.environ.get("NETFLIX_ELT_TARGET_PATH")
+        return Path(env).resolve() if env else self.project_dir / "target"
 
     def fqn(self, schema: str, name: str) -> str:
         """Fully qualified, upper-case name of a warehouse object."""

@@ -1,0 +1,70 @@
+"""Shared fixtures: the real MovieLens fixture folder, an isolated state folder, a built warehouse."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+FIXTURE_DIR = (PROJECT_DIR / ".." / "shared" / "data" / "movielens" / "ml-latest-small").resolve()
+
+
+def require_fixture() -> Path:
+    if not (FIXTURE_DIR / "ratings.csv").is_file():
+        pytest.skip(f"MovieLens fixture folder {FIXTURE_DIR} is absent (see ../shared/data/movielens/SOURCES.md)")
+    return FIXTURE_DIR
+
+
+@pytest.fixture
+def fixture_dir() -> Path:
+    return require_fixture()
+
+
+@pytest.fixture
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh state folder and target folder for one test."""
+    monkeypatch.setenv("NETFLIX_ELT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(tmp_path / "target"))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def built_fixture_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The real project loaded from the fixture, seeded and run once; yields its temp root.
+
+    Tests that use it open their own Workspace on the same state folder and must not change it.
+    """
+    fixture = require_fixture()
+    root = tmp_path_factory.mktemp("fixture_wh")
+    old = {k: os.environ.get(k) for k in ("NETFLIX_ELT_HOME", "NETFLIX_ELT_TARGET_PATH")}
+    os.environ["NETFLIX_ELT_HOME"] = str(root / "home")
+    os.environ["NETFLIX_ELT_TARGET_PATH"] = str(root / "target")
+    from netflix_elt.api import Workspace
+
+    try:
+        with Workspace.from_options(PROJECT_DIR) as ws:
+            ws.load(str(fixture))
+            ws.seed()
+            outcome = ws.run()
+            assert outcome.ok, [(r.name, r.message) for r in outcome.results if r.status != "success"]
+        yield root
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture
+def fixture_workspace(built_fixture_warehouse: Path, monkeypatch: pytest.MonkeyPatch):
+    """A workspace on the shared fixture warehouse (read-only use)."""
+    monkeypatch.setenv("NETFLIX_ELT_HOME", str(built_fixture_warehouse / "home"))
+    monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(built_fixture_warehouse / "target"))
+    from netflix_elt.api import Workspace
+
+    with Workspace.from_options(PROJECT_DIR) as ws:
+        yield ws
