@@ -120,9 +120,7 @@ def parse_scale(scale: str | int) -> int:
             else:
                 n = int(text)
         except ValueError:
-            raise IngestError(
-                f"invalid scale {scale!r}: use small, 500k, 2m, 20m or a number of ratings"
-            ) from None
+            raise IngestError(f"invalid scale {scale!r}: use small, 500k, 2m, 20m or a number of ratings") from None
     if n < 100 or n > 200_000_000:
         raise IngestError(f"invalid scale {scale!r}: the number of ratings must be between 100 and 200m")
     return n
@@ -637,9 +635,7 @@ def _tag_vocabulary(size: int, rng: np.random.Generator) -> list[str]:
 
 def _rng(seed: int, batch: int, stream: str, *extra: int) -> np.random.Generator:
     """One independent stream per (seed, batch, purpose, chunk): chunking never changes the output."""
-    return np.random.Generator(
-        np.random.PCG64(np.random.SeedSequence([seed, batch, _STREAMS[stream], *extra]))
-    )
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, batch, _STREAMS[stream], *extra])))
 
 
 def _allocate(total: int, weights: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -673,29 +669,82 @@ def _isin_sorted(values: np.ndarray, sorted_ref: np.ndarray) -> np.ndarray:
     return sorted_ref[idx] == values
 
 
-def _digits(values: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """ASCII digits of non-negative ints, right-aligned in ``width`` columns, plus a mask without leading 0s."""
-    v = values.astype(np.int64, copy=True)
-    out = np.empty((len(v), width), dtype=np.uint8)
-    nd = np.ones(len(v), dtype=np.int64)
-    for j in range(width - 1, -1, -1):
-        out[:, j] = (v % 10).astype(np.uint8) + 48
-        v //= 10
-    thresholds = 10 ** np.arange(1, width + 1, dtype=np.int64)
-    nd += np.searchsorted(thresholds, values.astype(np.int64), side="right")
+def _unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values; much faster than ``np.unique`` (hash based in numpy 2.3+) for int keys."""
+    s = np.sort(values)
+    if len(s) == 0:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
+_PAIRS16 = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dtype=np.uint16)
+
+
+def _digits(values: np.ndarray, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """ASCII digits of non-negative ints, right-aligned, plus a mask that drops the leading zeros.
+
+    Two digits per step through a 100-entry uint16 table: ~10x faster than per-digit ``% 10``.
+    """
+    n = len(values)
+    big = int(values.max()) if n else 0
+    width = width or max(1, len(str(big)))
+    even = width + (width & 1)
+    v = values.astype(np.uint32 if big < 2**32 else np.uint64)
+    buf = np.empty((n, even // 2), dtype=np.uint16)
+    for j in range(even // 2 - 1, -1, -1):
+        q = v // 100
+        buf[:, j] = _PAIRS16[v - q * 100]
+        v = q
+    out = buf.view(np.uint8).reshape(n, even)[:, even - width :]
+    thresholds = 10 ** np.arange(1, width, dtype=np.int64)
+    nd = 1 + np.searchsorted(thresholds, values, side="right")
     mask = np.arange(width)[None, :] >= (width - nd)[:, None]
     return out, mask
 
 
-def _const(n: int, text: bytes) -> tuple[np.ndarray, np.ndarray]:
-    col = np.broadcast_to(np.frombuffer(text, dtype=np.uint8), (n, len(text)))
-    return col, np.ones((n, len(text)), dtype=bool)
+class _Alias:
+    """Walker/Vose alias table: O(1) weighted draws, ~4x faster than a CDF binary search."""
+
+    def __init__(self, weights: np.ndarray) -> None:
+        n = len(weights)
+        scaled = weights / weights.sum() * n
+        prob = np.ones(n)
+        alias = np.arange(n)
+        small = [i for i in range(n) if scaled[i] < 1.0]
+        large = [i for i in range(n) if scaled[i] >= 1.0]
+        sc = scaled.tolist()
+        while small and large:
+            s, g = small.pop(), large.pop()
+            prob[s], alias[s] = sc[s], g
+            sc[g] -= 1.0 - sc[s]
+            (small if sc[g] < 1.0 else large).append(g)
+        self.prob, self.alias = prob, alias
+
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        i = rng.integers(len(self.prob), size=size)
+        return np.where(rng.random(size) < self.prob[i], i, self.alias[i])
 
 
-def _rows_to_bytes(parts: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
-    """Concatenate fixed-width byte columns and keep only masked bytes: vectorised CSV formatting."""
-    mat = np.concatenate([p[0] for p in parts], axis=1)
-    mask = np.concatenate([p[1] for p in parts], axis=1)
+_Field = bytes | tuple[np.ndarray, np.ndarray | None]
+
+
+def _format_rows(n: int, fields: list[_Field]) -> bytes:
+    """Lay fixed-width byte columns side by side and keep the masked bytes: vectorised CSV rows."""
+    widths = [len(f) if isinstance(f, bytes) else f[0].shape[1] for f in fields]
+    mat = np.empty((n, sum(widths)), dtype=np.uint8)
+    mask = np.ones(mat.shape, dtype=bool)
+    col = 0
+    for f, wd in zip(fields, widths, strict=True):
+        if isinstance(f, bytes):
+            mat[:, col : col + wd] = np.frombuffer(f, dtype=np.uint8)
+        else:
+            mat[:, col : col + wd] = f[0]
+            if f[1] is not None:
+                mask[:, col : col + wd] = f[1]
+        col += wd
     return mat[mask].tobytes()
 
 
@@ -724,7 +773,8 @@ class _World:
     win_start: np.ndarray
     win_end: np.ndarray
     movie_ids: np.ndarray  # ascending
-    cdf: np.ndarray  # popularity CDF over movie positions (0 weight = unrated)
+    weight: np.ndarray  # popularity over movie positions (0 = unrated)
+    pop: _Alias
     rateable: np.ndarray  # positions with ratings possible
     quality: np.ndarray
     genome_pos: np.ndarray
@@ -800,9 +850,6 @@ def _build_world(seed: int, pl: Plan) -> _World:
     tail = np.flatnonzero(rank >= n_movies - max(4 * pl.unrated, n_movies // 5))
     unrated = np.sort(rm.choice(tail, size=pl.unrated, replace=False))
     weight[unrated] = 0.0
-    cdf = np.cumsum(weight)
-    cdf /= cdf[-1]
-    cdf[-1] = 1.0
     rateable = np.flatnonzero(weight > 0)
     quality = rm.normal(0.0, _SIGMA_MOVIE, size=n_movies)
     by_pop = np.argsort(rank, kind="stable")
@@ -827,9 +874,7 @@ def _build_world(seed: int, pl: Plan) -> _World:
     for p in pick("no_year", pl.no_year):
         titles[p] = _title_words(rm, int(rm.integers(1, 4)))
     for p in pick("year_range", 1):
-        titles[p] = (
-            f"{_title_words(rm, 2)}: {_FOREIGN_WORDS[int(rm.integers(len(_FOREIGN_WORDS)))]} (2006–2007)"
-        )
+        titles[p] = f"{_title_words(rm, 2)}: {_FOREIGN_WORDS[int(rm.integers(len(_FOREIGN_WORDS)))]} (2006–2007)"
     for p in pick("trailing_space", pl.trailing_space):
         titles[p] = titles[p] + " "
     for p in pick("quoted", 1):
@@ -870,7 +915,8 @@ def _build_world(seed: int, pl: Plan) -> _World:
         win_start=start,
         win_end=end,
         movie_ids=movie_ids.astype(np.int64),
-        cdf=cdf,
+        weight=weight,
+        pop=_Alias(weight),
         rateable=rateable,
         quality=quality,
         genome_pos=genome_pos,
@@ -884,28 +930,24 @@ def _build_world(seed: int, pl: Plan) -> _World:
     )
 
 
-def _sample_distinct(
-    rng: np.random.Generator, counts: np.ndarray, cdf: np.ndarray, rateable: np.ndarray
-) -> np.ndarray:
+def _sample_distinct(rng: np.random.Generator, counts: np.ndarray, pop: _Alias, rateable: np.ndarray) -> np.ndarray:
     """Sorted keys ``local_user * M + movie_pos`` with exactly ``counts[u]`` distinct movies per user.
 
     Popular movies are drawn first (Zipf), the shortfall of heavy users is topped up uniformly
     over rateable movies, which converges because no user rates more than 35% of them.
     """
-    m = len(cdf)
+    m = len(pop.prob)
     nu = len(counts)
     users = np.repeat(np.arange(nu, dtype=np.int64), counts)
-    keys = np.unique(users * m + np.searchsorted(cdf, rng.random(len(users)), side="right"))
+    keys = _unique(users * m + pop.draw(rng, len(users)))
     for rnd in range(1, 1_000):
         short = counts - np.bincount(keys // m, minlength=nu)
         if not short.any():
             return keys
         su = np.repeat(np.arange(nu, dtype=np.int64), short)
-        if rnd < 2:
-            draws = np.searchsorted(cdf, rng.random(len(su)), side="right")
-        else:
-            draws = rateable[rng.integers(len(rateable), size=len(su))]
-        new = np.unique(su * m + draws)
+        uniform = rateable[rng.integers(len(rateable), size=len(su))] if rnd >= 2 else None
+        draws = pop.draw(rng, len(su)) if uniform is None else uniform
+        new = _unique(su * m + draws)
         new = new[~_isin_sorted(new, keys)]
         keys = np.sort(np.concatenate([keys, new]), kind="stable")
     raise AssertionError("distinct sampling did not converge")  # pragma: no cover
@@ -915,8 +957,8 @@ def _ratings_chunk(w: _World, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     """Batch-1 ratings of one user chunk, sorted by (userId, movieId): user idx, movie pos, rating idx, ts."""
     u0, u1 = w.chunks[c]
     rng = _rng(w.seed, 1, "ratings", c)
-    keys = _sample_distinct(rng, w.n_activity[u0:u1], w.cdf, w.rateable)
-    m = len(w.cdf)
+    keys = _sample_distinct(rng, w.n_activity[u0:u1], w.pop, w.rateable)
+    m = len(w.movie_ids)
     users = keys // m + u0
     pos = keys % m
     latent = w.quality[pos] + w.user_bias[users] + rng.normal(0.0, _SIGMA_NOISE, size=len(keys))
@@ -926,21 +968,19 @@ def _ratings_chunk(w: _World, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return users, pos, rating_idx, ts
 
 
-def _ratings_bytes(
-    user_ids: np.ndarray, movie_ids: np.ndarray, rating_idx: np.ndarray, ts: np.ndarray
-) -> bytes:
-    n = len(user_ids)
-    return _rows_to_bytes(
+def _ratings_bytes(user_ids: np.ndarray, movie_ids: np.ndarray, rating_idx: np.ndarray, ts: np.ndarray) -> bytes:
+    return _format_rows(
+        len(user_ids),
         [
-            _digits(user_ids, 7),
-            _const(n, b","),
-            _digits(movie_ids, 7),
-            _const(n, b","),
-            (_RATING_TEXT[rating_idx], np.ones((n, 3), dtype=bool)),
-            _const(n, b","),
-            _digits(ts, 10),
-            _const(n, b"\r\n"),
-        ]
+            _digits(user_ids),
+            b",",
+            _digits(movie_ids),
+            b",",
+            (_RATING_TEXT[rating_idx], None),
+            b",",
+            _digits(ts),
+            b"\r\n",
+        ],
     )
 
 
@@ -956,7 +996,7 @@ def _build_tags(w: _World) -> list[tuple[int, int, str, int]]:
     vocab = _tag_vocabulary(max(40, round(pl.tags * ratio)), _rng(w.seed, 1, "vocab"))
     vw = 1.0 / (np.arange(len(vocab)) + 3.0) ** 0.9
     vcdf = np.cumsum(vw) / vw.sum()
-    mw = np.diff(np.concatenate([[0.0], w.cdf])) ** 0.7 + 1e-9
+    mw = w.weight**0.7 + 1e-9
     mcdf = np.cumsum(mw) / mw.sum()
     v = len(vocab)
     owners = np.repeat(taggers, per)
@@ -966,7 +1006,7 @@ def _build_tags(w: _World) -> list[tuple[int, int, str, int]]:
         u = owners[rt.integers(len(owners), size=need)] if len(keys) else owners
         mv = np.minimum(np.searchsorted(mcdf, rt.random(len(u)), side="right"), n_movies - 1)
         tg = np.minimum(np.searchsorted(vcdf, rt.random(len(u)), side="right"), v - 1)
-        new = np.unique((u * n_movies + mv) * v + tg)
+        new = _unique((u * n_movies + mv) * v + tg)
         new = new[~_isin_sorted(new, keys)][:need]
         keys = np.sort(np.concatenate([keys, new]))
         need = pl.tags - len(keys)
@@ -985,9 +1025,7 @@ def _build_tags(w: _World) -> list[tuple[int, int, str, int]]:
             texts[row] = text
     s, e = w.win_start[users], w.win_end[users]
     ts = s + np.floor(rt.random(len(keys)) * (e - s + 1)).astype(np.int64)
-    rows = [
-        (int(u) + 1, int(w.movie_ids[p]), t, int(x)) for u, p, t, x in zip(users, pos, texts, ts, strict=True)
-    ]
+    rows = [(int(u) + 1, int(w.movie_ids[p]), t, int(x)) for u, p, t, x in zip(users, pos, texts, ts, strict=True)]
     rows.sort(key=lambda r: (r[0], r[1], r[3], r[2]))
     return rows
 
@@ -1037,15 +1075,11 @@ def _evolve(w: _World, st: _State, k: int) -> _State:
     # Movies: a few corrections and a few new titles (ids above every earlier id).
     movies = dict(st.movies)
     protected = set(
-        int(w.movie_ids[p])
-        for name in ("year_range", "quoted", "comma", "non_ascii")
-        for p in w.special.get(name, [])
+        int(w.movie_ids[p]) for name in ("year_range", "quoted", "comma", "non_ascii") for p in w.special.get(name, [])
     )
     candidates = [m for m in movies if m not in protected]
     quirky = [
-        int(w.movie_ids[p])
-        for name in ("trailing_space", "no_genres", "no_year")
-        for p in w.special.get(name, [])
+        int(w.movie_ids[p]) for name in ("trailing_space", "no_genres", "no_year") for p in w.special.get(name, [])
     ]
     n_fix = max(1, round(0.001 * len(movies)))
     fix = list(rng.choice(quirky, size=min(len(quirky), max(1, n_fix // 2)), replace=False))
@@ -1129,8 +1163,8 @@ def _evolve(w: _World, st: _State, k: int) -> _State:
     # New users: >= 20 ratings each, distinct movies, some of this batch's new movies among them.
     n_new_users = max(1, round(0.10 * target / 25))
     new_counts = rng.integers(MIN_RATINGS_PER_USER, 31, size=n_new_users)
-    nk = _sample_distinct(rng, new_counts, w.cdf, w.rateable)
-    m = len(w.cdf)
+    nk = _sample_distinct(rng, new_counts, w.pop, w.rateable)
+    m = len(w.movie_ids)
     new_user_keys = (st.n_users + 1 + nk // m) * _KEY + w.movie_ids[nk % m]
     out_keys.append(new_user_keys)
     out_rating.append(np.searchsorted(w.thresholds, rng.normal(0.0, 1.2, size=len(nk))))
@@ -1138,14 +1172,17 @@ def _evolve(w: _World, st: _State, k: int) -> _State:
     n_exist = max(1, target - n_re - len(nk))
     cu0, cu1 = w.chunks[c]
     pu = w.n_activity[cu0:cu1] / w.n_activity[cu0:cu1].sum()
-    users = cu0 + 1 + rng.choice(cu1 - cu0, size=n_exist, p=pu)
-    draws = np.searchsorted(w.cdf, rng.random(n_exist), side="right")
+    n_draw = 4 * n_exist  # oversample: most popular pairs are already rated and get filtered out
+    users = cu0 + 1 + rng.choice(cu1 - cu0, size=n_draw, p=pu)
+    draws = w.pop.draw(rng, n_draw)
     mids = w.movie_ids[draws]
-    newest = rng.random(n_exist) < 0.03
+    newest = rng.random(n_draw) < 0.03
     mids[newest] = new_ids[rng.integers(len(new_ids), size=int(newest.sum()))]
-    ek = np.unique(users * _KEY + mids)
+    ek = _unique(users * _KEY + mids)
     touched_sorted = np.array(sorted(st.touched), dtype=np.int64)
     ek = ek[~_isin_sorted(ek, np.sort(chunk_keys)) & ~_isin_sorted(ek, touched_sorted)]
+    if len(ek) > n_exist:
+        ek = np.sort(rng.choice(ek, size=n_exist, replace=False))
     out_keys.append(ek)
     out_rating.append(np.searchsorted(w.thresholds, rng.normal(0.0, 1.2, size=len(ek))))
     keys = np.concatenate(out_keys)
@@ -1262,17 +1299,18 @@ def _write_genome(w: _World, path: Path, report: Callable[[str, int], None]) -> 
             # keep a fraction digit unless it and every digit after it are zero (first digit always kept)
             keep[:, 1:] = np.logical_or.accumulate(nonzero[:, ::-1], axis=1)[:, ::-1][:, 1:]
             fh.write(
-                _rows_to_bytes(
+                _format_rows(
+                    n,
                     [
-                        _digits(np.repeat(mids, n_tags), 7),
-                        _const(n, b","),
-                        _digits(np.tile(tag_ids, len(mids)), 4),
-                        _const(n, b","),
-                        (whole[:, None], np.ones((n, 1), dtype=bool)),
-                        _const(n, b"."),
+                        _digits(np.repeat(mids, n_tags)),
+                        b",",
+                        _digits(np.tile(tag_ids, len(mids))),
+                        b",",
+                        (whole[:, None], None),
+                        b".",
                         (frac, keep),
-                        _const(n, b"\r\n"),
-                    ]
+                        b"\r\n",
+                    ],
                 )
             )
             done += n
