@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from netflix_elt.errors import ConfigError
 
@@ -113,6 +113,30 @@ class SeedSection(_Model):
         return SourceSection._types(v)  # type: ignore[operator]
 
 
+class SnapshotMetaColumns(_Model):
+    """Names of the SCD2 meta columns (dbt's `snapshot_meta_column_names`), e.g. dbt_valid_from."""
+
+    valid_from: str = "VALID_FROM"
+    valid_to: str = "VALID_TO"
+    is_current: str = "IS_CURRENT"
+    snapshot_row_id: str = "SNAPSHOT_ROW_ID"
+    updated_at: str = "UPDATED_AT"
+    is_deleted: str = "IS_DELETED"
+
+    _check = field_validator("*")(classmethod(lambda cls, v: _ident(v)))
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SnapshotMetaColumns:
+        names = list(self.model_dump().values())
+        if len(set(names)) != len(names):
+            raise ValueError(f"meta column names must differ, got {names}")
+        return self
+
+
+class SnapshotsSection(_Model):
+    meta_column_names: SnapshotMetaColumns = SnapshotMetaColumns()
+
+
 class ProjectConfig(_Model):
     project: ProjectSection = ProjectSection()
     warehouse: WarehouseSection = WarehouseSection()
@@ -121,6 +145,7 @@ class ProjectConfig(_Model):
     landing: LandingSection = LandingSection()
     sources: dict[str, SourceSection] = {}
     seeds: dict[str, SeedSection] = {}
+    snapshots: SnapshotsSection = SnapshotsSection()
 
 
 class Settings(_Model):
