@@ -143,6 +143,7 @@ class Plan:
     trailing_space: int
     empty_tmdb: int
     duplicate_titles: int
+    user_cap: int = 9_254  # most ratings one user may have (ml-20m's maximum)
 
 
 def plan(scale: str | int) -> Plan:
@@ -163,12 +164,15 @@ def plan(scale: str | int) -> Plan:
             trailing_space=11,
             empty_tmdb=8,
             duplicate_titles=5,
+            user_cap=int(0.35 * (9_742 - 18)),
         )
     f = n / ML20M_COUNTS["ratings"]
-    users = max(1, min(round(ML20M_COUNTS["users"] * f), n // MIN_RATINGS_PER_USER))
     movies = max(200, round(ML20M_COUNTS["movies"] * f))
     unrated = max(2, round(movies * 534 / 27_278))
-    genome = min(movies - unrated, max(300, round(ML20M_COUNTS["genome_movies"] * f)))
+    cap = max(MIN_RATINGS_PER_USER, min(int(0.35 * (movies - unrated)), 9_254))
+    # enough users that nobody exceeds the cap, never so many that someone has < 20 ratings
+    users = max(1, min(max(round(ML20M_COUNTS["users"] * f), math.ceil(n / (0.5 * cap))), n // MIN_RATINGS_PER_USER))
+    genome = min((movies - unrated) // 2, max(300, round(ML20M_COUNTS["genome_movies"] * f)))
     return Plan(
         ratings=n,
         users=users,
@@ -183,6 +187,7 @@ def plan(scale: str | int) -> Plan:
         trailing_space=max(1, round(movies * 0.0011)),
         empty_tmdb=max(1, round(movies * 252 / 27_278)),
         duplicate_titles=max(1, round(movies * 0.0005)),
+        user_cap=cap,
     )
 
 
@@ -824,9 +829,7 @@ def _build_world(seed: int, pl: Plan) -> _World:
     ru = _rng(seed, 1, "users")
     n_users, n_movies = pl.users, pl.movies
     activity_w = ru.lognormal(0.0, 1.3, size=n_users)
-    rateable_n = n_movies - pl.unrated
-    cap = max(MIN_RATINGS_PER_USER, min(int(0.35 * rateable_n), 9_254))
-    n_activity = _allocate(pl.ratings, activity_w, MIN_RATINGS_PER_USER, cap)
+    n_activity = _allocate(pl.ratings, activity_w, MIN_RATINGS_PER_USER, pl.user_cap)
     user_bias = ru.normal(0.0, _SIGMA_USER, size=n_users)
     span = WINDOW_END - WINDOW_START
     start = WINDOW_START + np.floor(ru.random(n_users) ** 0.8 * span).astype(np.int64)
