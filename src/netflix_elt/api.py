@@ -7,10 +7,12 @@ session; commands are methods that return plain results, and the CLI only prints
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -181,6 +183,104 @@ class Workspace:
             command=command,
             args=args or {},
         )
+
+    def _build_snapshot(self, run_started_at: datetime) -> Callable[[Node], NodeResult]:
+        from netflix_elt.snapshot import build_snapshot
+
+        pname = self.settings.config.project.name
+
+        def build(node: Node) -> NodeResult:
+            comp = self.compiler()
+            res = build_snapshot(comp, node, run_started_at=run_started_at)
+            # the whole script (checks, ALTERs, MERGE) so what ran can be replayed and reviewed
+            path = write_compiled(self.settings.target_dir, node, ";\n\n".join(res.sql))
+            return NodeResult(
+                node.name,
+                unique_id(pname, node),
+                node.kind,
+                "success",
+                rows=res.rows,
+                message=res.message or "snapshot",
+                relation=comp.relation(node),
+                compiled_path=os.path.relpath(path, self.settings.project_dir),
+            )
+
+        return build
+
+    def snapshot(
+        self,
+        select_: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        *,
+        reporter: Reporter | None = None,
+        debug: bool = False,
+        command: str = "snapshot",
+        args: dict[str, Any] | None = None,
+        after: RunOutcome | None = None,
+    ) -> RunOutcome:
+        """Apply the selected SCD2 snapshots, each as one MERGE, in dependency order.
+
+        `after` is the transforms' outcome of the same `build`: then a selection that names no
+        snapshot is fine, a snapshot whose input failed there is skipped (not applied to a stale
+        view), and run_results.json records both steps.
+        """
+        kinds = ("snapshot",) if after is None else ("transform", "snapshot")
+        names = [n for n in self.selected(select_, exclude, kinds) if self.project[n].kind == "snapshot"]
+        failed = {r.name for r in after.results if r.status in ("error", "fail", "skipped")} if after else set()
+        pname = self.settings.config.project.name
+        skipped = []
+        for n in names:
+            bad = sorted(set(self.project[n].inputs) & failed)
+            if bad:
+                msg = f"skipped: upstream {bad[0]!r} did not succeed"
+                skipped.append(NodeResult(n, unique_id(pname, self.project[n]), "snapshot", "skipped", message=msg))
+        todo = [n for n in names if n not in {r.name for r in skipped}]
+        # one timestamp for the whole invocation: VALID_FROM/VALID_TO of the check strategy and deletes
+        builder = self._build_snapshot(datetime.now(UTC))
+        if after is not None:  # part of `build`: validate each snapshot right after it is applied
+            builder = self.tested(builder)
+        args = args or {}
+        outcome = self.execute(todo, builder, reporter=reporter, debug=debug, command=command, args=args)
+        outcome.results = [*skipped, *outcome.results]
+        if after is not None:
+            write_run_results(
+                self.settings,
+                [*after.results, *outcome.results],
+                command=command,
+                args=args,
+                elapsed=after.elapsed + outcome.elapsed,
+                invocation_id=self.invocation_id,
+            )
+        return outcome
+
+    def build(
+        self,
+        select_: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        *,
+        full_refresh: bool = False,
+        reporter: Reporter | None = None,
+        debug: bool = False,
+        args: dict[str, Any] | None = None,
+    ) -> tuple[RunOutcome, RunOutcome]:
+        """The transforms, then the snapshots that read them (`netflix-elt build` after load and seed)."""
+        names = self.selected(select_, exclude, kinds=("transform", "snapshot"))
+        transforms = [
+            n
+            for n in names
+            if self.project[n].kind == "transform" and self.project[n].materialized not in ("ephemeral", "analysis")
+        ]
+        args = args or {}
+        run = self.execute(
+            transforms,
+            self.tested(self._build_transform(full_refresh)),
+            reporter=reporter,
+            debug=debug,
+            command="build",
+            args=args,
+        )
+        snaps = self.snapshot(select_, exclude, reporter=reporter, debug=debug, command="build", args=args, after=run)
+        return run, snaps
 
     def execute(
         self,

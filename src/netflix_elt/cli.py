@@ -325,21 +325,42 @@ def build(
     threads: int | None,
     from_url: str | None,
 ) -> None:
-    """Load, seed, then run the selected transforms."""
+    """Load, seed, run the selected transforms, then the snapshots that read them."""
     with _workspace(project_dir, target, profile, threads) as ws:
-        ws.selected(select_, exclude)
+        ws.selected(select_, exclude, kinds=("transform", "snapshot"))
         _print_load(ws.load(from_url))
         for name, rows in ws.seed().items():
             console.print(f"[green]OK[/green] seed [bold]{name}[/bold] rows={rows:,}")
-        outcome = ws.run(
+        outcomes = ws.build(
             select_,
             exclude,
             full_refresh=full_refresh,
             reporter=_report_line,
             debug=debug,
-            command="build",
             args={"select": list(select_), "exclude": list(exclude)},
         )
+        for outcome in outcomes:
+            _summary(outcome)
+        if not all(o.ok for o in outcomes):
+            sys.exit(1)
+
+
+@main.command()
+@common_options
+@selection_options
+def snapshot(
+    project_dir: Path | None,
+    target: str | None,
+    profile: str | None,
+    debug: bool,
+    select_: tuple[str, ...],
+    exclude: tuple[str, ...],
+) -> None:
+    """Record SCD2 history: one MERGE per snapshot into the SNAPSHOTS schema (dbt's snapshot)."""
+    with _workspace(project_dir, target, profile) as ws:
+        ws.selected(select_, exclude, kinds=("snapshot",))  # validate before starting the engine
+        args = {"select": list(select_), "exclude": list(exclude)}
+        outcome = ws.snapshot(select_, exclude, reporter=_report_line, debug=debug, args=args)
         _summary(outcome)
         if not outcome.ok:
             sys.exit(1)
