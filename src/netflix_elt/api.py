@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
     from netflix_elt.ingest.load import LoadReport
+    from netflix_elt.quality import DataValidator, ValidationReport
 
 
 @dataclass
@@ -153,7 +154,7 @@ class Workspace:
                 rows=res.rows,
                 message=res.message or node.materialized,
                 relation=comp.relation(node),
-                compiled_path=str(path.relative_to(self.settings.project_dir)),
+                compiled_path=os.path.relpath(path, self.settings.project_dir),
             )
 
         return build
@@ -365,6 +366,97 @@ class Workspace:
             n = materialize.count_rows(self.session, f"{s.database}.{schema}.{name}")
             out.append((schema, name, n))
         return out
+
+
+    # data tests (netflix_elt.quality) ------------------------------------------------------------
+    def validator(self) -> DataValidator:
+        """The command's data-test runner (one GX context), closed with the workspace."""
+        if getattr(self, "_validator", None) is None:
+            from netflix_elt.quality import DataValidator
+
+            v = DataValidator(self.settings, self.project, self.session, self.invocation_id)
+            self._stack.callback(v.close)
+            self._validator: DataValidator | None = v
+        assert self._validator is not None
+        return self._validator
+
+    def validate(
+        self,
+        select_: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        *,
+        command: str = "validate",
+        args: dict[str, Any] | None = None,
+    ) -> ValidationReport:
+        """Run the expectation suites of the selected tables (all suites when none selected).
+
+        Failing expectations go to AUDIT.TEST_FAILURES under this invocation id, GX Data Docs to
+        target/data_docs/, and every expectation to target/run_results.json.
+        """
+        from netflix_elt.quality import ValidationReport
+        from netflix_elt.quality.validate import as_node_result
+
+        started = time.perf_counter()
+        names = None
+        if select_ or exclude:
+            names = self.selected(select_, exclude, kinds=("source", "seed", "transform", "snapshot"))
+        v = self.validator()
+        results = v.validate(names)
+        audit_rows = v.record_failures(results)
+        docs = v.build_docs()
+        elapsed = time.perf_counter() - started
+        pname = self.settings.config.project.name
+        write_run_results(
+            self.settings,
+            [as_node_result(pname, r) for r in results],
+            command=command,
+            args=args or {"select": list(select_), "exclude": list(exclude)},
+            elapsed=elapsed,
+            invocation_id=self.invocation_id,
+        )
+        return ValidationReport(results, elapsed, self.invocation_id, docs, audit_rows)
+
+    def tested(self, builder: Callable[[Node], NodeResult]) -> Callable[[Node], NodeResult]:
+        """Wrap a builder so a node's suite runs right after it is built, as `dbt build` does.
+
+        An error-severity failure turns the node's status into 'fail', so the Runner skips its
+        downstream; warn-severity failures are only reported in the node's message.
+        """
+
+        def build_and_test(node: Node) -> NodeResult:
+            res = builder(node)
+            if res.status != "success":
+                return res
+            v = self.validator()
+            suite = v.suites.get(node.name)
+            if suite is None:
+                return res
+            tests = v.run_suite(suite)
+            v.record_failures(tests)
+            if not getattr(self, "_docs_pending", False):  # render Data Docs once, when the command ends
+                self._docs_pending = True
+                self._stack.callback(v.build_docs)
+            failed = [t.expectation for t in tests if t.blocks]
+            warned = [t.expectation for t in tests if t.status == "warn"]
+            res.extra["tests"] = [
+                {
+                    "expectation": t.expectation,
+                    "severity": t.severity,
+                    "status": t.status,
+                    "unexpected": t.unexpected_count,
+                }
+                for t in tests
+            ]
+            if failed:
+                res.status, res.failures = "fail", len(failed)
+                res.message = f"{len(failed)} error-severity expectation(s) failed: {', '.join(failed)}"
+            elif warned:
+                res.message = f"{res.message}; {len(tests)} tests, warn: {', '.join(warned)}"
+            else:
+                res.message = f"{res.message}; {len(tests)} tests passed"
+            return res
+
+        return build_and_test
 
 
 @contextlib.contextmanager

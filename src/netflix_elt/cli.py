@@ -444,5 +444,57 @@ def _print_tables(ws: Any) -> None:
     console.print(table)
 
 
+@main.command()
+@common_options
+@selection_options
+def validate(
+    project_dir: Path | None,
+    target: str | None,
+    profile: str | None,
+    debug: bool,
+    select_: tuple[str, ...],
+    exclude: tuple[str, ...],
+) -> None:
+    """Run the data tests in expectations/ with Great Expectations, inside the engine.
+
+    Exits 1 when an error-severity expectation fails; warn-severity failures are only shown.
+    Failing rows go to AUDIT.TEST_FAILURES (by invocation id); Data Docs to target/data_docs/.
+    """
+    with _workspace(project_dir, target, profile) as ws:
+        if select_ or exclude:
+            ws.selected(select_, exclude, kinds=("source", "seed", "transform", "snapshot"))
+        report = ws.validate(select_, exclude)
+        _print_validation(report)
+        if not report.ok:
+            sys.exit(1)
+
+
+def _print_validation(report: Any) -> None:
+    table = Table(title=f"validate (invocation {report.invocation_id})")
+    for col in ("suite", "expectation", "severity", "status", "unexpected", "failing sample"):
+        table.add_column(col, justify="right" if col == "unexpected" else "left", overflow="fold")
+    for r in report.results:
+        style = STATUS_STYLE.get(r.status, "dim")
+        sample = r.sample_json() if r.sample else r.message
+        table.add_row(
+            r.suite,
+            r.expectation,
+            r.severity,
+            f"[{style}]{r.status}[/{style}]",
+            "-" if r.unexpected_count is None else f"{r.unexpected_count:,}",
+            sample[:160] + ("..." if len(sample) > 160 else ""),
+        )
+    console.print(table)
+    counts: dict[str, int] = {}
+    for r in report.results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    parts = " ".join(f"{k.upper().replace(' ', '_')}={v}" for k, v in sorted(counts.items()))
+    color = "green" if report.ok else "red"
+    console.print(f"[{color}]Done.[/{color}] {parts} TOTAL={len(report.results)} in {report.elapsed:.2f}s")
+    if report.audit_rows:
+        console.print(f"{report.audit_rows} failing expectations recorded in AUDIT.TEST_FAILURES", soft_wrap=True)
+    if report.data_docs:
+        console.print(f"Data Docs: {report.data_docs.as_uri()}", soft_wrap=True)
+
 if __name__ == "__main__":
     main()

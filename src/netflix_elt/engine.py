@@ -7,6 +7,7 @@ snowflake-connector, so the code path is the one users run on Snowflake.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import shutil
@@ -55,79 +56,123 @@ def close_session(session: Session) -> None:
         session.connection.close()
 
 
-@contextlib.contextmanager
-def embedded_server(settings: Settings) -> Iterator[dict[str, Any]]:
-    """Serve fakesnow's ASGI app with uvicorn on 127.0.0.1 and a free port; yields connector kwargs.
+class EmbeddedEngine:
+    """fakesnow's ASGI app served by uvicorn on 127.0.0.1 (a free port), one per process.
 
-    We start the server ourselves rather than with `fakesnow.server()`: that helper can be
-    called only once per process (importing its `fakesnow.server` module shadows the function)
-    and logs every request at INFO.
+    Why one per process, with one Snowpark session per warehouse folder: the emulator never
+    forgets a login (its login response carries no master token, so the connector cannot log
+    out) and keeps that session's DuckDB file attached; a second login to the same folder in the
+    same process would fail with "file handle conflict". So sessions are reused, and the server
+    and sessions are shut down together when the process exits (or on `shutdown()`).
+    We start uvicorn ourselves rather than with `fakesnow.server()`: that helper can be called
+    only once per process (importing `fakesnow.server` shadows it) and logs every request.
     """
-    import uvicorn
-    from fakesnow.server import app
-    from fakesnow.transforms.stage import LOCAL_BUCKET_PATH
 
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    _quiet()
-    with contextlib.closing(socket.socket(type=socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="critical", access_log=False, lifespan="off"
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.server: Any = None
+        self.thread: threading.Thread | None = None
+        self.port: int | None = None
+        self.sessions: dict[str, Session] = {}
+
+    def _start(self) -> None:
+        import uvicorn
+        from fakesnow.server import app
+
+        _quiet()
+        with contextlib.closing(socket.socket(type=socket.SOCK_STREAM)) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", access_log=False, lifespan="off")
         )
-    )
-    thread = threading.Thread(target=server.run, name="netflix-elt-embedded-snowflake", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while thread.is_alive() and not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    _quiet()
-    if not server.started:
-        server.should_exit = True
-        raise ConfigError(f"the embedded Snowflake server did not start on 127.0.0.1:{port}")
-    try:
-        yield {
+        thread = threading.Thread(target=server.run, name="netflix-elt-embedded-snowflake", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while thread.is_alive() and not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _quiet()
+        if not server.started:
+            server.should_exit = True
+            raise ConfigError(f"the embedded Snowflake server did not start on 127.0.0.1:{port}")
+        self.server, self.thread, self.port = server, thread, port
+
+    def connection_kwargs(self, warehouse_dir: Path) -> dict[str, Any]:
+        assert self.port is not None
+        return {
             "user": "fake",
             "password": "snow",
             "account": "fakesnow",
             "host": "127.0.0.1",
-            "port": port,
+            "port": self.port,
             "protocol": "http",
             "session_parameters": {
                 "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False,
-                "FAKESNOW_DB_PATH": str(settings.warehouse_dir),
+                "FAKESNOW_DB_PATH": str(warehouse_dir),
             },
             # the emulator answers HTTP 500 for what it cannot run: fail at once, do not retry
             "network_timeout": 1,
         }
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        # the emulator cannot REMOVE staged files; drop its copies of what we PUT
-        for child in Path(LOCAL_BUCKET_PATH).glob("*"):
+
+    def session(self, warehouse_dir: Path) -> Session:
+        """The process's session on this warehouse folder, created on first use."""
+        from snowflake.snowpark import Session
+
+        key = str(warehouse_dir.resolve())
+        with self.lock:
+            if self.server is None:
+                self._start()
+            if key not in self.sessions:
+                warehouse_dir.mkdir(parents=True, exist_ok=True)
+                self.sessions[key] = Session.builder.configs(self.connection_kwargs(warehouse_dir)).create()
+            return self.sessions[key]
+
+    def shutdown(self) -> None:
+        """Close every session and stop the server (idempotent)."""
+        with self.lock:
+            for session in self.sessions.values():
+                close_session(session)
+            self.sessions.clear()
+            if self.server is not None:
+                self.server.should_exit = True
+                if self.thread is not None:
+                    self.thread.join(timeout=10)
+            self.server = self.thread = self.port = None
+            _drop_staged_copies()
+
+    @property
+    def running(self) -> bool:
+        return self.server is not None
+
+
+def _drop_staged_copies() -> None:
+    """The emulator cannot REMOVE staged files; delete its copies of what we PUT."""
+    import sys
+
+    stage = sys.modules.get("fakesnow.transforms.stage")
+    if stage is not None:
+        for child in Path(stage.LOCAL_BUCKET_PATH).glob("*"):
             shutil.rmtree(child, ignore_errors=True)
 
 
-def _ensure_database(session: Session, settings: Settings) -> None:
-    session.sql(f"CREATE DATABASE IF NOT EXISTS {settings.database}").collect()
+ENGINE = EmbeddedEngine()
+atexit.register(ENGINE.shutdown)
 
 
 @contextlib.contextmanager
 def open_session(settings: Settings) -> Iterator[Session]:
-    """A ready Snowpark session with the project's database and target schema current."""
+    """A ready Snowpark session with the project's database current."""
     from snowflake.snowpark import Session
 
     _quiet()
     if settings.engine == "embedded":
-        with embedded_server(settings) as kwargs:
-            session = Session.builder.configs(kwargs).create()
-            try:
-                _ensure_database(session, settings)
-                session.sql(f"USE DATABASE {settings.database}").collect()
-                yield session
-            finally:
-                close_session(session)
+        session = ENGINE.session(settings.warehouse_dir)
+        session.sql(f"CREATE DATABASE IF NOT EXISTS {settings.database}").collect()
+        session.sql(f"USE DATABASE {settings.database}").collect()
+        try:
+            yield session
+        finally:
+            _drop_staged_copies()
         return
     profile = settings.profile_config
     params = snowflake_connection_params(profile.connection_name, project_dir=settings.project_dir)

@@ -9,10 +9,14 @@ because Snowpark's `Table.merge` emits an unaliased USING subquery.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+import sqlglot
+from sqlglot import exp
 
 from netflix_elt.config import Settings
 from netflix_elt.errors import TransformError
@@ -77,7 +81,9 @@ class Compiler:
 
     def select_sql(self, node: Node) -> str:
         """The single SELECT statement a transform compiles to."""
-        return dataframe_sql(self.dataframe(node), node.name)
+        sql = dataframe_sql(self.dataframe(node), node.name)
+        check_output_names(sql, node)
+        return sql
 
 
 def _params(func: Callable[..., Any]) -> Sequence[str]:
@@ -94,6 +100,35 @@ def dataframe_sql(df: DataFrame, name: str) -> str:
             "a transform must compile to a single SELECT"
         )
     return queries["queries"][-1].strip().rstrip(";")
+
+
+_DISAMBIGUATED = re.compile(r"^[lr]_[0-9a-f]{4}_", re.IGNORECASE)
+
+
+def check_output_names(sql: str, node: Node) -> None:
+    """Refuse Snowpark's join-disambiguated names (`l_0001_MOVIE_ID`) as output columns.
+
+    After a join on a shared column name Snowpark renames both sides; selecting the column
+    without an alias would silently name the warehouse column `l_0001_MOVIE_ID`.
+    """
+    try:
+        tree = sqlglot.parse_one(sql, read="snowflake")
+    except sqlglot.errors.ParseError:
+        return
+    # look through `SELECT * FROM (...)` wrappers (sort, limit) to the select that names columns
+    while isinstance(tree, exp.Select) and tree.named_selects == ["*"]:
+        source = (tree.args.get("from") or tree.args.get("from_"))
+        inner = source.this if source is not None else None
+        if not isinstance(inner, exp.Subquery):
+            break
+        tree = inner.this
+    names = tree.named_selects if isinstance(tree, exp.Query) else []
+    bad = [n for n in names if _DISAMBIGUATED.match(n)]
+    if bad:
+        raise TransformError(
+            f"transform {node.name!r} ({node.file}) outputs column {bad[0]!r}, a name Snowpark made up after a "
+            f"join; alias it, e.g. F.col({bad[0][7:].lower()!r}).alias({bad[0][7:].lower()!r})"
+        )
 
 
 def wrap(sql: str) -> str:

@@ -92,3 +92,21 @@ def test_load_statements_parse(tmp_path, monkeypatch):
 def test_parser_rejects_garbage(bad):
     with pytest.raises(sqlglot.errors.ParseError):
         parse(bad)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'SELECT "l_0002_MOVIE_ID", "RATING" FROM t',
+        'SELECT * FROM ( SELECT "r_00a1_MOVIE_ID", "X" FROM t) ORDER BY 1 LIMIT 20',
+    ],
+)
+def test_snowpark_disambiguated_names_are_refused(sql):
+    from netflix_elt.errors import TransformError
+
+    with pytest.raises(TransformError, match="a name Snowpark made up after a join; alias it"):
+        m.check_output_names(sql, INC)
+
+
+def test_plain_names_pass():
+    m.check_output_names('SELECT "MOVIE_ID", "L_0000" FROM t', INC)

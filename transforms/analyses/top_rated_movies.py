@@ -11,11 +11,11 @@ def top_rated_movies(fct_ratings: DataFrame, dim_movies: DataFrame) -> DataFrame
         F.avg("rating").alias("avg_rating"), F.count("rating").alias("num_ratings")
     )
     popular = stats.filter(F.col("num_ratings") > 100)
-    joined = popular.join(dim_movies, popular["movie_id"] == dim_movies["movie_id"])
+    # rename the right side's key so Snowpark need not invent l_0001_MOVIE_ID-style names
+    titles = dim_movies.select(F.col("movie_id").alias("title_movie_id"), "movie_title")
     return (
-        joined.select(
-            popular["movie_id"], dim_movies["movie_title"], F.col("avg_rating"), F.col("num_ratings")
-        )
-        .sort(F.col("avg_rating").desc(), F.col("num_ratings").desc(), popular["movie_id"])
+        popular.join(titles, popular["movie_id"] == titles["title_movie_id"])
+        .select("movie_id", "movie_title", "avg_rating", "num_ratings")
+        .sort(F.col("avg_rating").desc(), F.col("num_ratings").desc(), F.col("movie_id"))
         .limit(20)
     )

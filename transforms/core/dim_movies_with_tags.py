@@ -19,5 +19,6 @@ def dim_movies_with_tags(
 ) -> DataFrame:
     """Movies with their genome tags and relevance, inlined into whatever selects from it."""
     m, s, t = dim_movies, fct_genome_scores, dim_genome_tags
-    joined = m.join(s, m["movie_id"] == s["movie_id"], "left").join(t, s["tag_id"] == t["tag_id"], "left")
-    return joined.select(m["movie_id"], m["movie_title"], m["genres"], t["tag_name"], s["relevance_score"])
+    scored = m.join(s, m["movie_id"] == s["movie_id"], "left", rsuffix="_score")
+    tagged = scored.join(t, scored["tag_id"] == t["tag_id"], "left", rsuffix="_tag")
+    return tagged.select("movie_id", "movie_title", "genres", "tag_name", "relevance_score")

@@ -19,13 +19,9 @@ from netflix_elt import transform
 def mart_movie_releases(fct_ratings: DataFrame, seed_movie_release_dates: DataFrame) -> DataFrame:
     """Ratings with the movie's release date where the seed knows it."""
     r, s = fct_ratings, seed_movie_release_dates
-    return r.join(s, r["movie_id"] == s["movie_id"], "left").select(
-        r["user_id"],
-        r["movie_id"],
-        r["rating"],
-        r["rating_timestamp"],
-        s["release_date"],
-        F.when(s["release_date"].is_null(), F.lit("unknown"))
-        .otherwise(F.lit("known"))
-        .alias("release_info_available"),
+    # rsuffix keeps the left side's names as they are (no l_0001_ prefixes from Snowpark)
+    joined = r.join(s, r["movie_id"] == s["movie_id"], "left", rsuffix="_seed")
+    known = F.when(F.col("release_date").is_null(), F.lit("unknown")).otherwise(F.lit("known"))
+    return joined.select(
+        "user_id", "movie_id", "rating", "rating_timestamp", "release_date", known.alias("release_info_available")
     )
