@@ -1,0 +1,100 @@
+"""fct_ratings: an incremental MERGE driven by load ids, checked against DuckDB over the same CSVs.
+
+The original dbt model appended rows newer than max(timestamp): it dropped late-arriving ratings
+and rows sharing the newest timestamp, and kept re-ratings twice. Here each run merges what was
+loaded since the last one, keyed by (user_id, movie_id).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from netflix_elt.api import Workspace
+from tests.conftest import PROJECT_DIR, require_fixture
+
+FCT = "SELECT USER_ID, MOVIE_ID, RATING, DATE_PART(EPOCH_SECOND, RATING_TIMESTAMP) FROM MOVIELENS.DEV.FCT_RATINGS"
+
+
+def _write_batch2(fixture: Path, folder: Path) -> dict[str, list[tuple[int, int, float, int]]]:
+    """A second extract: full movies/links/tags, and a ratings delta with the cases that matter."""
+    folder.mkdir(parents=True)
+    for name in ("movies.csv", "links.csv", "tags.csv"):
+        shutil.copy(fixture / name, folder / name)
+    con = duckdb.connect()
+    max_ts = con.execute(f"SELECT MAX(timestamp) FROM read_csv('{fixture / 'ratings.csv'}')").fetchone()[0]
+    existing = con.execute(
+        f"SELECT userId, movieId, rating, timestamp FROM read_csv('{fixture / 'ratings.csv'}') ORDER BY 1, 2 LIMIT 3"
+    ).fetchall()
+    rerated = [(u, m, 0.5 if r != 0.5 else 5.0, t + 100) for u, m, r, t in existing]
+    same_max_ts = [(1, 99001, 4.5, max_ts), (2, 99002, 3.0, max_ts)]
+    late = [(3, 99003, 2.5, 1_000_000_000)]  # an old event loaded late
+    twice = [(4, 99004, 1.0, 1_100_000_000), (4, 99004, 2.0, 1_100_000_500)]  # same pair twice in one load
+    rows = rerated + same_max_ts + late + twice
+    with (folder / "ratings.csv").open("w", newline="") as f:
+        f.write("userId,movieId,rating,timestamp\r\n")
+        for u, m, r, t in rows:
+            f.write(f"{u},{m},{r:.1f},{t}\r\n")
+    return {"rerated": rerated, "same_max_ts": same_max_ts, "late": late, "twice": twice}
+
+
+def _reference(fixture: Path, batch2: Path) -> set[tuple]:
+    """Latest rating per (user, movie): batch 2 beats batch 1; within a load the later timestamp wins."""
+    con = duckdb.connect()
+    return set(
+        con.execute(
+            f"""SELECT userId, movieId, rating, timestamp FROM (
+                  SELECT *, 1 AS load FROM read_csv('{fixture / 'ratings.csv'}')
+                  UNION ALL SELECT *, 2 FROM read_csv('{batch2 / 'ratings.csv'}'))
+                QUALIFY ROW_NUMBER() OVER (PARTITION BY userId, movieId ORDER BY load DESC, timestamp DESC) = 1"""
+        ).fetchall()
+    )
+
+
+def _fct(ws: Workspace) -> set[tuple]:
+    return {(u, m, float(r), int(t)) for u, m, r, t in ws.session.sql(FCT).collect()}
+
+
+@pytest.fixture
+def ws(isolated_home):
+    with Workspace.from_options(PROJECT_DIR) as ws:
+        yield ws
+
+
+def test_incremental_merge_by_load(ws, tmp_path):
+    fixture = require_fixture()
+    ws.load(str(fixture))
+    ws.seed()
+    first = {r.name: r for r in ws.run(["+fct_ratings"]).results}
+    assert first["fct_ratings"].message == "full build" and first["fct_ratings"].rows == 100_836
+
+    batch2 = tmp_path / "batch2"
+    cases = _write_batch2(fixture, batch2)
+    report = ws.load(str(batch2))
+    assert {f.table: f.rows_loaded for f in report.loaded}["RAW_RATINGS"] == 8
+
+    second = {r.name: r for r in ws.run(["fct_ratings"]).results}["fct_ratings"]
+    got = _fct(ws)
+    assert got == _reference(fixture, batch2)
+    assert second.rows == 100_836 + 4
+    assert second.message == "merged: 4 inserted, 3 updated"
+    for u, m, r, t in cases["rerated"] + cases["same_max_ts"] + cases["late"]:
+        assert (u, m, r, t) in got
+    assert (4, 99004, 2.0, 1_100_000_500) in got and (4, 99004, 1.0, 1_100_000_000) not in got
+
+    # a re-run finds nothing new and changes nothing
+    third = {r.name: r for r in ws.run(["fct_ratings"]).results}["fct_ratings"]
+    assert third.message == "merged: 0 inserted, 0 updated"
+    assert _fct(ws) == got
+
+    # a full refresh rebuilds the same table from every load
+    ws.run(["fct_ratings"], full_refresh=True)
+    assert _fct(ws) == got
+
+    # the mart picks up the merged rows
+    ws.run(["mart_movie_releases"])
+    n = ws.session.sql("SELECT COUNT(*) FROM MOVIELENS.DEV.MART_MOVIE_RELEASES").collect()[0][0]
+    assert n == len(got)
