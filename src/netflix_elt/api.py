@@ -186,7 +186,7 @@ class Workspace:
         )
 
     def _build_snapshot(self, run_started_at: datetime) -> Callable[[Node], NodeResult]:
-        from netflix_elt.snapshot import build_snapshot
+        from netflix_elt.snapshots import build_snapshot
 
         pname = self.settings.config.project.name
 

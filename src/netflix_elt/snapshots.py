@@ -25,7 +25,9 @@ Semantics (pinned by tests/integration/test_snapshot.py against a plain-Python m
 * A key that comes back after a hard delete opens a new version with VALID_FROM = the run's
   timestamp (also for the timestamp strategy: its updated_at usually predates the delete, and
   reusing it would overlap the closed interval and repeat its SNAPSHOT_ROW_ID); UPDATED_AT is
-  the source's updated_at (timestamp) or the run's timestamp (check).
+  the source's updated_at (timestamp) or the run's timestamp (check). Likewise a later change
+  whose updated_at is not after the current VALID_FROM opens at the run's timestamp, so that
+  versions never overlap. (The timestamp strategy assumes updated_at is not after the run.)
 * A column added to the source is added to the table (ALTER TABLE ... ADD COLUMN), NULL in older
   versions; a column dropped from the source stays, NULL in newer versions.
 
@@ -34,6 +36,9 @@ updated_at for the timestamp strategy) raise SnapshotError and leave the table a
 Snowflake commits an open transaction at any DDL, so the ALTERs run before BEGIN; the MERGE runs
 in BEGIN/COMMIT (ROLLBACK on failure): one statement on Snowflake, several on the emulator,
 which rewrites MERGE into temp-table + UPDATE + INSERT.
+
+(The module is `snapshots`, not `snapshot`: importing a submodule named `snapshot` would replace
+the `netflix_elt.snapshot` decorator on the package.)
 """
 
 from __future__ import annotations
@@ -195,7 +200,9 @@ def merge_sql(plan: SnapshotPlan, table_columns: Sequence[str]) -> str:
             comeback.append(f"(cur.{k0} IS NULL AND hist.{k0} IS NOT NULL)")
         if new_record:
             comeback.append(f"cur.{quote(m.is_deleted)}")
-        valid_from = f"CASE WHEN {' OR '.join(comeback)} THEN {run_ts} ELSE {src_ua} END" if comeback else src_ua
+        # after a comeback VALID_FROM (run time) is past UPDATED_AT: never open a version before it
+        comeback.append(f"{src_ua} <= cur.{quote(m.valid_from)}")
+        valid_from = f"CASE WHEN {' OR '.join(comeback)} THEN {run_ts} ELSE {src_ua} END"
         updated_at = src_ua
     else:
         checks = [f"src.{quote(c)} IS DISTINCT FROM cur.{quote(c)}" for c in plan.check_columns]
