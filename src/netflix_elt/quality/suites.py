@@ -1,0 +1,216 @@
+"""Expectation suites: one reviewable YAML file per table under `expectations/`, checked before any SQL runs.
+
+A suite file names GX expectation types and their kwargs as GX spells them, plus a `severity`, so a
+reviewer reads the same words as GX's docs. Two things GX has no notion of are resolved here:
+`{ref:NAME}` in SQL (the relation of another node, so one suite works on dev, prod and Snowflake)
+and the `no_nulls_in_columns` check (the original dbt macro), which expands against the table's
+real columns at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from netflix_elt.config import Settings
+from netflix_elt.errors import ConfigError
+from netflix_elt.registry import Project
+
+SUITES_DIR = "expectations"
+SUITE_SUFFIXES = (".yml", ".yaml")
+# expectation types netflix-elt expands itself (into a GX unexpected_rows_expectation)
+MACROS = frozenset({"no_nulls_in_columns"})
+# kwargs that name columns of the suite's table: checked against the table before running
+COLUMN_KWARGS = ("column", "column_A", "column_B")
+COLUMN_LIST_KWARGS = ("column_list", "column_set", "columns", "exclude")
+REF = re.compile(r"\{ref:([A-Za-z_][A-Za-z0-9_]*)\}")
+NAME = re.compile(r"^[A-Za-z0-9_.:()\-, ]{1,200}$")
+
+
+class SuiteError(ConfigError):
+    """A suite file is invalid; the message names the file and the expectation."""
+
+
+class ExpectationSpec(BaseModel):
+    """One expectation as written in a suite file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    severity: Literal["error", "warn"] = "error"
+    name: str | None = None
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        """The expectation's name in results and the audit table: explicit, or type(columns)."""
+        if self.name:
+            return self.name
+        cols = [str(self.kwargs[k]) for k in COLUMN_KWARGS if k in self.kwargs]
+        for k in ("column_list", "column_set", "columns"):
+            cols += [str(c) for c in self.kwargs.get(k) or ()]
+        return f"{self.type}({', '.join(cols)})" if cols else self.type
+
+    def columns(self) -> list[str]:
+        """Column names the kwargs refer to (lower-case)."""
+        out = [str(self.kwargs[k]) for k in COLUMN_KWARGS if k in self.kwargs]
+        for k in COLUMN_LIST_KWARGS:
+            out += [str(c) for c in self.kwargs.get(k) or ()]
+        return [c.lower() for c in out]
+
+
+class SuiteFile(BaseModel):
+    """A suite file's content: the table it tests (default: the file's name) and its expectations."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    table: str | None = None
+    description: str = ""
+    expectations: list[ExpectationSpec]
+
+    @field_validator("expectations")
+    @classmethod
+    def _unique_labels(cls, v: list[ExpectationSpec]) -> list[ExpectationSpec]:
+        seen: set[str] = set()
+        for e in v:
+            if e.label in seen:
+                raise ValueError(f"two expectations are named {e.label!r}; give one a distinct `name:`")
+            seen.add(e.label)
+        return v
+
+
+class Suite(BaseModel):
+    """A loaded suite: its file, the node it tests and the schema folder it lives in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    file: Path
+    folder: str
+    description: str = ""
+    expectations: tuple[ExpectationSpec, ...]
+
+    def where(self, spec: ExpectationSpec | None = None) -> str:
+        """`expectations/core/x.yml` (expectation N `label`) for error messages."""
+        rel = self.file.as_posix()
+        with_cwd = os.path.relpath(self.file) if self.file.is_absolute() else rel
+        if spec is None:
+            return with_cwd
+        return f"{with_cwd}, expectation #{self.expectations.index(spec) + 1} {spec.label!r}"
+
+
+def _gx_types() -> Any:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations.expectations  # noqa: F401 - registers the built-in expectations
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    return get_expectation_impl
+
+
+def check_spec(suite_file: Path, index: int, spec: ExpectationSpec, known_nodes: Iterable[str]) -> None:
+    """Fail early on an unknown type, kwargs GX rejects, or a `{ref:...}` to no node."""
+    where = f"{suite_file}, expectation #{index + 1} {spec.label!r}"
+    if spec.name is not None and not NAME.match(spec.name):
+        raise SuiteError(f"{where}: name {spec.name!r} may hold letters, digits, spaces and _.:(),-")
+    known = set(known_nodes)
+    for kw in ("unexpected_rows_query",):
+        sql = spec.kwargs.get(kw)
+        if sql is None:
+            continue
+        for ref in REF.findall(str(sql)):
+            if ref.lower() not in known:
+                raise SuiteError(f"{where}: {{ref:{ref}}} names no node of the project")
+    if spec.type in MACROS:
+        extra = set(spec.kwargs) - {"columns", "exclude"}
+        if extra:
+            raise SuiteError(f"{where}: no_nulls_in_columns takes only `columns` and `exclude`, not {sorted(extra)}")
+        return
+    get_impl = _gx_types()
+    try:
+        impl = get_impl(spec.type)
+    except Exception:
+        import difflib
+
+        from great_expectations.expectations.registry import _registered_expectations
+
+        close = difflib.get_close_matches(spec.type, [*_registered_expectations, *MACROS], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise SuiteError(f"{where}: unknown expectation type {spec.type!r}{hint}") from None
+    kwargs = {**spec.kwargs}
+    if "unexpected_rows_query" in kwargs:
+        kwargs["unexpected_rows_query"] = REF.sub("REF", str(kwargs["unexpected_rows_query"]))
+    try:
+        impl(**kwargs)
+    except Exception as e:  # pydantic v1 errors from GX: keep the first line
+        msg = " ".join(str(e).split())
+        raise SuiteError(f"{where}: invalid kwargs for {spec.type}: {msg}") from None
+
+
+def read_suite(path: Path, known_nodes: Iterable[str] = ()) -> Suite:
+    """Parse and check one suite file; every error names the file (and the expectation)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise SuiteError(f"{path} is not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{path}: a suite file is a mapping with an `expectations:` list")
+    try:
+        content = SuiteFile.model_validate(raw)
+    except ValidationError as e:
+        parts = []
+        for err in e.errors():
+            loc = list(err["loc"])
+            if len(loc) >= 2 and loc[0] == "expectations" and isinstance(loc[1], int):
+                items = raw.get("expectations") or []
+                item = items[loc[1]] if loc[1] < len(items) else {}
+                label = (item or {}).get("name") or (item or {}).get("type", "?")
+                parts.append(f"expectation #{loc[1] + 1} {label!r}: {'.'.join(map(str, loc[2:]))} {err['msg']}")
+            else:
+                parts.append(f"{'.'.join(map(str, loc))}: {err['msg']}")
+        raise SuiteError(f"{path}: " + "; ".join(parts)) from None
+    known = list(known_nodes)
+    for i, spec in enumerate(content.expectations):
+        check_spec(path, i, spec, known)
+    name = (content.table or path.stem).lower()
+    return Suite(
+        name=name,
+        file=path,
+        folder=path.parent.name,
+        description=content.description,
+        expectations=tuple(content.expectations),
+    )
+
+
+def suite_files(settings: Settings) -> list[Path]:
+    root = settings.project_dir / SUITES_DIR
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.suffix in SUITE_SUFFIXES and p.is_file())
+
+
+def load_suites(settings: Settings, project: Project) -> list[Suite]:
+    """Every suite of the project, checked; two files for one table is an error naming both."""
+    suites: dict[str, Suite] = {}
+    for path in suite_files(settings):
+        suite = read_suite(path, project.nodes)
+        if suite.name in suites:
+            raise SuiteError(f"table {suite.name!r} has two suites: {suites[suite.name].file} and {path}")
+        node = project.nodes.get(suite.name)
+        if node is None and suite.folder != "snapshots":
+            raise SuiteError(f"{path}: suite {suite.name!r} names no node of the project")
+        if node is not None and node.materialized in ("ephemeral", "analysis"):
+            raise SuiteError(f"{path}: {suite.name!r} is {node.materialized}, so there is no table to test")
+        suites[suite.name] = suite
+    return list(suites.values())
+
+
+def resolve_refs(sql: str, relation_of: dict[str, str]) -> str:
+    """Replace `{ref:name}` with the fully qualified relation of that node."""
+    return REF.sub(lambda m: relation_of[m.group(1).lower()], sql)

@@ -1,0 +1,544 @@
+"""Run expectation suites with Great Expectations, inside the engine, one GX batch per table.
+
+GX talks to the warehouse through its Snowflake (SQLAlchemy) datasource: on the embedded engine
+that is the same fakesnow server the Snowpark session uses, on Snowflake the same account. Every
+expectation becomes SQL that runs where the data is; only counts and at most five sample rows per
+failing expectation come back. One ValidationDefinition per suite (a whole-table batch) lets GX
+bundle the table's metric queries instead of querying once per expectation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus, urlencode
+
+from netflix_elt.artifacts import NodeResult
+from netflix_elt.config import Settings
+from netflix_elt.errors import ConfigError
+from netflix_elt.materialize import quote
+from netflix_elt.quality.suites import MACROS, ExpectationSpec, Suite, SuiteError, load_suites, resolve_refs
+from netflix_elt.registry import Project
+
+if TYPE_CHECKING:
+    from snowflake.snowpark import Session
+
+SAMPLE_SIZE = 5
+DATASOURCE = "netflix_elt"
+AUDIT_TABLE = "TEST_FAILURES"
+AUDIT_COLUMNS = {
+    "INVOCATION_ID": "VARCHAR",
+    "SUITE": "VARCHAR",
+    "EXPECTATION": "VARCHAR",
+    "GX_TYPE": "VARCHAR",
+    "SEVERITY": "VARCHAR",
+    "STATUS": "VARCHAR",
+    "UNEXPECTED_COUNT": "BIGINT",
+    "SAMPLE": "VARCHAR",
+    "RELATION": "VARCHAR",
+    "RUN_AT": "TIMESTAMP_NTZ",
+}
+NOT_BUILT = "not built"
+
+
+@dataclass
+class ExpectationResult:
+    """One row of `netflix-elt validate`: what was checked, how bad, and a few failing values."""
+
+    suite: str
+    expectation: str
+    gx_type: str
+    severity: str
+    status: str  # pass, fail, warn, error, not built
+    unexpected_count: int | None = None
+    sample: list[Any] = field(default_factory=list)
+    message: str = ""
+    relation: str | None = None
+    execution_time: float = 0.0
+
+    @property
+    def blocks(self) -> bool:
+        """An error-severity expectation that failed (or could not run) fails the run."""
+        return self.severity == "error" and self.status in ("fail", "error")
+
+    def sample_json(self) -> str:
+        return json.dumps(self.sample, default=str)
+
+
+@dataclass
+class ValidationReport:
+    results: list[ExpectationResult]
+    elapsed: float
+    invocation_id: str
+    data_docs: Path | None = None
+    audit_rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.blocks for r in self.results)
+
+
+SHARED_CONNECTION_KEY = "netflix_elt_shared_connection"
+_shared: dict[str, Any] = {}
+_listening = False
+
+
+class _BorrowedConnection:
+    """A DB-API connection lent to SQLAlchemy: its pool may not close or roll back the owner's."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def close(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def cursor(self, *args: Any, **kwargs: Any) -> _PyformatCursor:
+        return _PyformatCursor(self._conn, self._conn.cursor(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+class _PyformatCursor:
+    """SQLAlchemy binds pyformat (`%(x)s`); Snowpark opened the connection with qmark (`?`)."""
+
+    def __init__(self, conn: Any, cursor: Any) -> None:
+        self._conn, self._cursor = conn, cursor
+
+    def execute(self, command: str, params: Any = None, **kwargs: Any) -> Any:
+        style = self._conn._paramstyle
+        self._conn._paramstyle = "pyformat"
+        try:
+            return self._cursor.execute(command, params, **kwargs)
+        finally:
+            self._conn._paramstyle = style
+
+    def __iter__(self) -> Any:
+        return iter(self._cursor)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+def _do_connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+    token = cparams.get(SHARED_CONNECTION_KEY)
+    if token is None:
+        return None  # any other engine connects as usual
+    return _BorrowedConnection(_shared[token])
+
+
+def _share_connection(session: Session) -> str:
+    """Register the session's connector connection for GX's engine (SQLAlchemy's do_connect hook)."""
+    global _listening
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not _listening:
+        event.listen(Engine, "do_connect", _do_connect)
+        _listening = True
+    token = f"conn-{id(session.connection)}"
+    _shared[token] = session.connection
+    return token
+
+
+def snowflake_url(params: dict[str, Any], database: str, schema: str) -> str:
+    """A snowflake-sqlalchemy URL with the account as the netloc and host/port/protocol as query.
+
+    GX's URL check rejects an IP address as the netloc (`snowflake.sqlalchemy.URL` puts host
+    there), so host, port and protocol go in the query, which snowflake-sqlalchemy reads when
+    SNOWFLAKE_SQLALCHEMY_LEGACY_URL_PARAMS is set.
+    """
+    user = quote_plus(str(params["user"]))
+    auth = f"{user}:{quote_plus(str(params['password']))}" if params.get("password") else user
+    query = {
+        k: str(params[k]) for k in ("host", "port", "protocol", "warehouse", "role", "authenticator") if params.get(k)
+    }
+    return f"snowflake://{auth}@{params['account']}/{database}/{schema}?{urlencode(query)}"
+
+
+def gx_connection(settings: Settings, session: Session) -> tuple[str, dict[str, Any]]:
+    """SQLAlchemy URL and create_engine kwargs for GX's Snowflake datasource (never printed)."""
+    os.environ["SNOWFLAKE_SQLALCHEMY_LEGACY_URL_PARAMS"] = "1"
+    if settings.engine == "embedded":
+        conn = session.connection
+        params = {
+            "account": "netflix-elt",  # GX wants an `org-account` shape; the emulator ignores it
+            "user": "fake",
+            "password": "snow",
+            "warehouse": "NETFLIX_ELT",
+            "role": "NETFLIX_ELT",
+            "host": conn.host,
+            "port": conn.port,
+            "protocol": "http",
+        }
+        # the emulator lets one connection at a time open a persisted warehouse: GX borrows the
+        # Snowpark session's connection (see _share_connection and docs/EMULATOR_GAPS.md)
+        connect_args = {SHARED_CONNECTION_KEY: _share_connection(session)}
+        return snowflake_url(params, settings.database, settings.target_schema), {"connect_args": connect_args}
+    from netflix_elt.connections import snowflake_connection_params
+
+    profile = settings.profile_config
+    params = snowflake_connection_params(profile.connection_name, project_dir=settings.project_dir)
+    for key in ("role", "warehouse"):
+        if getattr(profile, key) and key not in params:
+            params[key] = getattr(profile, key)
+        if not params.get(key):
+            raise ConfigError(
+                f"GX's Snowflake datasource needs a {key}: set profiles.{settings.profile}.{key} in "
+                f"config/netflix_elt.toml or {key} in the Snowflake connection"
+            )
+    url = snowflake_url(params, settings.database, settings.target_schema)
+    connect_args = {k: params[k] for k in ("private_key_file", "private_key_file_pwd", "token") if params.get(k)}
+    return url, {"connect_args": connect_args} if connect_args else {}
+
+
+class DataValidator:
+    """Suites + one ephemeral GX context for one command; thread-safe (GX is not)."""
+
+    def __init__(self, settings: Settings, project: Project, session: Session, invocation_id: str) -> None:
+        self.settings = settings
+        self.project = project
+        self.session = session
+        self.invocation_id = invocation_id
+        self._lock = threading.RLock()
+        self._suites: dict[str, Suite] | None = None
+        self._context: Any = None
+        self._datasource: Any = None
+        self._validated: set[str] = set()
+
+    # suites and relations ------------------------------------------------------------------
+    @property
+    def suites(self) -> dict[str, Suite]:
+        if self._suites is None:
+            self._suites = {s.name: s for s in load_suites(self.settings, self.project)}
+        return self._suites
+
+    def relation_of(self, name: str, folder: str | None = None) -> str:
+        """Where a node's table lives; a snapshot not yet in the project lives in SNAPSHOTS."""
+        s = self.settings
+        node = self.project.nodes.get(name)
+        if node is None:
+            if folder == "snapshots":
+                return s.fqn(s.snapshot_schema, name)
+            raise SuiteError(f"no node named {name!r}")
+        if node.kind == "source":
+            return s.fqn(s.raw_schema, s.config.sources[name].table)
+        if node.kind == "snapshot":
+            return s.fqn(s.snapshot_schema, name)
+        return s.fqn(s.target_schema, name)
+
+    def _relations(self) -> dict[str, str]:
+        out = {}
+        for n in self.project.nodes.values():
+            if n.materialized not in ("ephemeral", "analysis"):
+                out[n.name] = self.relation_of(n.name)
+        return out
+
+    def table_columns(self, relation: str) -> list[str] | None:
+        """Columns of a table or view (lower-case), or None when it does not exist."""
+        db, schema, name = relation.split(".")
+        rows = self.session.sql(
+            f"SELECT COLUMN_NAME FROM {db}.INFORMATION_SCHEMA.COLUMNS "
+            f"WHERE TABLE_SCHEMA = '{schema}' AND TABLE_NAME = '{name}' ORDER BY ORDINAL_POSITION"
+        ).collect()
+        return [str(r[0]).lower() for r in rows] or None
+
+    # GX --------------------------------------------------------------------------------------
+    @property
+    def docs_dir(self) -> Path:
+        return self.settings.target_dir / "data_docs"
+
+    def _gx(self) -> Any:
+        if self._context is None:
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            ctx = gx.get_context(mode="ephemeral")
+            ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+            for site in list(ctx.variables.data_docs_sites or {}):
+                ctx.delete_data_docs_site(site)  # the default site writes to a temp folder
+            ctx.add_data_docs_site(
+                "netflix_elt",
+                {
+                    "class_name": "SiteBuilder",
+                    "show_how_to_buttons": False,
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(self.docs_dir),
+                    },
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
+            url, engine_kwargs = gx_connection(self.settings, self.session)
+            self._datasource = ctx.data_sources.add_snowflake(DATASOURCE, connection_string=url, kwargs=engine_kwargs)
+            self._context = ctx
+        return self._context
+
+    def _gx_expectation(
+        self, suite: Suite, spec: ExpectationSpec, columns: list[str], relation_of: dict[str, str]
+    ) -> Any:
+        import great_expectations.expectations as gxe
+        from great_expectations.expectations.registry import get_expectation_impl
+
+        kwargs = dict(spec.kwargs)
+        gx_type = spec.type
+        if spec.type == "no_nulls_in_columns":
+            wanted = [c.lower() for c in kwargs.get("columns") or columns]
+            skip = {c.lower() for c in kwargs.get("exclude") or ()}
+            cols = [c for c in wanted if c not in skip]
+            cond = " OR ".join(f"{quote(c)} IS NULL" for c in cols) or "FALSE"
+            kwargs = {"unexpected_rows_query": f"SELECT * FROM {{batch}} WHERE {cond}"}
+            impl: Any = gxe.UnexpectedRowsExpectation
+            gx_type = "unexpected_rows_expectation"
+        else:
+            impl = get_expectation_impl(spec.type)
+        if "unexpected_rows_query" in kwargs:
+            kwargs["unexpected_rows_query"] = resolve_refs(str(kwargs["unexpected_rows_query"]), relation_of)
+        for k in ("column", "column_A", "column_B"):
+            if k in kwargs:
+                kwargs[k] = str(kwargs[k]).lower()
+        for k in ("column_list", "column_set"):
+            if k in kwargs:
+                kwargs[k] = [str(c).lower() for c in kwargs[k]]
+        meta = {"severity": spec.severity, "netflix_elt_label": spec.label, "netflix_elt_type": gx_type}
+        return impl(**kwargs, meta=meta, notes=spec.description or None), kwargs, gx_type
+
+    def check_columns(self, suite: Suite, columns: list[str]) -> None:
+        """A column named in a suite but absent from the table is the suite's error, not a failure."""
+        have = set(columns)
+        for spec in suite.expectations:
+            missing = [c for c in spec.columns() if c not in have]
+            if missing:
+                raise SuiteError(
+                    f"{suite.where(spec)}: column {missing[0]!r} is not in the table (columns: {', '.join(columns)})"
+                )
+
+    def run_suite(self, suite: Suite) -> list[ExpectationResult]:
+        """Validate one table with its suite (one GX batch); a missing table is 'not built'."""
+        relation = self.relation_of(suite.name, suite.folder)
+        columns = self.table_columns(relation)
+        if columns is None:
+            defined = suite.name in self.project.nodes
+            why = "not built yet" if defined else "not defined in the project yet"
+            return [
+                ExpectationResult(
+                    suite.name,
+                    "(all)",
+                    "-",
+                    "-",
+                    NOT_BUILT,
+                    message=f"{relation} does not exist: {suite.name} is {why}",
+                    relation=relation,
+                )
+            ]
+        self.check_columns(suite, columns)
+        with self._lock:
+            return self._run_gx(suite, relation, columns)
+
+    def _run_gx(self, suite: Suite, relation: str, columns: list[str]) -> list[ExpectationResult]:
+        import great_expectations as gx
+
+        started = time.perf_counter()
+        ctx = self._gx()
+        relation_of = {**self._relations(), suite.name: relation}
+        _, schema, table = relation.split(".")
+        name = suite.name
+        if name in self._validated:  # a second run in one command: replace the old definitions
+            with contextlib.suppress(Exception):
+                ctx.validation_definitions.delete(name)
+            with contextlib.suppress(Exception):
+                ctx.suites.delete(name)
+            with contextlib.suppress(Exception):
+                self._datasource.delete_asset(name)
+        asset = self._datasource.add_table_asset(name, table_name=table.lower(), schema_name=schema.lower())
+        batch = asset.add_batch_definition_whole_table("whole_table")
+        gx_suite = ctx.suites.add(gx.ExpectationSuite(name=name, meta={"file": suite.file.name}))
+        by_label: dict[str, tuple[ExpectationSpec, dict[str, Any], str]] = {}
+        for spec in suite.expectations:
+            exp, kwargs, gx_type = self._gx_expectation(suite, spec, columns, relation_of)
+            gx_suite.add_expectation(exp)
+            by_label[spec.label] = (spec, kwargs, gx_type)
+        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=gx_suite))
+        self._validated.add(name)
+        outcome = vd.run(result_format={"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE})
+        elapsed = time.perf_counter() - started
+        results: list[ExpectationResult] = []
+        for er in outcome.results:
+            label = er.expectation_config.meta["netflix_elt_label"]
+            spec, kwargs, gx_type = by_label[label]
+            results.append(self._result(suite, spec, kwargs, gx_type, er, relation))
+        order = {s.label: i for i, s in enumerate(suite.expectations)}
+        results.sort(key=lambda r: order[r.expectation])
+        for r in results:
+            r.execution_time = elapsed / max(1, len(results))
+        return results
+
+    def _result(
+        self, suite: Suite, spec: ExpectationSpec, kwargs: dict[str, Any], gx_type: str, er: Any, relation: str
+    ) -> ExpectationResult:
+        res = dict(er.result or {})
+        error = _exception_message(er.exception_info)
+        if error:
+            return ExpectationResult(
+                suite.name, spec.label, gx_type, spec.severity, "error", message=error, relation=relation
+            )
+        if gx_type == "unexpected_rows_expectation":
+            count = int(res.get("observed_value") or 0)
+        elif "unexpected_count" in res:
+            count = int(res["unexpected_count"] or 0)
+        else:
+            count = None
+        if er.success:
+            return ExpectationResult(suite.name, spec.label, gx_type, spec.severity, "pass", count, relation=relation)
+        status = "fail" if spec.severity == "error" else "warn"
+        sample = self._sample(spec, kwargs, gx_type, res, relation)
+        message = "" if count is not None else f"observed {json.dumps(res.get('observed_value'), default=str)}"
+        return ExpectationResult(
+            suite.name, spec.label, gx_type, spec.severity, status, count, sample, message, relation
+        )
+
+    def _sample(
+        self, spec: ExpectationSpec, kwargs: dict[str, Any], gx_type: str, res: dict[str, Any], relation: str
+    ) -> list[Any]:
+        """Up to five failing rows or values, always fetched with a LIMIT inside the engine."""
+        sql = None
+        if gx_type == "unexpected_rows_expectation":
+            sql = str(kwargs["unexpected_rows_query"]).replace("{batch}", relation)
+        elif gx_type == "expect_column_values_to_not_be_null":
+            sql = f"SELECT * FROM {relation} WHERE {quote(kwargs['column'])} IS NULL"
+        if sql is not None:
+            try:
+                df = self.session.sql(f"SELECT * FROM ({sql}) LIMIT {SAMPLE_SIZE}")
+                return [{k.lower(): v for k, v in r.as_dict().items()} for r in df.collect()]
+            except Exception as e:  # the sample is a courtesy; the count already says it failed
+                return [f"(sample query failed: {str(e).splitlines()[0]})"]
+        if res.get("partial_unexpected_list"):
+            return list(res["partial_unexpected_list"])[:SAMPLE_SIZE]
+        if "observed_value" in res:
+            return [{"observed_value": res["observed_value"]}]
+        return []
+
+    # audit and docs --------------------------------------------------------------------------
+    def record_failures(self, results: list[ExpectationResult]) -> int:
+        """Append failing expectations (fail, warn, error) to AUDIT.TEST_FAILURES for this invocation."""
+        bad = [r for r in results if r.status in ("fail", "warn", "error")]
+        if not bad:
+            return 0
+        s = self.settings
+        table = s.fqn(s.audit_schema, AUDIT_TABLE)
+        cols = ", ".join(f"{c} {t}" for c, t in AUDIT_COLUMNS.items())
+        self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {s.database}.{s.audit_schema}").collect()
+        self.session.sql(f"CREATE TABLE IF NOT EXISTS {table} ({cols})").collect()
+        run_at = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+        values = []
+        for r in bad:
+            sample = r.sample_json() if r.sample else json.dumps(r.message)
+            count = "NULL" if r.unexpected_count is None else str(int(r.unexpected_count))
+            values.append(
+                "("
+                + ", ".join(
+                    [
+                        _lit(self.invocation_id),
+                        _lit(r.suite),
+                        _lit(r.expectation),
+                        _lit(r.gx_type),
+                        _lit(r.severity),
+                        _lit(r.status),
+                        count,
+                        _lit(sample),
+                        _lit(r.relation or ""),
+                        f"'{run_at}'::TIMESTAMP_NTZ",
+                    ]
+                )
+                + ")"
+            )
+        self.session.sql(f"INSERT INTO {table} ({', '.join(AUDIT_COLUMNS)}) VALUES {', '.join(values)}").collect()
+        return len(bad)
+
+    def build_docs(self) -> Path | None:
+        """Render GX Data Docs for what ran in this command under target/data_docs/."""
+        if self._context is None or not self._validated:
+            return None
+        with self._lock:
+            self._context.build_data_docs()
+        index = self.docs_dir / "index.html"
+        return index if index.is_file() else None
+
+    def validate(self, names: list[str] | None = None) -> list[ExpectationResult]:
+        """Run the suites of the named nodes (all suites when None), in suite-name order."""
+        chosen = [s for n, s in sorted(self.suites.items()) if names is None or n in names]
+        out: list[ExpectationResult] = []
+        for suite in chosen:
+            out += self.run_suite(suite)
+        return out
+
+    def close(self) -> None:
+        if self._datasource is not None:
+            with contextlib.suppress(Exception):
+                self._datasource.get_engine().dispose()
+        self._context = self._datasource = None
+
+
+def _lit(value: str) -> str:
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _exception_message(info: Any) -> str:
+    """GX nests exception info by metric; return the first message, or ''."""
+    if not info:
+        return ""
+    if isinstance(info, dict) and "raised_exception" in info:
+        if info.get("raised_exception"):
+            return str(info.get("exception_message") or "GX raised an exception").strip().splitlines()[0]
+        return ""
+    if isinstance(info, dict):
+        for v in info.values():
+            msg = _exception_message(v)
+            if msg:
+                return msg
+    return ""
+
+
+__all__ = [
+    "MACROS",
+    "NOT_BUILT",
+    "DataValidator",
+    "ExpectationResult",
+    "ValidationReport",
+    "as_node_result",
+    "gx_connection",
+]
+
+
+def as_node_result(project_name: str, r: ExpectationResult) -> NodeResult:
+    """An expectation's row in run_results.json (dbt's test result shape; 'not built' is skipped)."""
+    status = "skipped" if r.status == NOT_BUILT else r.status
+    return NodeResult(
+        name=f"{r.suite}.{r.expectation}",
+        unique_id=f"test.{project_name}.{r.suite}.{r.expectation}",
+        kind="test",
+        status=status,
+        execution_time=r.execution_time,
+        message=r.message or (f"{r.unexpected_count} unexpected" if r.unexpected_count else ""),
+        relation=r.relation,
+        failures=r.unexpected_count,
+        extra={
+            "suite": r.suite,
+            "expectation": r.expectation,
+            "gx_type": r.gx_type,
+            "severity": r.severity,
+            "status": r.status,
+            "sample": json.loads(r.sample_json()),
+        },
+    )
