@@ -134,6 +134,11 @@ def parse_csv(
                    error_type::VARCHAR || ': ' || error_message AS reason
                FROM rej"""
         )
+        bad_encoding = con.execute(
+            "SELECT MIN(line) FROM rej WHERE error_type::VARCHAR = 'INVALID ENCODING'"
+        ).fetchone()[0]  # type: ignore[index]
+        if bad_encoding is not None:
+            raise LoadError(f"{path}: line {bad_encoding} is not UTF-8; GroupLens files are UTF-8 (re-encode it)")
         # line of good row k (0-based rowid) = k + 2 + number of structural rejects before it
         con.execute(
             """CREATE TABLE rej_pos AS SELECT line - 1 - ROW_NUMBER() OVER (ORDER BY line) AS good_before
