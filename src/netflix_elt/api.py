@@ -103,8 +103,9 @@ class Workspace:
             if n.materialized not in ("ephemeral", "analysis")
         }
 
-    def compiler(self) -> materialize.Compiler:
-        return materialize.Compiler(self.project, self.settings, self.session)
+    def compiler(self, *, inline_missing: bool = False) -> materialize.Compiler:
+        """Builds DataFrames; with inline_missing, unbuilt upstream transforms are inlined (compile, show)."""
+        return materialize.Compiler(self.project, self.settings, self.session, inline_missing=inline_missing)
 
     # commands --------------------------------------------------------------------------------
     def init(self) -> list[str]:
@@ -324,7 +325,7 @@ class Workspace:
         """SQL of each transform (all when none named), also written under target/compiled/."""
         chosen = list(names) or [n.name for n in self.project.of_kind("transform", "snapshot")]
         out: dict[str, tuple[Path, str]] = {}
-        comp = self.compiler()
+        comp = self.compiler(inline_missing=True)
         for name in chosen:
             if name not in self.project or self.project[name].kind in ("source", "seed"):
                 raise ConfigError(f"no transform named {name!r}")
@@ -339,7 +340,7 @@ class Workspace:
         if name not in self.project:
             raise ConfigError(f"no node named {name!r}")
         node = self.project[name]
-        comp = self.compiler()
+        comp = self.compiler(inline_missing=True)
         if node.kind == "transform" and node.materialized in ("ephemeral", "analysis"):
             sql = comp.select_sql(node)
         else:

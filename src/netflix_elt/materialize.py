@@ -39,6 +39,8 @@ class Compiler:
     settings: Settings
     session: Session
     run_started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    inline_missing: bool = False
+    _known: dict[str, bool] = field(default_factory=dict)
 
     def relation(self, node: Node) -> str:
         """The fully qualified name a non-ephemeral node is (or will be) stored under."""
@@ -53,7 +55,22 @@ class Compiler:
         node = self.project[name]
         if node.kind == "transform" and node.materialized == "ephemeral":
             return self.dataframe(node, cache)
-        return self.session.table(self.relation(node))
+        relation = self.relation(node)
+        if not self._exists(relation):
+            if self.inline_missing and node.kind == "transform":
+                # compile/show before a build: inline the upstream query instead of its table
+                return self.dataframe(node, cache)
+            hint = {
+                "source": "run `netflix-elt load` first",
+                "seed": "run `netflix-elt seed` first",
+            }.get(node.kind, f"build it first: `netflix-elt run -s +{node.name}`")
+            raise TransformError(f"input {name!r} ({relation}) does not exist yet; {hint}")
+        return self.session.table(relation)
+
+    def _exists(self, relation: str) -> bool:
+        if relation not in self._known:
+            self._known[relation] = table_exists(self.session, relation)
+        return self._known[relation]
 
     def dataframe(self, node: Node, cache: dict[str, DataFrame] | None = None) -> DataFrame:
         """Call the transform with its inputs; ephemeral inputs are inlined as subqueries."""
@@ -191,10 +208,12 @@ class BuildResult:
 
 
 def table_exists(session: Session, relation: str) -> bool:
+    """Whether a table or view exists (the emulator lists views only in INFORMATION_SCHEMA.VIEWS)."""
     db, schema, name = relation.split(".")
+    where = f"WHERE TABLE_SCHEMA = '{schema}' AND TABLE_NAME = '{name}'"
     rows = session.sql(
-        f"SELECT COUNT(*) FROM {db}.INFORMATION_SCHEMA.TABLES "
-        f"WHERE TABLE_SCHEMA = '{schema}' AND TABLE_NAME = '{name}'"
+        f"SELECT COUNT(*) FROM (SELECT TABLE_NAME FROM {db}.INFORMATION_SCHEMA.TABLES {where} "
+        f"UNION ALL SELECT TABLE_NAME FROM {db}.INFORMATION_SCHEMA.VIEWS {where})"
     ).collect()
     return bool(rows[0][0])
 
