@@ -24,7 +24,7 @@ from netflix_elt.artifacts import NodeResult
 from netflix_elt.config import Settings
 from netflix_elt.errors import ConfigError
 from netflix_elt.materialize import quote
-from netflix_elt.quality.suites import MACROS, ExpectationSpec, Suite, SuiteError, load_suites, resolve_refs
+from netflix_elt.quality.suites import MACROS, REF, ExpectationSpec, Suite, SuiteError, load_suites, resolve_refs
 from netflix_elt.registry import Project
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ AUDIT_COLUMNS = {
     "SEVERITY": "VARCHAR",
     "STATUS": "VARCHAR",
     "UNEXPECTED_COUNT": "BIGINT",
-    "SAMPLE": "VARCHAR",
+    "FAILING_SAMPLE": "VARCHAR",  # JSON; not SAMPLE, a reserved word in Snowflake
     "RELATION": "VARCHAR",
     "RUN_AT": "TIMESTAMP_NTZ",
 }
@@ -343,10 +343,34 @@ class DataValidator:
                 )
             ]
         self.check_columns(suite, columns)
-        with self._lock:
-            return self._run_gx(suite, relation, columns)
+        # an expectation reading another table (a relationship, a reconciliation) waits for it,
+        # as dbt runs a relationships test only once both models are built
+        waiting: dict[str, str] = {}
+        for spec in suite.expectations:
+            for ref in REF.findall(str(spec.kwargs.get("unexpected_rows_query", ""))):
+                ref_rel = self.relation_of(ref.lower())
+                if self.table_columns(ref_rel) is None:
+                    waiting[spec.label] = f"{ref_rel} does not exist: {ref.lower()} is not built yet"
+        results: list[ExpectationResult] = []
+        if len(waiting) < len(suite.expectations):
+            with self._lock:
+                results = self._run_gx(suite, relation, columns, skip=set(waiting))
+        results += [
+            ExpectationResult(
+                suite.name, label, "unexpected_rows_expectation", "-", NOT_BUILT, message=msg, relation=relation
+            )
+            for label, msg in waiting.items()
+        ]
+        order = {s.label: i for i, s in enumerate(suite.expectations)}
+        return sorted(results, key=lambda r: order[r.expectation])
 
-    def _run_gx(self, suite: Suite, relation: str, columns: list[str]) -> list[ExpectationResult]:
+    def _run_gx(
+        self,
+        suite: Suite,
+        relation: str,
+        columns: list[str],
+        skip: frozenset[str] | set[str] = frozenset(),
+    ) -> list[ExpectationResult]:
         import great_expectations as gx
 
         started = time.perf_counter()
@@ -366,6 +390,8 @@ class DataValidator:
         gx_suite = ctx.suites.add(gx.ExpectationSuite(name=name, meta={"file": suite.file.name}))
         by_label: dict[str, tuple[ExpectationSpec, dict[str, Any], str]] = {}
         for spec in suite.expectations:
+            if spec.label in skip:
+                continue
             exp, kwargs, gx_type = self._gx_expectation(suite, spec, columns, relation_of)
             gx_suite.add_expectation(exp)
             by_label[spec.label] = (spec, kwargs, gx_type)
@@ -378,8 +404,6 @@ class DataValidator:
             label = er.expectation_config.meta["netflix_elt_label"]
             spec, kwargs, gx_type = by_label[label]
             results.append(self._result(suite, spec, kwargs, gx_type, er, relation))
-        order = {s.label: i for i, s in enumerate(suite.expectations)}
-        results.sort(key=lambda r: order[r.expectation])
         for r in results:
             r.execution_time = elapsed / max(1, len(results))
         return results

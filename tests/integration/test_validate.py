@@ -1,0 +1,333 @@
+"""`netflix-elt validate`: every kind of expectation fails on a deliberately broken table and passes
+on the real MovieLens fixture; exit codes, the audit table, Data Docs and build-time validation.
+
+One warehouse is built per module from the fixture (load + seed + build, which validates each
+node). A test breaks one table, validates, and restores the table from a CTAS backup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netflix_elt.api import Workspace
+from netflix_elt.artifacts import NodeResult
+from netflix_elt.quality import NOT_BUILT, ExpectationSpec, Suite, SuiteError, read_suite
+from tests.conftest import PROJECT_DIR, require_fixture
+
+DB = "MOVIELENS"
+FCT = f"{DB}.DEV.FCT_RATINGS"
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The real project built once on the fixture; yields the temp root (home/ and target/)."""
+    fixture = require_fixture()
+    root = tmp_path_factory.mktemp("validate_wh")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NETFLIX_ELT_HOME", str(root / "home"))
+        mp.setenv("NETFLIX_ELT_TARGET_PATH", str(root / "target"))
+        with Workspace.from_options(PROJECT_DIR) as ws:
+            ws.load(str(fixture))
+            ws.seed()
+            run, snaps = ws.build()
+            bad = [(r.name, r.status, r.message) for r in [*run.results, *snaps.results] if r.status != "success"]
+            assert not bad, [(r.name, r.status, r.message[:150]) for r in [*run.results, *snaps.results]]
+            tested = {r.name: r.extra.get("tests") for r in [*run.results, *snaps.results]}
+            (root / "build_tests.json").write_text(json.dumps(tested, default=str))
+        yield root
+
+
+@pytest.fixture
+def ws(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    monkeypatch.setenv("NETFLIX_ELT_HOME", str(warehouse / "home"))
+    monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(warehouse / "target"))
+    with Workspace.from_options(PROJECT_DIR) as w:
+        yield w
+
+
+@contextlib.contextmanager
+def broken(ws: Workspace, relation: str, *statements: str) -> Iterator[None]:
+    """Apply statements to a table, then restore it exactly (the emulator has no CLONE)."""
+    backup = relation + "__BACKUP"
+    ws.session.sql(f"CREATE OR REPLACE TABLE {backup} AS SELECT * FROM {relation}").collect()
+    try:
+        for stmt in statements:
+            ws.session.sql(stmt).collect()
+        yield
+    finally:
+        ws.session.sql(f"CREATE OR REPLACE TABLE {relation} AS SELECT * FROM {backup}").collect()
+        ws.session.sql(f"DROP TABLE IF EXISTS {backup}").collect()
+
+
+def by_label(report: Any) -> dict[tuple[str, str], Any]:
+    return {(r.suite, r.expectation): r for r in report.results}
+
+
+def fixture_counts() -> dict[str, int]:
+    """Expected sizes computed independently with plain DuckDB over the fixture CSVs."""
+    import duckdb
+
+    folder = require_fixture()
+    con = duckdb.connect()
+    ratings = f"read_csv('{folder / 'ratings.csv'}', header=true)"
+    return {
+        "pairs": con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT userId, movieId FROM {ratings})").fetchone()[0],
+        "movies": con.execute(
+            f"SELECT COUNT(*) FROM read_csv('{folder / 'movies.csv'}', header=true, quote='\"', escape='\"')"
+        ).fetchone()[0],
+    }
+
+
+# --- the real fixture passes ------------------------------------------------------------------
+
+
+def test_every_suite_passes_on_the_fixture(ws: Workspace) -> None:
+    report = ws.validate()
+    assert report.ok
+    not_passing = [(r.suite, r.expectation, r.status, r.message) for r in report.results if r.status != "pass"]
+    assert not_passing == []
+    files = {p.stem for p in (PROJECT_DIR / "expectations").rglob("*.yml")}
+    assert {r.suite for r in report.results} == files
+    counts = fixture_counts()
+    assert ws.session.sql(f"SELECT COUNT(*) FROM {FCT}").collect()[0][0] == counts["pairs"] == 100_836
+    assert ws.session.sql(f"SELECT COUNT(*) FROM {DB}.DEV.DIM_MOVIES").collect()[0][0] == counts["movies"]
+    assert report.data_docs is not None and report.data_docs.is_file()
+    assert report.data_docs.parent == ws.settings.target_dir / "data_docs"
+    results = json.loads((ws.settings.target_dir / "run_results.json").read_text())
+    assert results["command"] == "validate"
+    assert {r["status"] for r in results["results"]} == {"pass"}
+    assert len(results["results"]) == len(report.results)
+
+
+def test_build_validated_each_node_right_after_building_it(warehouse: Path) -> None:
+    tested = json.loads((warehouse / "build_tests.json").read_text())
+    for name in ("dim_movies", "fct_ratings", "mart_movie_releases", "snap_tags", "snap_movies"):
+        assert tested[name], name
+        # a relationship whose other table is built later in the same run waits ('not built')
+        assert {t["status"] for t in tested[name]} <= {"pass", NOT_BUILT}, name
+        assert "pass" in {t["status"] for t in tested[name]}, name
+    assert tested["src_movies"] is None  # no suite for staging views
+
+
+# --- every kind of expectation fails on a broken table -------------------------------------------
+
+BREAKS = [
+    pytest.param(
+        FCT,
+        [f"UPDATE {FCT} SET user_id = NULL WHERE user_id = 1 AND movie_id = 1"],
+        "fct_ratings",
+        ["expect_column_values_to_not_be_null(user_id)", "no_nulls_in_columns"],
+        1,
+        id="null",
+    ),
+    pytest.param(
+        f"{DB}.DEV.DIM_MOVIES",
+        [f"INSERT INTO {DB}.DEV.DIM_MOVIES SELECT * FROM {DB}.DEV.DIM_MOVIES WHERE movie_id = 1"],
+        "dim_movies",
+        ["expect_column_values_to_be_unique(movie_id)"],
+        2,
+        id="duplicate-key",
+    ),
+    pytest.param(
+        FCT,
+        [f"INSERT INTO {FCT} SELECT * FROM {FCT} WHERE user_id = 1 AND movie_id = 1"],
+        "fct_ratings",
+        ["expect_compound_columns_to_be_unique(user_id, movie_id)", "row_count_matches_raw_ratings"],
+        None,
+        id="duplicate-compound-key",
+    ),
+    pytest.param(
+        FCT,
+        [f"UPDATE {FCT} SET movie_id = 999999999 WHERE user_id = 1 AND movie_id = 1"],
+        "fct_ratings",
+        ["movie_id_in_dim_movies"],
+        1,
+        id="orphan-movie-id",
+    ),
+    pytest.param(
+        FCT,
+        [f"UPDATE {FCT} SET rating = 6.0 WHERE user_id = 1 AND movie_id = 1"],
+        "fct_ratings",
+        ["expect_column_values_to_be_between(rating)"],
+        1,
+        id="rating-6",
+    ),
+    pytest.param(
+        FCT,
+        [f"UPDATE {FCT} SET rating = 3.7 WHERE user_id = 1 AND movie_id = 1"],
+        "fct_ratings",
+        ["rating_in_half_stars"],
+        1,
+        id="rating-3.7-not-half-star",
+    ),
+    pytest.param(
+        FCT,
+        [f"DELETE FROM {FCT} WHERE user_id = 1 AND movie_id = 1"],
+        "fct_ratings",
+        ["row_count_matches_raw_ratings"],
+        1,
+        id="row-count-reconciliation",
+    ),
+    pytest.param(
+        f"{DB}.DEV.FCT_GENOME_SCORES",
+        [f"INSERT INTO {DB}.DEV.FCT_GENOME_SCORES (movie_id, tag_id, relevance_score) VALUES (1, 1, 0.0), (1, 2, 0.5)"],
+        "fct_genome_scores",
+        ["relevance_score_test"],
+        1,
+        id="relevance-0",
+    ),
+    pytest.param(
+        f"{DB}.SNAPSHOTS.SNAP_TAGS",
+        [
+            f"INSERT INTO {DB}.SNAPSHOTS.SNAP_TAGS SELECT * FROM {DB}.SNAPSHOTS.SNAP_TAGS "
+            "WHERE valid_to IS NULL ORDER BY user_id, movie_id, tag LIMIT 1"
+        ],
+        "snap_tags",
+        ["one_current_version_per_key"],
+        1,
+        id="two-current-snapshot-versions",
+    ),
+]
+
+
+@pytest.mark.parametrize(("relation", "statements", "suite", "failing", "count"), BREAKS)
+def test_expectation_fails_on_broken_table(
+    ws: Workspace, relation: str, statements: list[str], suite: str, failing: list[str], count: int | None
+) -> None:
+    with broken(ws, relation, *statements):
+        report = ws.validate([suite])
+    results = by_label(report)
+    assert not report.ok
+    for label in failing:
+        r = results[(suite, label)]
+        assert r.status == "fail", (label, r.status, r.message)
+        assert r.sample, label
+        if count is not None and label == failing[0]:
+            assert r.unexpected_count == count
+    others = [k for k, r in results.items() if r.status in ("fail", "error") and k[1] not in failing]
+    assert others == []
+
+
+def test_failing_sample_shows_the_bad_rows(ws: Workspace) -> None:
+    with broken(ws, FCT, f"UPDATE {FCT} SET movie_id = 999999999 WHERE user_id = 1 AND movie_id = 1"):
+        report = ws.validate(["fct_ratings"])
+    orphan = by_label(report)[("fct_ratings", "movie_id_in_dim_movies")]
+    assert orphan.sample == [{"user_id": 1, "movie_id": 999999999}]
+    with broken(ws, FCT, f"UPDATE {FCT} SET rating = 6.0 WHERE user_id = 1 AND movie_id = 1"):
+        report = ws.validate(["fct_ratings"])
+    assert by_label(report)[("fct_ratings", "expect_column_values_to_be_between(rating)")].sample == [6.0]
+
+
+# --- CLI exit codes, audit table, Data Docs ------------------------------------------------------
+
+
+def _invoke(args: list[str]) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from netflix_elt.cli import main
+
+    res = CliRunner().invoke(main, ["validate", "--project-dir", str(PROJECT_DIR), *args])
+    target = Path(os.environ["NETFLIX_ELT_TARGET_PATH"])
+    inv = json.loads((target / "run_results.json").read_text())["metadata"]["invocation_id"]
+    return res.exit_code, res.output, inv
+
+
+def test_cli_exits_1_on_error_failure_and_audits_failing_rows(ws: Workspace) -> None:
+    with broken(ws, FCT, f"UPDATE {FCT} SET rating = 3.7 WHERE user_id = 1 AND movie_id IN (1, 3)"):
+        code, out, inv = _invoke(["-s", "fct_ratings"])
+    assert code == 1, out
+    assert "fail" in out and "1 failing expectations recorded in AUDIT.TEST_FAILURES" in out
+    rows = ws.session.sql(
+        f"SELECT suite, expectation, severity, status, unexpected_count, failing_sample FROM {DB}.AUDIT.TEST_FAILURES "
+        f"WHERE invocation_id = '{inv}' ORDER BY expectation"
+    ).collect()
+    assert [(r[0], r[1], r[2], r[3], r[4]) for r in rows] == [
+        ("fct_ratings", "rating_in_half_stars", "error", "fail", 2)
+    ]
+    sample = json.loads(rows[0][5])
+    assert sorted((s["user_id"], s["movie_id"], s["rating"]) for s in sample) == [(1, 1, 3.7), (1, 3, 3.7)]
+    docs = Path(os.environ["NETFLIX_ELT_TARGET_PATH"]) / "data_docs" / "index.html"
+    assert docs.is_file() and "Data Docs:" in out
+    results = json.loads((Path(os.environ["NETFLIX_ELT_TARGET_PATH"]) / "run_results.json").read_text())
+    statuses = {r["name"]: r["status"] for r in results["results"]}
+    assert statuses["fct_ratings.rating_in_half_stars"] == "fail"
+    assert statuses["fct_ratings.expect_column_values_to_not_be_null(user_id)"] == "pass"
+
+
+def test_cli_exits_0_with_only_warn_failures(ws: Workspace) -> None:
+    with broken(ws, FCT, f"UPDATE {FCT} SET rating_timestamp = '2031-05-01'::TIMESTAMP_NTZ WHERE user_id = 1"):
+        code, out, inv = _invoke(["-s", "fct_ratings"])
+    assert code == 0, out
+    rows = ws.session.sql(
+        f"SELECT expectation, severity, status, unexpected_count FROM {DB}.AUDIT.TEST_FAILURES "
+        f"WHERE invocation_id = '{inv}'"
+    ).collect()
+    n_user1 = int(ws.session.sql(f"SELECT COUNT(*) FROM {FCT} WHERE user_id = 1").collect()[0][0])
+    assert [tuple(r) for r in rows] == [("rating_timestamp_in_dataset_range", "warn", "warn", n_user1)]
+
+
+# --- build skips downstream of an error failure --------------------------------------------------
+
+
+def test_tested_builder_fails_node_and_runner_skips_downstream(ws: Workspace) -> None:
+    from netflix_elt.runner import Runner
+
+    def pretend_built(node: Any) -> NodeResult:
+        return NodeResult(node.name, node.name, node.kind, "success", message="pretend")
+
+    runner = Runner(ws.project, "movielens", ws.tested(pretend_built))
+    with broken(ws, FCT, f"UPDATE {FCT} SET rating = 6.0 WHERE user_id = 1 AND movie_id = 1"):
+        results = {r.name: r for r in runner.run(["fct_ratings", "mart_movie_releases"])}
+    assert results["fct_ratings"].status == "fail"
+    assert "expect_column_values_to_be_between(rating)" in results["fct_ratings"].message
+    assert results["mart_movie_releases"].status == "skipped"
+
+
+# --- suite errors, not built -------------------------------------------------------------------
+
+
+def test_unknown_type_and_bad_kwargs_name_the_file_and_expectation(tmp_path: Path) -> None:
+    bad = tmp_path / "dim_users.yml"
+    bad.write_text(
+        "expectations:\n  - type: expect_column_values_to_not_be_null\n    kwargs: {column: user_id}\n"
+        "  - type: expect_column_values_to_be_nul\n    kwargs: {column: user_id}\n"
+    )
+    with pytest.raises(
+        SuiteError,
+        match=r"dim_users\.yml, expectation #2 .*unknown expectation type "
+        r"'expect_column_values_to_be_nul'; did you mean 'expect_column_values_to_be_null'",
+    ):
+        read_suite(bad)
+    bad.write_text("expectations:\n  - type: expect_column_values_to_be_between\n    kwargs: {colum: x}\n")
+    with pytest.raises(SuiteError, match=r"dim_users\.yml, expectation #1 .*invalid kwargs"):
+        read_suite(bad)
+    bad.write_text(
+        "expectations:\n  - type: unexpected_rows_expectation\n    kwargs:\n"
+        "      unexpected_rows_query: SELECT * FROM {batch} b JOIN {ref:no_such} n ON 1=1\n"
+    )
+    with pytest.raises(SuiteError, match=r"\{ref:no_such\} names no node"):
+        read_suite(bad, ["dim_users"])
+    bad.write_text(
+        "expectations:\n  - type: expect_column_values_to_be_unique\n    kwargs: {column: user_id}\n"
+        "    severity: fatal\n"
+    )
+    with pytest.raises(SuiteError, match=r"expectation #1 .*severity"):
+        read_suite(bad)
+
+
+def test_column_not_in_table_and_missing_table(ws: Workspace, tmp_path: Path) -> None:
+    v = ws.validator()
+    spec = ExpectationSpec(type="expect_column_values_to_not_be_null", kwargs={"column": "user_idd"})
+    suite = Suite(name="dim_users", file=tmp_path / "dim_users.yml", folder="core", expectations=(spec,))
+    with pytest.raises(SuiteError, match=r"dim_users\.yml, expectation #1 .*column 'user_idd' is not in the table"):
+        v.run_suite(suite)
+    ghost = Suite(name="snap_ghost", file=tmp_path / "snap_ghost.yml", folder="snapshots", expectations=(spec,))
+    [row] = v.run_suite(ghost)
+    assert row.status == NOT_BUILT and "SNAP_GHOST does not exist" in row.message and not row.blocks
