@@ -99,75 +99,77 @@ def parse_csv(
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = true")
-        cols = ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in expected)
+        cols = ", ".join(f"{_sql_str(c)}: '{_CAST[t]}'" for c, t in source.columns.items())
         try:
+            # one typed, parallel pass: rows that do not parse (column count, quoting, encoding,
+            # a value that is not of the column's type) land in DuckDB's rejects table with their line
             con.execute(
                 f"""CREATE TABLE parsed AS SELECT * FROM read_csv({_sql_str(str(path))}, header = true,
-                    all_varchar = true, delim = ',', quote = '"', escape = '"', encoding = 'utf-8',
-                    columns = {{{cols}}}, ignore_errors = true, store_rejects = true,
-                    rejects_table = 'rej', rejects_scan = 'rej_scan', max_line_size = 10000000)"""
+                    delim = ',', quote = '"', escape = '"', encoding = 'utf-8', columns = {{{cols}}},
+                    ignore_errors = true, store_rejects = true, rejects_table = 'rej', rejects_scan = 'rej_scan',
+                    max_line_size = 10000000, auto_detect = false)"""
             )
         except duckdb.Error as e:
             raise LoadError(f"{path}: not readable as CSV: {str(e).splitlines()[0]}") from None
-        checks = []
-        typed = []
-        for col, typ in source.columns.items():
-            q = f'"{col}"'
-            cast = f"TRY_CAST(NULLIF(TRIM({q}), '') AS {_CAST[typ]})"
-            if typ != "VARCHAR":
-                checks.append(
-                    f"WHEN NULLIF(TRIM({q}), '') IS NOT NULL AND {cast} IS NULL THEN 'invalid {typ} in {col}: ' || {q}"
-                )
-            if typ != "VARCHAR" and col not in source.nullable:
-                checks.append(f"WHEN NULLIF(TRIM({q}), '') IS NULL THEN 'missing value in {col}'")
-            if col in source.ranges:
-                lo, hi = source.ranges[col]
-                checks.append(
-                    f"WHEN {cast} < {lo} OR {cast} > {hi} THEN '{col} out of range {lo}..{hi}: ' || {q}"
-                )
-            typed.append(f'{cast if typ != "VARCHAR" else q} AS "{col.upper()}"')
-        reason = "CASE " + " ".join(checks) + " END" if checks else "NULL"
-        # structural rejects (wrong column count, bad quoting, bad encoding) as found by DuckDB
-        con.execute(
-            """CREATE TABLE struct_rej AS SELECT line::BIGINT AS line,
-                   regexp_replace(csv_line, '^[\\r\\n]+|[\\r\\n]+$', '', 'g') AS raw_line,
-                   error_type::VARCHAR || ': ' || error_message AS reason
-               FROM rej"""
-        )
         bad_encoding = con.execute(
             "SELECT MIN(line) FROM rej WHERE error_type::VARCHAR = 'INVALID ENCODING'"
         ).fetchone()[0]  # type: ignore[index]
         if bad_encoding is not None:
             raise LoadError(f"{path}: line {bad_encoding} is not UTF-8; GroupLens files are UTF-8 (re-encode it)")
-        # line of good row k (0-based rowid) = k + 2 + number of structural rejects before it
+        # DuckDB reports one reject per bad field; keep the first reason per line
+        types = "CASE column_name " + " ".join(f"WHEN {_sql_str(c)} THEN '{t}'" for c, t in source.columns.items())
+        types += " ELSE 'value' END"
         con.execute(
-            """CREATE TABLE rej_pos AS SELECT line - 1 - ROW_NUMBER() OVER (ORDER BY line) AS good_before
-               FROM struct_rej"""
+            f"""CREATE TABLE struct_rej AS SELECT line::BIGINT AS line,
+                   regexp_replace(ANY_VALUE(csv_line ORDER BY column_idx), '^[\r\n]+|[\r\n]+$', '', 'g') AS raw_line,
+                   ARG_MIN(CASE error_type::VARCHAR
+                       WHEN 'CAST' THEN 'invalid ' || {types} || ' in ' || column_name || ': '
+                           || COALESCE(regexp_extract(error_message, 'string "(.*)" to', 1), error_message)
+                       ELSE error_type::VARCHAR || ': ' || error_message END, column_idx) AS reason
+               FROM rej GROUP BY line"""
         )
-        con.execute(
-            f"""CREATE TABLE checked AS SELECT p.*, {reason} AS _reason,
-                   p.rowid + 2 + (SELECT COUNT(*) FROM rej_pos r WHERE r.good_before <= p.rowid) AS _line
-                FROM parsed p"""
-        )
-        raw_cols = " || ',' || ".join(f"COALESCE(\"{c}\", '')" for c in expected)
+        n_struct = con.execute("SELECT COUNT(*) FROM struct_rej").fetchone()[0]  # type: ignore[index]
+        # line of good row k (0-based rowid) = k + 2 + number of rejected lines before it
+        if n_struct:
+            con.execute(
+                """CREATE TABLE rej_pos AS SELECT good_before, MAX(n) AS n FROM (
+                       SELECT line - 1 - ROW_NUMBER() OVER (ORDER BY line) AS good_before,
+                              ROW_NUMBER() OVER (ORDER BY line) AS n FROM struct_rej)
+                   GROUP BY good_before"""
+            )
+            line = "(p.rowid + 2 + COALESCE(r.n, 0))"
+            joined = "parsed p ASOF LEFT JOIN rej_pos r ON p.rowid >= r.good_before"
+        else:
+            line = "(p.rowid + 2)"
+            joined = "parsed p"
+        checks = []
+        for col, typ in source.columns.items():
+            q = f'p."{col}"'
+            if typ != "VARCHAR" and col not in source.nullable:
+                checks.append(f"WHEN {q} IS NULL THEN 'missing value in {col}'")
+            if col in source.ranges:
+                lo, hi = source.ranges[col]
+                checks.append(f"WHEN {q} < {lo} OR {q} > {hi} THEN '{col} out of range {lo}..{hi}: ' || {q}")
+        reason = ("CASE " + " ".join(checks) + " END") if checks else "NULL::VARCHAR"
+        con.execute(f"CREATE TABLE checked AS SELECT p.*, {line} AS _line, {reason} AS _reason FROM {joined}")
+        raw_cols = " || ',' || ".join(f"COALESCE(CAST(\"{c}\" AS VARCHAR), '')" for c in source.columns)
         con.execute(
             f"""CREATE TABLE all_rej AS
                 SELECT line, raw_line, reason FROM struct_rej
                 UNION ALL SELECT _line, {raw_cols}, _reason FROM checked WHERE _reason IS NOT NULL"""
         )
-        n_good = con.execute("SELECT COUNT(*) FROM checked WHERE _reason IS NULL").fetchone()[0]  # type: ignore[index]
         n_rej = con.execute("SELECT COUNT(*) FROM all_rej").fetchone()[0]  # type: ignore[index]
+        n_good = con.execute("SELECT COUNT(*) FROM checked").fetchone()[0] - (n_rej - n_struct)  # type: ignore[index]
         work_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{source_name}_{load_id}"
         parquet = work_dir / f"{stem}.parquet"
-        meta = (
-            f"{load_id}::BIGINT AS _LOAD_ID, {_sql_str(loaded_at.isoformat(sep=' '))}::TIMESTAMP AS _LOADED_AT, "
-            f"{_sql_str(source_file)} AS _SOURCE_FILE"
-        )
+        at = f"{_sql_str(loaded_at.isoformat(sep=' '))}::TIMESTAMP"
+        typed = ", ".join(f'"{c}" AS "{c.upper()}"' for c in source.columns)
         con.execute(
-            f"""COPY (SELECT {", ".join(typed)}, {meta}, (_line - 1)::BIGINT AS _SOURCE_ROW
-                      FROM checked WHERE _reason IS NULL ORDER BY rowid)
-                TO {_sql_str(str(parquet))} (FORMAT PARQUET, COMPRESSION ZSTD)"""
+            f"""COPY (SELECT {typed}, {load_id}::BIGINT AS _LOAD_ID, {at} AS _LOADED_AT,
+                      {_sql_str(source_file)} AS _SOURCE_FILE, (_line - 1)::BIGINT AS _SOURCE_ROW
+                      FROM checked WHERE _reason IS NULL)
+                TO {_sql_str(str(parquet))} (FORMAT PARQUET)"""
         )
         rejects_parquet = None
         if n_rej:
@@ -175,8 +177,7 @@ def parse_csv(
             con.execute(
                 f"""COPY (SELECT {load_id}::BIGINT AS _LOAD_ID, {_sql_str(source.table)} AS SOURCE_TABLE,
                           {_sql_str(source_file)} AS SOURCE_FILE, line::BIGINT AS LINE_NUMBER,
-                          raw_line AS RAW_LINE, reason AS REASON,
-                          {_sql_str(loaded_at.isoformat(sep=" "))}::TIMESTAMP AS REJECTED_AT
+                          raw_line AS RAW_LINE, reason AS REASON, {at} AS REJECTED_AT
                       FROM all_rej ORDER BY line)
                     TO {_sql_str(str(rejects_parquet))} (FORMAT PARQUET)"""
             )
