@@ -26,8 +26,15 @@ demo: $(STAMP)
 	NETFLIX_ELT_HOME="$(DEMO_HOME)" $(BIN)/netflix-elt compile top_rated_movies
 	NETFLIX_ELT_HOME="$(DEMO_HOME)" $(BIN)/netflix-elt tables
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium + chromedriver for the docs site's browser test (Debian packages; skipped
+# by that test when absent, so a machine without apt still runs the rest).
+chromium:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  ( (apt-get update -q && apt-get install -y -q chromium chromium-driver) >/dev/null 2>&1 || \
+	    echo "chromium not installed: the docs browser test will be skipped" )
 
 lint: $(STAMP)
 	$(BIN)/ruff check src transforms tests benchmarks

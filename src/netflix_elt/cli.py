@@ -496,5 +496,44 @@ def _print_validation(report: Any) -> None:
     if report.data_docs:
         console.print(f"Data Docs: {report.data_docs.as_uri()}", soft_wrap=True)
 
+
+# docs (netflix_elt.docs) -------------------------------------------------------------------------
+@main.group()
+def docs() -> None:
+    """The documentation site: catalog, lineage graph and column lineage under target/docs/."""
+
+
+@docs.command(name="generate")
+@common_options
+def docs_generate(project_dir: Path | None, target: str | None, profile: str | None, debug: bool) -> None:
+    """Write target/docs/ (the site), target/catalog.json and target/lineage.json from the warehouse."""
+    from netflix_elt.docs import generate_docs
+
+    with _workspace(project_dir, target, profile) as ws:
+        res = generate_docs(ws)
+    for w in res.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
+    console.print(
+        f"[green]ok[/green] {res.nodes} nodes, {res.columns} columns in {res.elapsed:.2f}s: "
+        f"{res.index}, {res.catalog.name}, {res.lineage.name}",
+        soft_wrap=True,
+    )
+
+
+@docs.command(name="serve")
+@common_options
+@click.option("--port", default=8080, show_default=True, type=int, help="Port on 127.0.0.1; 0 picks a free one.")
+def docs_serve(project_dir: Path | None, target: str | None, profile: str | None, debug: bool, port: int) -> None:
+    """Serve target/docs/ on 127.0.0.1 (read-only; needs no warehouse). Ctrl-C stops it."""
+    from netflix_elt.docs.serve import make_server, url_of
+
+    server = make_server(_workspace(project_dir, target, profile).settings.target_dir / "docs", port)
+    console.print(f"Serving docs at {url_of(server)} (Ctrl-C to stop)", soft_wrap=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
 if __name__ == "__main__":
     main()
