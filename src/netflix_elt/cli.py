@@ -340,7 +340,8 @@ def build(
             args={"select": list(select_), "exclude": list(exclude)},
         )
         for outcome in outcomes:
-            _summary(outcome)
+            if outcome.results:  # e.g. no snapshot selected
+                _summary(outcome)
         if not all(o.ok for o in outcomes):
             sys.exit(1)
 
