@@ -193,7 +193,8 @@ def load(
                         )
                     report.files.append(FileLoad(name, src.table, file_uri, "MISSING"))
                     continue
-                if (file_uri, sha256_of(path)) in seen:
+                digest = sha256_of(path)
+                if (file_uri, digest) in seen:
                     report.files.append(
                         FileLoad(name, src.table, file_uri, "SKIPPED", message="already loaded")
                     )
@@ -207,6 +208,7 @@ def load(
                     source_file=file_uri,
                     source_name=name,
                     work_dir=work / "parsed",
+                    digest=digest,
                 )
                 fl = FileLoad(
                     name,

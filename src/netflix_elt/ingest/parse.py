@@ -85,6 +85,7 @@ def parse_csv(
     source_file: str,
     source_name: str,
     work_dir: Path,
+    digest: str | None = None,
 ) -> ParsedFile:
     """Check the header, split good rows from rejects, and write both as Parquet in work_dir."""
     import duckdb
@@ -95,7 +96,7 @@ def parse_csv(
         raise LoadError(
             f"{path}: wrong header {','.join(header)!r}; expected {','.join(expected)!r} for {source.table}"
         )
-    digest = sha256_of(path)
+    digest = digest or sha256_of(path)
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = true")
