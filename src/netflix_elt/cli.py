@@ -202,7 +202,8 @@ def extract(
 
     ws = _workspace(project_dir, target, profile)
     url = to_url or ws.settings.landing_url
-    manifest = do_extract(source, url, scale=scale, seed=seed_, batch=batch)
+    with console.status(f"extracting {source} to {url} ..."):
+        manifest = do_extract(source, url, scale=scale, seed=seed_, batch=batch)
     table = Table(title=f"extracted batch {manifest.batch} to {url}")
     for col in ("file", "rows", "bytes"):
         table.add_column(col, justify="right" if col != "file" else "left")
@@ -212,14 +213,19 @@ def extract(
 
 
 def _print_load(report: Any) -> None:
-    table = Table(title="load")
-    for col in ("table", "file", "status", "parsed", "loaded", "rejected"):
-        table.add_column(col)
-    for f in report.files:
-        table.add_row(
-            f.table, f.file, f.status, f"{f.rows_parsed:,}", f"{f.rows_loaded:,}", f"{f.rows_rejected:,}"
-        )
-    console.print(table)
+    shown = [f for f in report.files if f.status == "LOADED"]
+    skipped = sum(f.status == "SKIPPED" for f in report.files)
+    if shown:
+        table = Table(title="load")
+        for col in ("table", "file", "parsed", "loaded", "rejected"):
+            table.add_column(col, justify="right" if col in ("parsed", "loaded", "rejected") else "left")
+        for f in shown:
+            table.add_row(f.table, f.file, f"{f.rows_parsed:,}", f"{f.rows_loaded:,}", f"{f.rows_rejected:,}")
+        console.print(table)
+    else:
+        console.print("[green]nothing new to load[/green]")
+    if skipped:
+        console.print(f"[dim]{skipped} files already loaded with the same checksum were skipped (--force reloads)[/dim]")
     for w in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
     rejected = sum(f.rows_rejected for f in report.files)
