@@ -321,3 +321,51 @@ def test_lineage_graph_in_chromium(browser: Any, served: str, site: dict[str, An
     browser.find_element(By.ID, "page-link").click()
     assert _wait(lambda: browser.find_elements(By.ID, "node-name"))
     assert browser.find_element(By.ID, "node-name").text == "seed_movie_release_dates"
+
+
+# run_results.json and suites without a warehouse -------------------------------------------------
+def test_last_runs_reads_build_and_validate_results(tmp_path: Path) -> None:
+    from netflix_elt.docs.catalog import last_runs, read_run_results, read_suites
+
+    assert read_run_results(tmp_path) == {} and read_suites(tmp_path) == ({}, [])
+    build = {
+        "results": [
+            {
+                "name": "dim_movies",
+                "resource_type": "model",
+                "status": "success",
+                "execution_time": 0.5,
+                "timing": [{"started_at": "2026-01-01T00:00:00", "completed_at": "2026-01-01T00:00:01"}],
+                "adapter_response": {"rows_affected": 9742},
+                "details": {"tests": [{"expectation": "e1", "severity": "error", "status": "pass", "unexpected": 0}]},
+            }
+        ]
+    }
+    builds, tests = last_runs(build)
+    assert builds["dim_movies"]["completed_at"] == "2026-01-01T00:00:01"
+    assert builds["dim_movies"]["rows_affected"] == 9742
+    assert tests["dim_movies"][0]["status"] == "pass"
+    validate = {
+        "results": [
+            {
+                "name": "dim_users.e2",
+                "resource_type": "test",
+                "status": "fail",
+                "failures": 3,
+                "details": {"suite": "dim_users", "expectation": "e2", "severity": "warn", "status": "warn"},
+            }
+        ]
+    }
+    builds, tests = last_runs(validate)
+    assert builds == {}
+    assert tests == {
+        "dim_users": [{"expectation": "e2", "severity": "warn", "status": "warn", "unexpected": 3, "message": ""}]
+    }
+    (tmp_path / "expectations" / "core").mkdir(parents=True)
+    (tmp_path / "expectations" / "core" / "bad.yml").write_text("expectations: [")
+    (tmp_path / "expectations" / "core" / "dim_x.toml").write_text(
+        '[[expectations]]\ntype = "expect_column_values_to_not_be_null"\nkwargs = { column = "x" }\n'
+    )
+    suites, warnings = read_suites(tmp_path)
+    assert suites["dim_x"]["expectations"][0]["label"] == "expect_column_values_to_not_be_null(x)"
+    assert len(warnings) == 1 and "bad.yml" in warnings[0]
