@@ -287,7 +287,7 @@ class DataValidator:
 
     def _gx_expectation(
         self, suite: Suite, spec: ExpectationSpec, columns: list[str], relation_of: dict[str, str]
-    ) -> Any:
+    ) -> tuple[Any, dict[str, Any], str]:
         import great_expectations.expectations as gxe
         from great_expectations.expectations.registry import get_expectation_impl
 
