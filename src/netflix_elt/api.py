@@ -146,7 +146,7 @@ class Workspace:
         def build(node: Node) -> NodeResult:
             comp = self.compiler()
             res = materialize.build(comp, node, full_refresh=full_refresh)
-            path = write_compiled(self.settings.target_dir, node, res.sql[-1])
+            path = write_compiled(self.settings.target_dir, node, res.sql[-1] if res.sql else comp.select_sql(node))
             return NodeResult(
                 node.name,
                 unique_id(pname, node),

@@ -240,20 +240,75 @@ def build(compiler: Compiler, node: Node, *, full_refresh: bool = False) -> Buil
         session.sql(stmt).collect()
         return BuildResult(count_rows(session, relation), [stmt])
     if node.materialized == "incremental":
-        if full_refresh or not table_exists(session, relation):
-            stmt = create_table_sql(relation, incremental_source_sql(sql, node, None))
-            session.sql(stmt).collect()
-            return BuildResult(count_rows(session, relation), [stmt], "full build")
-        assert node.incremental_key
-        watermark = session.sql(f"SELECT MAX({quote(node.incremental_key)}) FROM {relation}").collect()[0][0]
-        source = incremental_source_sql(sql, node, watermark)
-        stmt = merge_sql(relation, source, columns_of(session, sql), node.unique_key)
-        res = session.sql(stmt).collect()
-        inserted, updated = (int(res[0][0]), int(res[0][1])) if res else (0, 0)
-        return BuildResult(
-            count_rows(session, relation), [stmt], f"merged: {inserted} inserted, {updated} updated"
-        )
+        return _build_incremental(compiler, node, relation, sql, full_refresh)
     raise TransformError(f"transform {node.name!r}: materialization {node.materialized!r} is not built")
+
+
+class WatermarkStore:
+    """The last merged value of each incremental transform's incremental_key, kept in the AUDIT schema.
+
+    Why not `MAX(key)` of the target: on an engine where a MERGE is not atomic (the emulator runs
+    it as an UPDATE and an INSERT), a crash between the two leaves the target's maximum advanced
+    while some rows of that load are missing. The stored watermark moves only after the MERGE
+    succeeded, so the next run merges those rows again (a MERGE is idempotent).
+    """
+
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session = session
+        self.table = f"{settings.database}.{settings.audit_schema}.INCREMENTAL_STATE"
+        self.scope = settings.target_schema
+
+    def _ensure(self) -> None:
+        schema = self.table.rsplit(".", 1)[0]
+        self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}").collect()
+        self.session.sql(
+            f"CREATE TABLE IF NOT EXISTS {self.table} "
+            "(TARGET_SCHEMA VARCHAR, NODE VARCHAR, WATERMARK VARCHAR, UPDATED_AT TIMESTAMP_NTZ)"
+        ).collect()
+
+    def get(self, node: str) -> Any:
+        self._ensure()
+        where = f"TARGET_SCHEMA = {_literal(self.scope)} AND NODE = {_literal(node)}"
+        rows = self.session.sql(f"SELECT WATERMARK FROM {self.table} WHERE {where}").collect()
+        if not rows or rows[0][0] is None:
+            return None
+        value = rows[0][0]
+        return int(value) if re.fullmatch(r"-?\d+", value) else value
+
+    def set(self, node: str, value: Any) -> None:
+        self._ensure()
+        self.session.sql(
+            f"DELETE FROM {self.table} WHERE TARGET_SCHEMA = {_literal(self.scope)} AND NODE = {_literal(node)}"
+        ).collect()
+        if value is not None:
+            self.session.sql(
+                f"INSERT INTO {self.table} (TARGET_SCHEMA, NODE, WATERMARK, UPDATED_AT) VALUES "
+                f"({_literal(self.scope)}, {_literal(node)}, {_literal(str(value))}, CURRENT_TIMESTAMP())"
+            ).collect()
+
+
+def _build_incremental(compiler: Compiler, node: Node, relation: str, sql: str, full_refresh: bool) -> BuildResult:
+    session = compiler.session
+    assert node.incremental_key
+    key = quote(node.incremental_key)
+    state = WatermarkStore(session, compiler.settings)
+    if full_refresh or not table_exists(session, relation):
+        stmt = create_table_sql(relation, incremental_source_sql(sql, node, None))
+        session.sql(stmt).collect()
+        state.set(node.name, session.sql(f"SELECT MAX({key}) FROM {relation}").collect()[0][0])
+        return BuildResult(count_rows(session, relation), [stmt], "full build")
+    watermark = state.get(node.name)
+    if watermark is None:
+        watermark = session.sql(f"SELECT MAX({key}) FROM {relation}").collect()[0][0]
+    source = incremental_source_sql(sql, node, watermark)
+    new_watermark = session.sql(f"SELECT MAX({key}) FROM ({source})").collect()[0][0]
+    if new_watermark is None:  # nothing arrived since the last run
+        return BuildResult(count_rows(session, relation), [], "merged: 0 inserted, 0 updated")
+    stmt = merge_sql(relation, source, columns_of(session, sql), node.unique_key)
+    res = session.sql(stmt).collect()
+    inserted, updated = (int(res[0][0]), int(res[0][1])) if res else (0, 0)
+    state.set(node.name, new_watermark)
+    return BuildResult(count_rows(session, relation), [stmt], f"merged: {inserted} inserted, {updated} updated")
 
 
 def compiled_sql(compiler: Compiler, node: Node) -> str:

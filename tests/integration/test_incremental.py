@@ -98,3 +98,22 @@ def test_incremental_merge_by_load(ws, tmp_path):
     ws.run(["mart_movie_releases"])
     n = ws.session.sql("SELECT COUNT(*) FROM MOVIELENS.DEV.MART_MOVIE_RELEASES").collect()[0][0]
     assert n == len(got)
+
+
+def test_a_merge_cut_short_is_completed_by_the_next_run(ws, tmp_path):
+    """Simulate a crash between the emulator's UPDATE and INSERT halves of the MERGE."""
+    fixture = require_fixture()
+    ws.load(str(fixture))
+    ws.run(["+fct_ratings"])
+    batch2 = tmp_path / "batch2"
+    _write_batch2(fixture, batch2)
+    ws.load(str(batch2))
+    new_load = ws.session.sql("SELECT MAX(_LOAD_ID) FROM MOVIELENS.RAW.RAW_RATINGS").collect()[0][0]
+    # the UPDATE half ran: re-rated rows carry the new load id; the INSERT half did not
+    ws.session.sql(
+        f"""UPDATE MOVIELENS.DEV.FCT_RATINGS SET _LOAD_ID = {new_load}
+            WHERE (USER_ID, MOVIE_ID) IN (SELECT USERID, MOVIEID FROM MOVIELENS.RAW.RAW_RATINGS
+                                          WHERE _LOAD_ID = {new_load})"""
+    ).collect()
+    ws.run(["fct_ratings"])
+    assert _fct(ws) == _reference(fixture, batch2)
