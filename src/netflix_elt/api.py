@@ -59,6 +59,8 @@ class Workspace:
         self._session: Session | None = None
         self._stack = contextlib.ExitStack()
         self.invocation_id = str(uuid.uuid4())
+        self.timings: dict[str, dict[str, float]] = {}
+        self._stage_stack: list[list[float]] = []
 
     @classmethod
     def from_options(
@@ -106,6 +108,37 @@ class Workspace:
     def compiler(self, *, inline_missing: bool = False) -> materialize.Compiler:
         """Builds DataFrames; with inline_missing, unbuilt upstream transforms are inlined (compile, show)."""
         return materialize.Compiler(self.project, self.settings, self.session, inline_missing=inline_missing)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage of a command (load, seed, run, snapshot, validate) and the peak RSS after it.
+
+        Nested stages are subtracted from the enclosing one, so `run` excludes the validation
+        that `build` does right after each table.
+        """
+        import resource
+
+        frame = [time.perf_counter(), 0.0]
+        self._stage_stack.append(frame)
+        try:
+            yield
+        finally:
+            self._stage_stack.pop()
+            total = time.perf_counter() - frame[0]
+            if self._stage_stack:
+                self._stage_stack[-1][1] += total
+            entry = self.timings.setdefault(name, {"seconds": 0.0, "peak_rss_mb": 0.0})
+            entry["seconds"] += total - frame[1]
+            entry["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def write_timings(self) -> Path:
+        """target/timings.json: seconds and peak RSS per stage of the last command."""
+        import json
+
+        path = self.settings.target_dir / "timings.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"invocation_id": self.invocation_id, "stages": self.timings}, indent=2))
+        return path
 
     # commands --------------------------------------------------------------------------------
     def init(self) -> list[str]:
@@ -273,15 +306,19 @@ class Workspace:
             if self.project[n].kind == "transform" and self.project[n].materialized not in ("ephemeral", "analysis")
         ]
         args = args or {}
-        run = self.execute(
-            transforms,
-            self.tested(self._build_transform(full_refresh)),
-            reporter=reporter,
-            debug=debug,
-            command="build",
-            args=args,
-        )
-        snaps = self.snapshot(select_, exclude, reporter=reporter, debug=debug, command="build", args=args, after=run)
+        with self.stage("run"):
+            run = self.execute(
+                transforms,
+                self.tested(self._build_transform(full_refresh)),
+                reporter=reporter,
+                debug=debug,
+                command="build",
+                args=args,
+            )
+        with self.stage("snapshot"):
+            snaps = self.snapshot(
+                select_, exclude, reporter=reporter, debug=debug, command="build", args=args, after=run
+            )
         return run, snaps
 
     def execute(
@@ -428,36 +465,45 @@ class Workspace:
             res = builder(node)
             if res.status != "success":
                 return res
-            v = self.validator()
-            suite = v.suites.get(node.name)
-            if suite is None:
-                return res
-            tests = v.run_suite(suite)
-            v.record_failures(tests)
-            if not getattr(self, "_docs_pending", False):  # render Data Docs once, when the command ends
-                self._docs_pending = True
-                self._stack.callback(v.build_docs)
-            failed = [t.expectation for t in tests if t.blocks]
-            warned = [t.expectation for t in tests if t.status == "warn"]
-            res.extra["tests"] = [
-                {
-                    "expectation": t.expectation,
-                    "severity": t.severity,
-                    "status": t.status,
-                    "unexpected": t.unexpected_count,
-                }
-                for t in tests
-            ]
-            if failed:
-                res.status, res.failures = "fail", len(failed)
-                res.message = f"{len(failed)} error-severity expectation(s) failed: {', '.join(failed)}"
-            elif warned:
-                res.message = f"{res.message}; {len(tests)} tests, warn: {', '.join(warned)}"
-            else:
-                res.message = f"{res.message}; {len(tests)} tests passed"
-            return res
+            with self.stage("validate"):
+                return self._test_built(node, res)
 
         return build_and_test
+
+    def _build_docs_timed(self, validator: Any) -> None:
+        with self.stage("validate"):
+            validator.build_docs()
+
+    def _test_built(self, node: Node, res: NodeResult) -> NodeResult:
+        """Run a freshly built node's suite and fold the outcome into its result."""
+        v = self.validator()
+        suite = v.suites.get(node.name)
+        if suite is None:
+            return res
+        tests = v.run_suite(suite)
+        v.record_failures(tests)
+        if not getattr(self, "_docs_pending", False):  # render Data Docs once, when the command ends
+            self._docs_pending = True
+            self._stack.callback(self._build_docs_timed, v)
+        failed = [t.expectation for t in tests if t.blocks]
+        warned = [t.expectation for t in tests if t.status == "warn"]
+        res.extra["tests"] = [
+            {
+                "expectation": t.expectation,
+                "severity": t.severity,
+                "status": t.status,
+                "unexpected": t.unexpected_count,
+            }
+            for t in tests
+        ]
+        if failed:
+            res.status, res.failures = "fail", len(failed)
+            res.message = f"{len(failed)} error-severity expectation(s) failed: {', '.join(failed)}"
+        elif warned:
+            res.message = f"{res.message}; {len(tests)} tests, warn: {', '.join(warned)}"
+        else:
+            res.message = f"{res.message}; {len(tests)} tests passed"
+        return res
 
 
 @contextlib.contextmanager

@@ -225,7 +225,8 @@ def _print_load(report: Any) -> None:
     else:
         console.print("[green]nothing new to load[/green]")
     if skipped:
-        console.print(f"[dim]{skipped} files already loaded with the same checksum were skipped (--force reloads)[/dim]")
+        msg = f"{skipped} files already loaded with the same checksum were skipped (--force reloads)"
+        console.print(f"[dim]{msg}[/dim]", soft_wrap=True)
     for w in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
     rejected = sum(f.rows_rejected for f in report.files)
@@ -334,8 +335,14 @@ def build(
     """Load, seed, run the selected transforms, then the snapshots that read them."""
     with _workspace(project_dir, target, profile, threads) as ws:
         ws.selected(select_, exclude, kinds=("transform", "snapshot"))
-        _print_load(ws.load(from_url))
-        for name, rows in ws.seed().items():
+        with ws.stage("startup"):
+            ws.session  # noqa: B018 - start the engine (embedded) or connect (Snowflake)
+        with ws.stage("load"):
+            report = ws.load(from_url)
+        _print_load(report)
+        with ws.stage("seed"):
+            seeded = ws.seed()
+        for name, rows in seeded.items():
             console.print(f"[green]OK[/green] seed [bold]{name}[/bold] rows={rows:,}")
         outcomes = ws.build(
             select_,
@@ -348,6 +355,13 @@ def build(
         for outcome in outcomes:
             if outcome.results:  # e.g. no snapshot selected
                 _summary(outcome)
+        ws.close()  # renders Data Docs (timed as validation) before the timings are written
+        ws.write_timings()
+        console.print(
+            "[dim]stages: "
+            + ", ".join(f"{k} {v['seconds']:.2f}s" for k, v in ws.timings.items())
+            + f"; peak RSS {max(v['peak_rss_mb'] for v in ws.timings.values()):,.0f} MB[/dim]"
+        )
         if not all(o.ok for o in outcomes):
             sys.exit(1)
 
