@@ -152,24 +152,25 @@ def parse_csv(
                 lo, hi = source.ranges[col]
                 checks.append(f"WHEN {q} < {lo} OR {q} > {hi} THEN '{col} out of range {lo}..{hi}: ' || {q}")
         reason = ("CASE " + " ".join(checks) + " END") if checks else "NULL::VARCHAR"
-        con.execute(f"CREATE TABLE checked AS SELECT p.*, {line} AS _line, {reason} AS _reason FROM {joined}")
-        raw_cols = " || ',' || ".join(f"COALESCE(CAST(\"{c}\" AS VARCHAR), '')" for c in source.columns)
+        raw_cols = " || ',' || ".join(f"COALESCE(CAST(p.\"{c}\" AS VARCHAR), '')" for c in source.columns)
+        # rows that parsed but break a rule (missing value, out of range): few, so collected apart
         con.execute(
             f"""CREATE TABLE all_rej AS
                 SELECT line, raw_line, reason FROM struct_rej
-                UNION ALL SELECT _line, {raw_cols}, _reason FROM checked WHERE _reason IS NOT NULL"""
+                UNION ALL SELECT * FROM (SELECT {line}, {raw_cols}, {reason} AS r FROM {joined}) WHERE r IS NOT NULL"""
         )
         n_rej = con.execute("SELECT COUNT(*) FROM all_rej").fetchone()[0]  # type: ignore[index]
-        n_good = con.execute("SELECT COUNT(*) FROM checked").fetchone()[0] - (n_rej - n_struct)  # type: ignore[index]
+        n_good = con.execute("SELECT COUNT(*) FROM parsed").fetchone()[0] - (n_rej - n_struct)  # type: ignore[index]
         work_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{source_name}_{load_id}"
         parquet = work_dir / f"{stem}.parquet"
         at = f"{_sql_str(loaded_at.isoformat(sep=' '))}::TIMESTAMP"
-        typed = ", ".join(f'"{c}" AS "{c.upper()}"' for c in source.columns)
+        typed = ", ".join(f'p."{c}" AS "{c.upper()}"' for c in source.columns)
+        keep = f"WHERE {reason} IS NULL" if checks else ""
         con.execute(
             f"""COPY (SELECT {typed}, {load_id}::BIGINT AS _LOAD_ID, {at} AS _LOADED_AT,
-                      {_sql_str(source_file)} AS _SOURCE_FILE, (_line - 1)::BIGINT AS _SOURCE_ROW
-                      FROM checked WHERE _reason IS NULL)
+                      {_sql_str(source_file)} AS _SOURCE_FILE, ({line} - 1)::BIGINT AS _SOURCE_ROW
+                      FROM {joined} {keep})
                 TO {_sql_str(str(parquet))} (FORMAT PARQUET)"""
         )
         rejects_parquet = None
