@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from netflix_elt.config import Settings
 from netflix_elt.errors import LoadError
+from netflix_elt.faults import fault
+from netflix_elt.ingest.landing import BatchManifest, Landing
 from netflix_elt.ingest.parse import ParsedFile, parse_csv, sha256_of
 
 if TYPE_CHECKING:
@@ -116,8 +118,6 @@ def batches_from(url: str, work_dir: Path) -> list[LandedBatch]:
                 local.name, local.resolve().as_uri(), {p.name: p for p in sorted(local.glob("*.csv"))}
             )
         ]
-    from netflix_elt.ingest.landing import Landing
-
     landing = Landing.from_url(url)
     result = []
     for manifest in landing.list_batches():
@@ -172,6 +172,8 @@ def load(
     url = url or settings.landing_url
     say = progress or (lambda _msg: None)
     ensure_raw(session, settings)
+    if settings.engine == "snowflake" and url.startswith("s3://"):
+        return load_from_external_stage(session, settings, url, force=force, say=say)
     report = LoadReport()
     work = Path(tempfile.mkdtemp(prefix="netflix-elt-load-"))
     try:
@@ -258,6 +260,7 @@ def _apply(
                 f"{fl.rows_parsed}, {fl.rows_loaded}, {fl.rows_rejected}, "
                 f"'{loaded_at.isoformat(sep=' ')}'::TIMESTAMP_NTZ)"
             ).collect()
+            fault("load.copy")  # test hook: die inside the open transaction
         session.sql("COMMIT").collect()
     except BaseException as e:
         with contextlib.suppress(Exception):
@@ -269,3 +272,50 @@ def _apply(
 
 def _q(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
+
+
+def check_s3_headers(settings: Settings, url: str, manifest: BatchManifest) -> None:
+    """Read only the first line of each landed object: a wrong header fails before any COPY."""
+    from netflix_elt.ingest.landing import S3Landing
+
+    landing = Landing.from_url(url)
+    assert isinstance(landing, S3Landing)
+    for src in settings.config.sources.values():
+        if manifest.file(src.file) is None:
+            continue
+        key = landing._key(f"batch={manifest.batch:04d}", src.file)
+        head = landing.client.get_object(Bucket=landing.bucket, Key=key, Range="bytes=0-4095")["Body"].read()
+        first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+        header = [h.strip().strip('"') for h in first.split(",")]
+        if header != list(src.columns):
+            raise LoadError(
+                f"s3://{landing.bucket}/{key}: wrong header {first!r}; "
+                f"expected {','.join(src.columns)!r} for {src.table}"
+            )
+
+
+def load_from_external_stage(
+    session: Session, settings: Settings, url: str, *, force: bool, say: Callable[[str], None]
+) -> LoadReport:
+    """Snowflake reads the landed files itself, through an external stage (see external_stage.py)."""
+    from netflix_elt.ingest import external_stage as ext
+
+    report = LoadReport()
+    manifests = Landing.from_url(url).list_batches()
+    session.sql(ext.stage_sql(settings, url)).collect()
+    seen = set() if force else _loaded_before(session, settings)
+    for manifest in manifests:
+        check_s3_headers(settings, url, manifest)
+        loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        stmts, files = ext.load_batch_statements(
+            settings, url, manifest, seen, _next_load_id(session, settings), loaded_at, force
+        )
+        if stmts:
+            ext.run_in_transaction(session, stmts, say)
+        for table, uri, load_id in files:
+            row = session.sql(
+                f"SELECT ROWS_PARSED, ROWS_LOADED, ROWS_REJECTED FROM {settings.database}.{settings.raw_schema}"
+                f".LOAD_HISTORY WHERE LOAD_ID = {load_id}"
+            ).collect()[0]
+            report.files.append(FileLoad(table, table, uri, "LOADED", int(row[0]), int(row[1]), int(row[2]), load_id))
+    return report
