@@ -60,7 +60,7 @@ def test_already_loaded_files_are_skipped_and_missing_required_fails(settings):
     assert "RAW_RATINGS" not in [f[0] for f in files]
     _, forced = ext.load_batch_statements(settings, "s3://b/p", m, seen, 1, AT, force=True)
     assert "RAW_RATINGS" in [f[0] for f in forced]
-    with pytest.raises(LoadError, match=r"batch=0001/movies\.csv: file not found"):
+    with pytest.raises(LoadError, match=r"batch=0001/tags\.csv: file not found"):
         ext.load_batch_statements(settings, "s3://b/p", manifest(1, ["ratings.csv"]), set(), 1, AT)
     # a later delta batch may hold ratings only
     _, later = ext.load_batch_statements(settings, "s3://b/p", manifest(2, ["ratings.csv"]), set(), 1, AT)
