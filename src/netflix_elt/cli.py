@@ -31,6 +31,15 @@ STATUS_STYLE = {
 }
 
 
+def _safe(message: str) -> str:
+    """A message fit to print: known secrets scrubbed, and `[...]` shown as text, not rich markup."""
+    from rich.markup import escape
+
+    from netflix_elt.connections import scrub
+
+    return escape(scrub(message))
+
+
 def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """One error handler: a one-line message and dbt's exit code; the traceback only with --debug."""
 
@@ -42,7 +51,7 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except NetflixEltError as e:
             if debug:
                 raise
-            err_console.print(f"[red]Error:[/red] {e}", soft_wrap=True)
+            err_console.print(f"[red]Error:[/red] {_safe(str(e))}", soft_wrap=True)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             err_console.print("[red]Interrupted[/red]")
@@ -52,7 +61,7 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
             err_console.print(
-                f"[red]Error:[/red] {type(e).__name__}: {first} (run with --debug for details)",
+                f"[red]Error:[/red] {type(e).__name__}: {_safe(first)} (run with --debug for details)",
                 soft_wrap=True,
             )
             sys.exit(2)
@@ -80,6 +89,45 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed(options):
         func = opt(func)
     return _handle_errors(func)
+
+
+def warehouse_lock(wait: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Hold the warehouse lock (netflix_elt.lock) for the command: one writer at a time.
+
+    Writers wait up to --lock-timeout; readers (`wait=False`) take it only on the embedded engine,
+    whose files one process can open at a time, and fail at once if a writer holds it.
+    """
+
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from netflix_elt.lock import command_lock
+
+            timeout = kwargs.pop("lock_timeout", None)
+            command = click.get_current_context().command_path
+            with command_lock(
+                kwargs.get("project_dir"),
+                kwargs.get("target"),
+                kwargs.get("profile"),
+                command=command,
+                timeout=timeout,
+                wait=wait,
+            ) as stale:
+                if stale is not None:
+                    msg = f"took over the warehouse lock left by {stale.describe()}, which did not finish"
+                    err_console.print(f"[dim]{msg}[/dim]", soft_wrap=True)
+                return func(*args, **kwargs)
+
+        if wait:
+            wrapper = click.option(
+                "--lock-timeout",
+                type=click.FloatRange(min=0),
+                default=None,
+                help="Seconds to wait for another netflix-elt writing to the warehouse (default: 60).",
+            )(wrapper)
+        return wrapper
+
+    return deco
 
 
 def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -125,7 +173,34 @@ def _summary(outcome: Any) -> None:
     console.print(f"[{color}]Done.[/{color}] {parts} TOTAL={len(outcome.results)} in {outcome.elapsed:.2f}s")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _OneLineUsageErrors(click.Group):
+    """Usage errors (unknown flag, bad value) as one line, like every other error.
+
+    click would print the usage, a hint and the error on three lines; exit code 2 is kept.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("standalone_mode", True) is False:
+            return super().main(*args, **kwargs)
+        try:
+            rv = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.ClickException as e:
+            if type(e).__name__ == "NoArgsIsHelpError":  # bare `netflix-elt`: the help, as click shows it
+                e.show()
+                sys.exit(e.exit_code)
+            where = f" (see `{e.ctx.command_path} --help`)" if getattr(e, "ctx", None) else ""
+            err_console.print(f"[red]Error:[/red] {_safe(e.format_message())}{where}", soft_wrap=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            err_console.print("[red]Interrupted[/red]")
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(
+    cls=_OneLineUsageErrors,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="netflix-elt")
 def main() -> None:
     """netflix-elt: load MovieLens CSVs into Snowflake and transform them with Snowpark.
@@ -142,6 +217,7 @@ def main() -> None:
 
 @main.command()
 @common_options
+@warehouse_lock()
 @click.option(
     "--print-admin-sql",
     is_flag=True,
@@ -236,6 +312,7 @@ def _print_load(report: Any) -> None:
 
 @main.command()
 @common_options
+@warehouse_lock()
 @click.option(
     "--from", "from_url", default=None, help="Landing URL to load from (default: the configured landing)."
 )
@@ -260,6 +337,7 @@ def load(
 
 @main.command()
 @common_options
+@warehouse_lock()
 @click.option("--select", "-s", "select_", multiple=True, help="Seed names to load (default: all).")
 def seed(
     project_dir: Path | None, target: str | None, profile: str | None, debug: bool, select_: tuple[str, ...]
@@ -276,6 +354,7 @@ def _run_args(layer: str | None, select_: tuple[str, ...]) -> list[str]:
 
 @main.command()
 @common_options
+@warehouse_lock()
 @selection_options
 @click.option(
     "--layer",
@@ -315,6 +394,7 @@ def run(
 
 @main.command()
 @common_options
+@warehouse_lock()
 @selection_options
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental tables from scratch.")
 @click.option("--threads", type=int, default=None, help="Transforms built at once (default from config).")
@@ -368,6 +448,7 @@ def build(
 
 @main.command()
 @common_options
+@warehouse_lock()
 @selection_options
 def snapshot(
     project_dir: Path | None,
@@ -412,6 +493,7 @@ def ls_(
 
 @main.command()
 @common_options
+@warehouse_lock(wait=False)
 @click.argument("name")
 @click.option("--limit", "-n", default=10, show_default=True, type=int, help="Rows to show.")
 def show(
@@ -430,6 +512,7 @@ def show(
 
 @main.command(name="compile")
 @common_options
+@warehouse_lock(wait=False)
 @click.argument("names", nargs=-1)
 def compile_(
     project_dir: Path | None, target: str | None, profile: str | None, debug: bool, names: tuple[str, ...]
@@ -449,6 +532,7 @@ def compile_(
 
 @main.command()
 @common_options
+@warehouse_lock(wait=False)
 def tables(project_dir: Path | None, target: str | None, profile: str | None, debug: bool) -> None:
     """Every table and view of the warehouse with its row count."""
     with _workspace(project_dir, target, profile) as ws:
@@ -467,6 +551,7 @@ def _print_tables(ws: Any) -> None:
 
 @main.command()
 @common_options
+@warehouse_lock()
 @selection_options
 def validate(
     project_dir: Path | None,
@@ -518,6 +603,45 @@ def _print_validation(report: Any) -> None:
         console.print(f"Data Docs: {report.data_docs.as_uri()}", soft_wrap=True)
 
 
+@main.command()
+@common_options
+@warehouse_lock()
+def retry(project_dir: Path | None, target: str | None, profile: str | None, debug: bool) -> None:
+    """Rerun only what failed or was skipped in the last run/build/snapshot/validate (dbt retry).
+
+    Reads target/run_results.json; exits 0 with a message when nothing failed.
+    """
+    from netflix_elt.retry import plan_retry
+
+    with _workspace(project_dir, target, profile) as ws:
+        plan = plan_retry(ws.settings)
+        if not plan.names:
+            console.print(f"[green]nothing to retry:[/green] the last `{plan.command}` had no failures", soft_wrap=True)
+            return
+        names = ", ".join(plan.names)
+        console.print(f"retrying {len(plan.names)} of the last `{plan.command}`: {names}", soft_wrap=True)
+        args = {**plan.args, "retry_of": plan.invocation_id}
+        if plan.command == "validate":
+            report = ws.validate(plan.names, args=args)
+            _print_validation(report)
+            ok = report.ok
+        else:
+            if plan.command == "run":
+                full_refresh = bool(plan.args.get("full_refresh"))
+                run_ = ws.run(plan.names, full_refresh=full_refresh, reporter=_report_line, debug=debug, args=args)
+                outcomes = [run_]
+            elif plan.command == "build":
+                outcomes = list(ws.build(plan.names, reporter=_report_line, debug=debug, args=args))
+            else:
+                outcomes = [ws.snapshot(plan.names, reporter=_report_line, debug=debug, args=args)]
+            for outcome in outcomes:
+                if outcome.results:
+                    _summary(outcome)
+            ok = all(o.ok for o in outcomes)
+        if not ok:
+            sys.exit(1)
+
+
 # docs (netflix_elt.docs) -------------------------------------------------------------------------
 @main.group()
 def docs() -> None:
@@ -526,6 +650,7 @@ def docs() -> None:
 
 @docs.command(name="generate")
 @common_options
+@warehouse_lock()
 def docs_generate(project_dir: Path | None, target: str | None, profile: str | None, debug: bool) -> None:
     """Write target/docs/ (the site), target/catalog.json and target/lineage.json from the warehouse."""
     from netflix_elt.docs import generate_docs

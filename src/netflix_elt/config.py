@@ -49,6 +49,7 @@ class ProjectSection(_Model):
     default_target: str = "dev"
     default_profile: str = "local"
     threads: int = Field(default=4, ge=1, le=64)
+    lock_timeout: float = Field(default=60.0, ge=0)  # seconds a writing command waits for the warehouse lock
 
 
 class WarehouseSection(_Model):

@@ -129,3 +129,29 @@ def snowflake_connection_params(
 def redact(params: Mapping[str, Any]) -> dict[str, Any]:
     """A copy safe to print or log: secret values replaced by '***'."""
     return {k: ("***" if k in SECRET_KEYS and v else v) for k, v in params.items()}
+
+
+SECRET_ENV = (
+    "SNOWFLAKE_PASSWORD",
+    "SNOWFLAKE_PRIVATE_KEY_FILE_PWD",
+    "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE",
+    "SNOWFLAKE_TOKEN",
+    "SNOWFLAKE_PASSCODE",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
+
+
+def scrub(text: str, params: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> str:
+    """`text` with every known secret value replaced by '***'.
+
+    Why: the connector and boto3 may echo parameters in exception messages; every message we
+    print or store passes through here, so a password cannot reach the terminal or target/.
+    """
+    env = os.environ if env is None else env
+    secrets = {str(v) for k, v in (params or {}).items() if k in SECRET_KEYS and v}
+    secrets |= {env[k] for k in SECRET_ENV if env.get(k)}
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:  # a 1-3 character "secret" would blank out ordinary words
+            text = text.replace(secret, "***")
+    return text

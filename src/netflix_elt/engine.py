@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netflix_elt.config import Settings
-from netflix_elt.connections import snowflake_connection_params
+from netflix_elt.connections import scrub, snowflake_connection_params
 from netflix_elt.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -182,8 +182,10 @@ def open_session(settings: Settings) -> Iterator[Session]:
     params.setdefault("database", settings.database)
     try:
         session = Session.builder.configs(params).create()
-    except Exception as e:  # the connector's messages name the account and the cause, never secrets
-        raise ConfigError(f"could not connect to Snowflake account {params.get('account')!r}: {e}") from None
+    except Exception as e:  # the connector may echo parameters: scrub every secret from its message
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        msg = scrub(f"could not connect to Snowflake account {params.get('account')!r}: {first}", params)
+        raise ConfigError(msg) from None
     try:
         yield session
     finally:

@@ -1,7 +1,10 @@
 """One exception root for netflix-elt, with one subclass per kind of failure.
 
-The CLI maps ``exit_code`` to the process exit status, as dbt does: 2 for usage and
-configuration errors, 1 for failures while building or testing the warehouse.
+The CLI maps ``exit_code`` to the process exit status (docs/exit_codes.md), keeping dbt's
+meanings: 1 for failures while building or testing the warehouse, 2 for usage and configuration
+errors; then 3 when another process holds the warehouse lock and 4 for bad input data (a landed
+file or object that cannot be read or loaded), so scripts can tell "retry later" and "fix the
+data" from "fix the config". 130 means interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -28,9 +31,13 @@ class SelectorError(NetflixEltError):
 class IngestError(NetflixEltError):
     """Data could not be extracted to or read from the landing zone."""
 
+    exit_code = 4
+
 
 class LoadError(NetflixEltError):
     """A file could not be loaded into RAW; RAW is left as it was."""
+
+    exit_code = 4
 
 
 class LockError(NetflixEltError):

@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from netflix_elt.config import Settings
 from netflix_elt.errors import TransformError
+from netflix_elt.faults import fault
 from netflix_elt.registry import Node, Project
 
 if TYPE_CHECKING:
@@ -238,6 +239,7 @@ def build(compiler: Compiler, node: Node, *, full_refresh: bool = False) -> Buil
     if node.materialized == "table":
         stmt = create_table_sql(relation, sql)
         session.sql(stmt).collect()
+        fault("transform.build")  # test hook (netflix_elt.faults)
         return BuildResult(count_rows(session, relation), [stmt])
     if node.materialized == "incremental":
         return _build_incremental(compiler, node, relation, sql, full_refresh)
@@ -306,6 +308,7 @@ def _build_incremental(compiler: Compiler, node: Node, relation: str, sql: str, 
         return BuildResult(count_rows(session, relation), [], "merged: 0 inserted, 0 updated")
     stmt = merge_sql(relation, source, columns_of(session, sql), node.unique_key)
     res = session.sql(stmt).collect()
+    fault("incremental.merge")  # test hook: merged, watermark not yet advanced
     inserted, updated = (int(res[0][0]), int(res[0][1])) if res else (0, 0)
     state.set(node.name, new_watermark)
     return BuildResult(count_rows(session, relation), [stmt], f"merged: {inserted} inserted, {updated} updated")

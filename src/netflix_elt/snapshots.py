@@ -46,12 +46,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from netflix_elt.config import SnapshotMetaColumns
 from netflix_elt.errors import SnapshotError
+from netflix_elt.faults import fault
 from netflix_elt.materialize import BuildResult, Compiler, count_rows, quote, table_exists, wrap
 from netflix_elt.registry import Node, SnapshotConfig
 
@@ -327,6 +328,30 @@ def apply_merge(session: Any, merge: str, *, transactional: bool, log: list[str]
     return res
 
 
+def _merge_via_copy(session: Any, plan: SnapshotPlan, data_cols: Sequence[str], stmts: list[str]) -> list[Any]:
+    """The emulator's MERGE, made crash-safe: merge into a copy, then replace the table in one statement.
+
+    The emulator rewrites MERGE into temp table + UPDATE + INSERT, each committed on its own, and
+    cannot run them inside BEGIN/COMMIT (docs/EMULATOR_GAPS.md): a process killed between the
+    UPDATE and the INSERT would leave versions closed with no successor. So the MERGE runs on
+    `<NAME>__NETFLIX_ELT_WORK`, and `CREATE OR REPLACE TABLE <NAME> AS SELECT * FROM` the copy
+    (one DuckDB statement, atomic) publishes it: the snapshot table is always the old or the new one.
+    A work table left by a killed run is replaced by the next run and dropped after it.
+    """
+    work = f"{plan.relation}__NETFLIX_ELT_WORK"
+    stmts.append(f"CREATE OR REPLACE TABLE {work} AS SELECT * FROM {plan.relation}")
+    session.sql(stmts[-1]).collect()
+    res = apply_merge(
+        session, merge_sql(replace(plan, relation=work), data_cols), transactional=False, log=stmts, name=plan.name
+    )
+    fault("snapshot.merge")  # test hook (netflix_elt.faults): merged into the copy, not yet published
+    for sql in (f"CREATE OR REPLACE TABLE {plan.relation} AS SELECT * FROM {work}", f"DROP TABLE IF EXISTS {work}"):
+        stmts.append(sql)
+        session.sql(sql).collect()
+        fault("snapshot.swap")
+    return res
+
+
 def build_snapshot(compiler: Compiler, node: Node, *, run_started_at: datetime) -> BuildResult:
     """Apply one snapshot run: CTAS on the first run, else pre-checks, ALTERs and one MERGE."""
     assert node.snapshot is not None
@@ -382,10 +407,10 @@ def build_snapshot(compiler: Compiler, node: Node, *, run_started_at: datetime) 
             run(f"ALTER TABLE {plan.relation} ADD COLUMN {quote(col)} {sql_type(types[col])}")
             data_cols.append(col)
 
-    merge = merge_sql(plan, data_cols)
-    # the emulator rewrites MERGE into temp table + UPDATE + INSERT, which DuckDB cannot run inside
-    # one explicit transaction (docs/EMULATOR_GAPS.md); on Snowflake the MERGE runs in BEGIN/COMMIT
-    res = apply_merge(session, merge, transactional=settings.engine != "embedded", log=stmts, name=node.name)
+    if settings.engine == "embedded":
+        res = _merge_via_copy(session, plan, data_cols, stmts)
+    else:  # one MERGE statement in BEGIN/COMMIT: atomic on Snowflake
+        res = apply_merge(session, merge_sql(plan, data_cols), transactional=True, log=stmts, name=node.name)
     inserted, closed = (int(res[0][0]), int(res[0][1])) if res and len(res[0]) > 1 else (0, 0)
     rows = count_rows(session, plan.relation)
     return BuildResult(rows, stmts, f"{inserted} new versions, {closed} closed")

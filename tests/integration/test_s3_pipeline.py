@@ -77,6 +77,6 @@ def test_zero_byte_object_is_named(s3, tmp_path):
     assert cli("extract", "--source", "synthetic", "--to", url).exit_code == 0
     s3.put_object(Bucket=BUCKET, Key="broken/batch=0001/movies.csv", Body=b"")
     res = cli("load", "--from", url)
-    assert res.exit_code == 2
+    assert res.exit_code == 4  # bad input data (docs/exit_codes.md)
     assert "movies.csv" in res.output
     assert "Traceback" not in res.output

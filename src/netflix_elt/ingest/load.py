@@ -212,6 +212,9 @@ def load(
                     work_dir=work / "parsed",
                     digest=digest,
                 )
+                if parsed.rows_in_file == 0 and batch is batches[0] and not src.optional:
+                    # a header-only file is valid CSV; in a later (delta) batch it just brings nothing
+                    raise LoadError(f"{file_uri}: has no data rows, only a header (needed for {src.table})")
                 fl = FileLoad(
                     name,
                     src.table,
@@ -250,6 +253,7 @@ def _apply(
             say(f"copying {fl.file} into {fl.table}")
             assert parsed.parquet is not None and fl.load_id is not None
             copy_parquet(session, settings, parsed.parquet, f"{raw}.{fl.table}", f"load_{fl.load_id}")
+            fault("load.copy")  # test hook: rows copied, history not yet written, transaction open
             if parsed.rejects_parquet is not None:
                 copy_parquet(
                     session, settings, parsed.rejects_parquet, f"{raw}.LOAD_REJECTS", f"load_{fl.load_id}"
@@ -260,7 +264,6 @@ def _apply(
                 f"{fl.rows_parsed}, {fl.rows_loaded}, {fl.rows_rejected}, "
                 f"'{loaded_at.isoformat(sep=' ')}'::TIMESTAMP_NTZ)"
             ).collect()
-            fault("load.copy")  # test hook: die inside the open transaction
         session.sql("COMMIT").collect()
     except BaseException as e:
         with contextlib.suppress(Exception):

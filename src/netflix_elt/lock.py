@@ -1,0 +1,173 @@
+"""One writer at a time: an advisory file lock on the warehouse folder.
+
+Why: the embedded engine's DuckDB files can be opened by one process only (a second one fails
+with an obscure "file handle conflict"), and two writers on a real account would interleave
+loads and MERGEs. So writing commands take `<state>/warehouse/.lock` with `fcntl.flock`, waiting
+up to a timeout, and fail with LockError (exit 3) naming the holder.
+
+The kernel releases a flock when its process dies, however it dies (SIGKILL included), so a lock
+left by a crashed run is simply taken over; the JSON body (pid, host, command, started_at) is
+only information for the message. The lock file descriptor is not inherited by child processes
+(Python's default), so "flock held" means "its process is alive". On the snowflake profile the
+lock is local to this machine: it does not stop a writer on another machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from netflix_elt.errors import LockError
+
+DEFAULT_TIMEOUT = 60.0
+_POLL = 0.1
+# locks held by this process: path -> [file, depth]; a nested command in one process re-enters
+_HELD: dict[str, list[Any]] = {}
+_GUARD = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Holder:
+    """What the lock file says about the process holding (or last holding) the lock."""
+
+    pid: int | None
+    host: str
+    command: str
+    started_at: str
+
+    def describe(self) -> str:
+        where = "" if self.host == socket.gethostname() else f" on {self.host}"
+        return f"pid {self.pid}{where} ({self.command}, since {self.started_at})"
+
+
+def lock_path(state_dir: Path) -> Path:
+    return state_dir / "warehouse" / ".lock"
+
+
+def read_holder(path: Path) -> Holder | None:
+    """The lock file's body, or None when it is empty or unreadable (being rewritten)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8") or "null")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    get = lambda k: str(data.get(k, "?"))  # noqa: E731
+    return Holder(data.get("pid"), get("host"), get("command"), get("started_at"))
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError as e:
+        return e.errno == errno.EPERM
+    return True
+
+
+@contextlib.contextmanager
+def warehouse_lock(state_dir: Path, command: str, timeout: float = DEFAULT_TIMEOUT) -> Iterator[Holder | None]:
+    """Hold the warehouse lock for the block; yields the stale holder that was taken over, if any.
+
+    Waits up to `timeout` seconds (0: try once) for another process to finish, then raises
+    LockError naming it.
+    """
+    path = lock_path(state_dir)
+    key = str(path.resolve())
+    with _GUARD:
+        if key in _HELD:  # re-entered by the same process (a command calling another)
+            _HELD[key][1] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield None
+        finally:
+            with _GUARD:
+                _HELD[key][1] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f: TextIO = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+    try:
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = read_holder(path)
+                    who = holder.describe() if holder else "another process"
+                    if holder is not None and holder.host == socket.gethostname() and not pid_alive(holder.pid):
+                        who += ", which has exited but left a child process holding the lock"
+                    waited = f"waited {timeout:g}s" if timeout > 0 else "did not wait"
+                    raise LockError(
+                        f"the warehouse {path.parent} is locked by {who}; {waited} "
+                        "(--lock-timeout or [project] lock_timeout to wait longer)"
+                    ) from None
+                time.sleep(_POLL)
+        previous = read_holder(path)
+        stale = previous if previous is not None and previous.pid != os.getpid() else None
+        me = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": command,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        f.seek(0)
+        f.truncate()
+        f.write(json.dumps(me))
+        f.flush()
+        with _GUARD:
+            _HELD[key] = [f, 1]
+        try:
+            # a body left behind means its process ended without releasing (it was killed)
+            yield stale
+        finally:
+            with _GUARD:
+                _HELD.pop(key, None)
+            with contextlib.suppress(OSError):
+                f.seek(0)
+                f.truncate()
+                f.flush()
+    finally:
+        f.close()  # closing the descriptor releases the flock
+
+
+@contextlib.contextmanager
+def command_lock(
+    project_dir: Path | None,
+    target: str | None,
+    profile: str | None,
+    *,
+    command: str,
+    timeout: float | None = None,
+    wait: bool = True,
+) -> Iterator[Holder | None]:
+    """The lock a CLI command holds: writers wait (flag, else `[project] lock_timeout`).
+
+    Readers (`wait=False`) only need it on the embedded engine, whose files one process at a
+    time can open: they try once, so they fail at once with a clear message instead of DuckDB's.
+    """
+    from netflix_elt.config import load_settings
+
+    settings = load_settings(project_dir, target=target, profile=profile)
+    if not wait and settings.engine != "embedded":
+        yield None
+        return
+    seconds = 0.0 if not wait else settings.config.project.lock_timeout if timeout is None else timeout
+    with warehouse_lock(settings.state_dir, command, seconds) as stale:
+        yield stale
