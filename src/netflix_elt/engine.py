@@ -138,11 +138,30 @@ class EmbeddedEngine:
                 if self.thread is not None:
                     self.thread.join(timeout=10)
             self.server = self.thread = self.port = None
+            _close_emulator_sessions()
             _drop_staged_copies()
 
     @property
     def running(self) -> bool:
         return self.server is not None
+
+
+def _close_emulator_sessions() -> None:
+    """Close the emulator's own connections, which release the DuckDB files.
+
+    The emulator never forgets a login (see the class docstring): without this, the files stay
+    attached after `shutdown()` and a later session on the same folder in this process fails with
+    "file handle conflict".
+    """
+    import sys
+
+    server = sys.modules.get("fakesnow.server")
+    sessions = getattr(server, "sessions", None)
+    if isinstance(sessions, dict):
+        for conn in list(sessions.values()):
+            with contextlib.suppress(Exception):
+                conn.close()
+        sessions.clear()
 
 
 def _drop_staged_copies() -> None:

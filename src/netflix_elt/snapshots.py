@@ -34,8 +34,9 @@ Semantics (pinned by tests/integration/test_snapshot.py against a plain-Python m
 Before anything changes, the source is checked: duplicate or NULL unique keys (and NULL
 updated_at for the timestamp strategy) raise SnapshotError and leave the table as it was.
 Snowflake commits an open transaction at any DDL, so the ALTERs run before BEGIN; the MERGE runs
-in BEGIN/COMMIT (ROLLBACK on failure): one statement on Snowflake, several on the emulator,
-which rewrites MERGE into temp-table + UPDATE + INSERT.
+in BEGIN/COMMIT (ROLLBACK on failure) on Snowflake. The emulator rewrites MERGE into temp-table
++ UPDATE + INSERT and cannot run them in a transaction, so there the MERGE goes into a copy that
+then replaces the table in one statement (`_merge_via_copy`, docs/robustness.md).
 
 (The module is `snapshots`, not `snapshot`: importing a submodule named `snapshot` would replace
 the `netflix_elt.snapshot` decorator on the package.)

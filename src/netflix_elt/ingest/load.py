@@ -141,6 +141,14 @@ def _loaded_before(session: Session, settings: Settings) -> set[tuple[str, str]]
     return {(r[0], r[1]) for r in rows}
 
 
+def _tables_with_rows(session: Session, settings: Settings) -> set[str]:
+    rows = session.sql(
+        f"SELECT DISTINCT SOURCE_TABLE FROM {settings.database}.{settings.raw_schema}.LOAD_HISTORY "
+        "WHERE ROWS_LOADED > 0"
+    ).collect()
+    return {r[0] for r in rows}
+
+
 def _next_load_id(session: Session, settings: Settings) -> int:
     rows = session.sql(
         f"SELECT COALESCE(MAX(LOAD_ID), 0) FROM {settings.database}.{settings.raw_schema}.LOAD_HISTORY"
@@ -179,6 +187,7 @@ def load(
     try:
         batches = batches_from(url, work / "fetched")
         seen = set() if force else _loaded_before(session, settings)
+        filled = _tables_with_rows(session, settings)
         load_id = _next_load_id(session, settings)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
         plan: list[tuple[str, LandedBatch, ParsedFile, FileLoad]] = []
@@ -212,9 +221,11 @@ def load(
                     work_dir=work / "parsed",
                     digest=digest,
                 )
-                if parsed.rows_in_file == 0 and batch is batches[0] and not src.optional:
-                    # a header-only file is valid CSV; in a later (delta) batch it just brings nothing
+                if parsed.rows_in_file == 0 and not src.optional and src.table not in filled:
+                    # a header-only file is valid CSV; after a first load with rows (a delta) it brings nothing
                     raise LoadError(f"{file_uri}: has no data rows, only a header (needed for {src.table})")
+                if parsed.rows_loaded:
+                    filled.add(src.table)
                 fl = FileLoad(
                     name,
                     src.table,
