@@ -21,6 +21,7 @@ from netflix_elt.artifacts import NodeResult, unique_id, write_manifest, write_r
 from netflix_elt.config import Settings, load_settings
 from netflix_elt.engine import open_session
 from netflix_elt.errors import ConfigError, TransformError
+from netflix_elt.freshness import BuildState
 from netflix_elt.registry import Node, Project, load_project
 from netflix_elt.runner import Reporter, Runner, write_compiled
 from netflix_elt.selectors import select
@@ -60,6 +61,7 @@ class Workspace:
         self._stack = contextlib.ExitStack()
         self.invocation_id = str(uuid.uuid4())
         self.timings: dict[str, dict[str, float]] = {}
+        self._state: BuildState | None = None
         self._stage_stack: list[list[float]] = []
 
     @classmethod
@@ -163,10 +165,34 @@ class Workspace:
         self.init()
         return load(self.session, self.settings, url, force=force, progress=progress)
 
-    def seed(self, names: list[str] | None = None) -> dict[str, int]:
+    def seed(self, names: list[str] | None = None, *, force: bool = False) -> dict[str, int | None]:
+        """Load seeds; one whose file is unchanged since its last load is left as it is (rows None)."""
         from netflix_elt.seeds import load_seeds
 
-        return load_seeds(self.session, self.settings, names)
+        state = self.fresh_state()
+        wanted = [n for n in self.settings.config.seeds if names is None or n in names]
+        stale = [
+            n for n in wanted
+            if force or not state.is_current(self.project[n], materialize.table_exists(self.session, self._rel(n)))
+        ]
+        loaded: dict[str, int | None] = dict(load_seeds(self.session, self.settings, stale)) if stale else {}
+        for n in stale:
+            state.record(self.project[n])
+        return {n: loaded.get(n) for n in wanted}
+
+    def _rel(self, name: str) -> str:
+        return materialize.Compiler(self.project, self.settings, None).relation(self.project[name])  # type: ignore[arg-type]
+
+    def fresh_state(self) -> BuildState:
+        """Build state for one command (source versions are read once, now)."""
+        self._state = BuildState(self.session, self.settings, self.project)
+        return self._state
+
+    def _up_to_date(self, node: Node, relation: str) -> NodeResult:
+        return NodeResult(
+            node.name, unique_id(self.settings.config.project.name, node), node.kind, "success",
+            message="up to date (code and inputs unchanged)", relation=relation, extra={"up_to_date": True},
+        )
 
     def selected(
         self, select_: Sequence[str] = (), exclude: Sequence[str] = (), kinds: Sequence[str] = ("transform",)
@@ -175,10 +201,16 @@ class Workspace:
 
     def _build_transform(self, full_refresh: bool) -> Callable[[Node], NodeResult]:
         pname = self.settings.config.project.name
+        state = self.fresh_state()
 
         def build(node: Node) -> NodeResult:
             comp = self.compiler()
+            relation = comp.relation(node)
+            if not full_refresh and state.is_current(node, materialize.table_exists(self.session, relation)):
+                return self._up_to_date(node, relation)
+            state.forget(node)
             res = materialize.build(comp, node, full_refresh=full_refresh)
+            state.record(node)
             path = write_compiled(self.settings.target_dir, node, res.sql[-1] if res.sql else comp.select_sql(node))
             return NodeResult(
                 node.name,
@@ -223,10 +255,16 @@ class Workspace:
         from netflix_elt.snapshots import build_snapshot
 
         pname = self.settings.config.project.name
+        state = self.fresh_state()
 
         def build(node: Node) -> NodeResult:
             comp = self.compiler()
+            relation = comp.relation(node)
+            if state.is_current(node, materialize.table_exists(self.session, relation)):
+                return self._up_to_date(node, relation)
+            state.forget(node)
             res = build_snapshot(comp, node, run_started_at=run_started_at)
+            state.record(node)
             # the whole script (checks, ALTERs, MERGE) so what ran can be replayed and reviewed
             path = write_compiled(self.settings.target_dir, node, ";\n\n".join(res.sql))
             return NodeResult(
@@ -463,10 +501,13 @@ class Workspace:
 
         def build_and_test(node: Node) -> NodeResult:
             res = builder(node)
-            if res.status != "success":
-                return res
+            if res.status != "success" or res.extra.get("up_to_date"):
+                return res  # an up-to-date node passed its tests when it was built
             with self.stage("validate"):
-                return self._test_built(node, res)
+                res = self._test_built(node, res)
+            if res.status != "success" and self._state is not None:
+                self._state.forget(node)  # rebuilt and retested next time
+            return res
 
         return build_and_test
 

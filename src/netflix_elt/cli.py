@@ -345,7 +345,14 @@ def seed(
     """Load the seed CSV files into the target schema."""
     with _workspace(project_dir, target, profile) as ws:
         for name, rows in ws.seed(list(select_) or None).items():
-            console.print(f"[green]OK[/green] seed [bold]{name}[/bold] rows={rows:,}")
+            _print_seed(name, rows)
+
+
+def _print_seed(name: str, rows: int | None) -> None:
+    if rows is None:
+        console.print(f"[green]OK[/green] seed [bold]{name}[/bold] [dim]up to date (file unchanged)[/dim]")
+    else:
+        console.print(f"[green]OK[/green] seed [bold]{name}[/bold] rows={rows:,}")
 
 
 def _run_args(layer: str | None, select_: tuple[str, ...]) -> list[str]:
@@ -423,7 +430,7 @@ def build(
         with ws.stage("seed"):
             seeded = ws.seed()
         for name, rows in seeded.items():
-            console.print(f"[green]OK[/green] seed [bold]{name}[/bold] rows={rows:,}")
+            _print_seed(name, rows)
         outcomes = ws.build(
             select_,
             exclude,

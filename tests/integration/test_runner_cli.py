@@ -139,6 +139,9 @@ def test_failed_rebuild_keeps_the_previous_table(tiny, monkeypatch):
     cli(tiny, "load", "--from", str(tiny / "landing"))
     assert cli(tiny, "run", "-s", "+priced").exit_code == 0
     monkeypatch.setenv("TINY_BREAK_PRICED", "1")
+    # a code change (the fingerprint of priced changes, so it is rebuilt, not skipped as up to date)
+    module = next(tiny.glob("tiny_*/items.py"))
+    module.write_text(module.read_text() + "\n# edited\n")
     res = cli(tiny, "run", "-s", "priced+")
     assert res.exit_code == 1
     assert results(tiny)["priced"]["status"] == "error"
@@ -195,3 +198,22 @@ def test_cycle_and_unknown_input_fail_at_load_time(tiny):
                          capture_output=True, text=True)
     assert res.returncode == 2
     assert "unknown input 'stg_itemz'; did you mean 'stg_items'?" in res.stderr
+
+
+def test_unchanged_nodes_are_skipped_until_code_or_inputs_change(tiny):
+    assert cli(tiny, "load", "--from", str(tiny / "landing")).exit_code == 0
+    assert cli(tiny, "run", "-s", "+expensive").exit_code == 0
+    again = cli(tiny, "run", "-s", "+expensive")
+    assert again.exit_code == 0
+    assert {r["message"] for r in results(tiny).values()} == {"up to date (code and inputs unchanged)"}
+    # a new load of the source makes everything downstream of it stale
+    (tiny / "landing2").mkdir()
+    (tiny / "landing2" / "items.csv").write_text("id,name,price\n4,caviar,500.0\n")
+    assert cli(tiny, "load", "--from", str(tiny / "landing2")).exit_code == 0
+    third = cli(tiny, "run", "-s", "+expensive")
+    assert third.exit_code == 0
+    assert all("up to date" not in r["message"] for r in results(tiny).values())
+    assert results(tiny)["expensive"]["adapter_response"]["rows_affected"] == 3
+    # --full-refresh rebuilds even what is up to date
+    assert cli(tiny, "run", "-s", "+expensive", "--full-refresh").exit_code == 0
+    assert all("up to date" not in r["message"] for r in results(tiny).values())
