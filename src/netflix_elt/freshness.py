@@ -26,10 +26,16 @@ def _lit(s: str) -> str:
 
 
 def code_version(settings: Settings) -> str:
-    """One hash over the transforms package and the config: any edit rebuilds what depends on code."""
+    """One hash over the transforms package, the expectation suites and the config.
+
+    Any edit rebuilds (and retests) what depends on code: coarse, but never stale.
+    """
     h = hashlib.sha256()
     package = settings.project_dir / settings.config.project.transforms.replace(".", "/")
-    for path in sorted(package.rglob("*.py")) + [settings.project_dir / CONFIG_FILE]:
+    suites = settings.project_dir / "expectations"
+    suite_files = sorted(p for p in suites.rglob("*") if p.suffix in (".yml", ".yaml", ".toml"))
+    files = sorted(package.rglob("*.py")) + suite_files
+    for path in [*files, settings.project_dir / CONFIG_FILE]:
         if path.is_file():
             h.update(str(path.relative_to(settings.project_dir)).encode())
             h.update(path.read_bytes())
