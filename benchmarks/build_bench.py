@@ -80,6 +80,15 @@ def run_anchors(data_dir: Path, skip_dbt: bool) -> dict[str, float]:
     return out
 
 
+def print_node_profile(target: Path, label: str, top: int = 8) -> None:
+    """Where the time went: the slowest nodes of the last command (build + test seconds each)."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    slow = sorted(results, key=lambda r: r["execution_time"], reverse=True)[:top]
+    print(f"  slowest nodes of the {label}:")
+    for r in slow:
+        print(f"    {r['name']:<24} {r['execution_time']:6.2f} s  {r['status']:<8} {r['message'][:70]}")
+
+
 def stage_times(target: Path) -> dict[str, dict[str, float]]:
     return json.loads((target / "timings.json").read_text())["stages"]
 
@@ -110,12 +119,14 @@ def main(argv: list[str] | None = None) -> int:
         print(res.stdout[-3000:])
     full = stage_times(target)
     print(f"netflix-elt build: {full_wall:.2f} s wall, peak {full_rss:,.0f} MB", flush=True)
+    print_node_profile(target, "full build")
 
     t0 = time.perf_counter()
     sh([*cli, "extract", "--source", "synthetic", "--scale", args.scale, "--seed", str(args.seed), "--batch", "2"], env)
     print(f"generate batch 2, +1% (not counted): {time.perf_counter() - t0:.1f} s", flush=True)
     inc_wall, inc_rss, _ = timed([*cli, "build"], env)
     inc = stage_times(target)
+    print_node_profile(target, "incremental build")
 
     peer = run_anchors(batch1, args.skip_anchors)
 
