@@ -225,6 +225,50 @@ def test_failing_sample_shows_the_bad_rows(ws: Workspace) -> None:
     assert by_label(report)[("fct_ratings", "expect_column_values_to_be_between(rating)")].sample == [6.0]
 
 
+def test_compound_unique_sql_reports_each_duplicated_key_once(ws: Workspace) -> None:
+    """The GROUP BY formulation of expect_compound_columns_to_be_unique: one failing row per key."""
+    label = "expect_compound_columns_to_be_unique(user_id, movie_id)"
+    dup = f"INSERT INTO {FCT} SELECT * FROM {FCT} WHERE user_id = 1 AND movie_id IN (1, 3)"
+    with broken(ws, FCT, dup, dup):  # (1, 1) and (1, 3) four times each
+        report = ws.validate(["fct_ratings"])
+    r = by_label(report)[("fct_ratings", label)]
+    assert (r.status, r.gx_type, r.unexpected_count) == ("fail", "unexpected_rows_expectation", 2)
+    assert sorted((s["user_id"], s["movie_id"], s["n_rows"]) for s in r.sample) == [(1, 1, 4), (1, 3, 4)]
+    # rows whose key columns are all NULL are ignored, as GX's ignore_row_if="all_values_are_missing"
+    nulls = f"INSERT INTO {FCT} (user_id, movie_id, rating) VALUES (NULL, NULL, 3.0), (NULL, NULL, 4.0)"
+    with broken(ws, FCT, nulls):
+        report = ws.validate(["fct_ratings"])
+    results = by_label(report)
+    assert results[("fct_ratings", label)].status == "pass"
+    assert results[("fct_ratings", "expect_column_values_to_not_be_null(user_id)")].status == "fail"
+
+
+def test_each_unexpected_rows_query_runs_once(ws: Workspace) -> None:
+    """GX's unexpected_rows_expectation ran its query twice (its rows, then their count)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    sent: list[str] = []
+
+    def log(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(Engine, "before_cursor_execute", log)
+    try:
+        report = ws.validate(["fct_ratings"])
+    finally:
+        event.remove(Engine, "before_cursor_execute", log)
+    assert report.ok
+    for fragment in (
+        "GROUP BY user_id, movie_id HAVING COUNT(*) > 1",
+        "rating * 2 <> ROUND(rating * 2)",
+        "SELECT DISTINCT userid, movieid",
+    ):
+        assert len([q for q in sent if fragment in q]) == 1, fragment
+    # and GX's join of the table to its own GROUP BY is gone
+    assert not [q for q in sent if "group_counts_subquery" in q]
+
+
 # --- CLI exit codes, audit table, Data Docs ------------------------------------------------------
 
 

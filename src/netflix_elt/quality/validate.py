@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -215,6 +216,7 @@ class DataValidator:
         self._context: Any = None
         self._datasource: Any = None
         self._validated: set[str] = set()
+        self._known_columns: dict[str, list[str] | None] | None = None  # set for one validate()
 
     # suites and relations ------------------------------------------------------------------
     @property
@@ -246,12 +248,37 @@ class DataValidator:
 
     def table_columns(self, relation: str) -> list[str] | None:
         """Columns of a table or view (lower-case), or None when it does not exist."""
-        db, schema, name = relation.split(".")
-        rows = self.session.sql(
-            f"SELECT COLUMN_NAME FROM {db}.INFORMATION_SCHEMA.COLUMNS "
-            f"WHERE TABLE_SCHEMA = '{schema}' AND TABLE_NAME = '{name}' ORDER BY ORDINAL_POSITION"
-        ).collect()
-        return [str(r[0]).lower() for r in rows] or None
+        return self.columns_of([relation])[relation]
+
+    def columns_of(self, relations: Iterable[str]) -> dict[str, list[str] | None]:
+        """Columns (lower-case) of several tables, None for a missing one: one query per database.
+
+        Inside `validate` the answer for every selected suite and the tables they reference is
+        fetched once (`_known_columns`), not once per suite and once per `{ref:}`.
+        """
+        wanted = list(dict.fromkeys(relations))
+        out: dict[str, list[str] | None] = {}
+        todo: dict[str, dict[tuple[str, str], str]] = {}
+        for rel in wanted:
+            if self._known_columns is not None and rel in self._known_columns:
+                out[rel] = self._known_columns[rel]
+                continue
+            db, schema, name = rel.split(".")
+            todo.setdefault(db, {})[(schema, name)] = rel
+        for db, pairs in todo.items():
+            cond = " OR ".join(f"(TABLE_SCHEMA = {_lit(s)} AND TABLE_NAME = {_lit(n)})" for s, n in sorted(pairs))
+            rows = self.session.sql(
+                f"SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM {db}.INFORMATION_SCHEMA.COLUMNS "
+                f"WHERE {cond} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
+            ).collect()
+            found: dict[str, list[str]] = {}
+            for r in rows:
+                rel = pairs.get((str(r[0]), str(r[1])))
+                if rel is not None:
+                    found.setdefault(rel, []).append(str(r[2]).lower())
+            for rel in pairs.values():
+                out[rel] = found.get(rel) or None
+        return {rel: out[rel] for rel in wanted}
 
     # GX --------------------------------------------------------------------------------------
     @property
@@ -288,7 +315,6 @@ class DataValidator:
     def _gx_expectation(
         self, suite: Suite, spec: ExpectationSpec, columns: list[str], relation_of: dict[str, str]
     ) -> tuple[Any, dict[str, Any], str]:
-        import great_expectations.expectations as gxe
         from great_expectations.expectations.registry import get_expectation_impl
 
         kwargs = dict(spec.kwargs)
@@ -299,8 +325,12 @@ class DataValidator:
             cols = [c for c in wanted if c not in skip]
             cond = " OR ".join(f"{quote(c)} IS NULL" for c in cols) or "FALSE"
             kwargs = {"unexpected_rows_query": f"SELECT * FROM {{batch}} WHERE {cond}"}
-            impl: Any = gxe.UnexpectedRowsExpectation
             gx_type = "unexpected_rows_expectation"
+        impl: Any
+        if gx_type == "unexpected_rows_expectation":
+            from netflix_elt.quality.gx_ext import UnexpectedRowsCountExpectation
+
+            impl = UnexpectedRowsCountExpectation  # GX's own runs the query twice
         else:
             impl = get_expectation_impl(spec.type)
         if "unexpected_rows_query" in kwargs:
@@ -327,7 +357,13 @@ class DataValidator:
     def run_suite(self, suite: Suite) -> list[ExpectationResult]:
         """Validate one table with its suite (one GX batch); a missing table is 'not built'."""
         relation = self.relation_of(suite.name, suite.folder)
-        columns = self.table_columns(relation)
+        refs = {
+            ref.lower(): self.relation_of(ref.lower())
+            for spec in suite.expectations
+            for ref in REF.findall(str(spec.kwargs.get("unexpected_rows_query", "")))
+        }
+        known = self.columns_of([relation, *refs.values()])
+        columns = known[relation]
         if columns is None:
             defined = suite.name in self.project.nodes
             why = "not built yet" if defined else "not defined in the project yet"
@@ -348,8 +384,8 @@ class DataValidator:
         waiting: dict[str, str] = {}
         for spec in suite.expectations:
             for ref in REF.findall(str(spec.kwargs.get("unexpected_rows_query", ""))):
-                ref_rel = self.relation_of(ref.lower())
-                if self.table_columns(ref_rel) is None:
+                ref_rel = refs[ref.lower()]
+                if known[ref_rel] is None:
                     waiting[spec.label] = f"{ref_rel} does not exist: {ref.lower()} is not built yet"
         results: list[ExpectationResult] = []
         if len(waiting) < len(suite.expectations):
@@ -502,9 +538,21 @@ class DataValidator:
     def validate(self, names: list[str] | None = None) -> list[ExpectationResult]:
         """Run the suites of the named nodes (all suites when None), in suite-name order."""
         chosen = [s for n, s in sorted(self.suites.items()) if names is None or n in names]
-        out: list[ExpectationResult] = []
+        relations: list[str] = []
         for suite in chosen:
-            out += self.run_suite(suite)
+            relations.append(self.relation_of(suite.name, suite.folder))
+            for spec in suite.expectations:
+                relations += [
+                    self.relation_of(ref.lower())
+                    for ref in REF.findall(str(spec.kwargs.get("unexpected_rows_query", "")))
+                ]
+        out: list[ExpectationResult] = []
+        self._known_columns = self.columns_of(relations)  # one metadata query, not one per suite
+        try:
+            for suite in chosen:
+                out += self.run_suite(suite)
+        finally:
+            self._known_columns = None
         return out
 
     def close(self) -> None:
