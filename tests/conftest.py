@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +51,9 @@ def built_fixture_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterato
             ws.seed()
             outcome = ws.run()
             assert outcome.ok, [(r.name, r.message) for r in outcome.results if r.status != "success"]
+        # later tests run other commands on this warehouse: keep the build's own artifacts
+        for name in ("run_results.json", "manifest.json"):
+            shutil.copy(root / "target" / name, root / f"build_{name}")
         yield root
     finally:
         for k, v in old.items():

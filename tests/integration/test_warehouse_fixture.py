@@ -157,9 +157,8 @@ def test_compile_writes_valid_snowflake_sql_for_every_transform(fixture_workspac
 
 
 def test_artifacts_written(built_fixture_warehouse):
-    target = built_fixture_warehouse / "target"
-    manifest = json.loads((target / "manifest.json").read_text())
-    results = json.loads((target / "run_results.json").read_text())
+    manifest = json.loads((built_fixture_warehouse / "build_manifest.json").read_text())
+    results = json.loads((built_fixture_warehouse / "build_run_results.json").read_text())
     assert manifest["nodes"]["model.movielens.fct_ratings"]["depends_on"]["nodes"] == ["model.movielens.src_ratings"]
     assert manifest["nodes"]["model.movielens.fct_ratings"]["config"]["materialized"] == "incremental"
     assert "source.movielens.raw.raw_ratings" in manifest["sources"]
