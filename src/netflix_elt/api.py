@@ -352,6 +352,7 @@ class Workspace:
                 debug=debug,
                 command="build",
                 args=args,
+                extra_deps=self._test_deps(transforms),
             )
         with self.stage("snapshot"):
             snaps = self.snapshot(
@@ -368,6 +369,7 @@ class Workspace:
         debug: bool = False,
         command: str,
         args: dict[str, Any],
+        extra_deps: dict[str, set[str]] | None = None,
     ) -> RunOutcome:
         started = time.perf_counter()
         if names:
@@ -383,7 +385,7 @@ class Workspace:
             reporter=reporter,
             debug=debug,
         )
-        results = runner.run(names)
+        results = runner.run(names, extra_deps)
         elapsed = time.perf_counter() - started
         write_manifest(self.project, self.settings, self.relations, self.invocation_id)
         write_run_results(
@@ -510,6 +512,19 @@ class Workspace:
             return res
 
         return build_and_test
+
+    def _test_deps(self, names: list[str]) -> dict[str, set[str]]:
+        """In `build`, a node is tested right after it is built, so it waits for the tables its
+        suite reads too (fct_ratings' relationship test reads dim_movies), as dbt orders tests."""
+        chosen = set(names)
+        suites = self.validator().suites
+        deps: dict[str, set[str]] = {}
+        for n in names:
+            if n in suites:
+                refs = {r for r in suites[n].refs() if r in chosen and r not in self.project.dag.descendants(n)}
+                if refs:
+                    deps[n] = refs
+        return deps
 
     def _build_docs_timed(self, validator: Any) -> None:
         with self.stage("validate"):

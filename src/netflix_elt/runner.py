@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,10 +67,12 @@ class Runner:
         result.started_at, result.completed_at = started_at, _now()
         return result
 
-    def run(self, names: Sequence[str]) -> list[NodeResult]:
+    def run(self, names: Sequence[str], extra_deps: Mapping[str, set[str]] | None = None) -> list[NodeResult]:
+        """Run the named nodes; `extra_deps` adds ordering edges (e.g. a test that reads another table)."""
         selected = list(names)
         chosen = set(selected)
-        deps = {n: {d for d in self.project[n].inputs if d in chosen} for n in selected}
+        extra = extra_deps or {}
+        deps = {n: {d for d in (*self.project[n].inputs, *extra.get(n, ())) if d in chosen} for n in selected}
         # an ephemeral node is not built; its consumers depend on what it depends on
         done: dict[str, NodeResult] = {}
         total = len(selected)

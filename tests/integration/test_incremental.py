@@ -121,3 +121,24 @@ def test_a_merge_cut_short_is_completed_by_the_next_run(ws, tmp_path):
     ).collect()
     ws.run(["fct_ratings"])
     assert _fct(ws) == _reference(fixture, batch2)
+
+
+def test_build_tests_a_fact_after_the_dimension_its_relationship_test_reads(ws, tmp_path):
+    """A new movie and a rating of it arrive together: fct_ratings' relationship test must see the
+    new dim_movies, so build orders fct_ratings' test after dim_movies (dbt orders tests so too)."""
+    fixture = require_fixture()
+    ws.load(str(fixture))
+    ws.seed()
+    first = ws.build()
+    assert all(o.ok for o in first), [(r.name, r.message) for o in first for r in o.results if r.status != "success"]
+    batch2 = tmp_path / "batch2"
+    batch2.mkdir()
+    for name in ("links.csv", "tags.csv"):
+        shutil.copy(fixture / name, batch2 / name)
+    (batch2 / "movies.csv").write_bytes((fixture / "movies.csv").read_bytes() + b"999999,Brand New (2026),Drama\r\n")
+    (batch2 / "ratings.csv").write_text("userId,movieId,rating,timestamp\r\n1,999999,4.5,1700000000\r\n", newline="")
+    ws.load(str(batch2))
+    second = ws.build()
+    status = {r.name: (r.status, r.message) for o in second for r in o.results}
+    assert status["fct_ratings"][0] == "success", status["fct_ratings"]
+    assert status["mart_movie_releases"][0] == "success"

@@ -72,3 +72,10 @@ def test_subset_selection_ignores_unselected_inputs():
     rec = Recorder(delay=0)
     results = Runner(PROJECT, "p", rec, threads=1).run(["d", "f"])
     assert [r.name for r in results] == ["d", "f"] and rec.started == ["d", "f"]
+
+
+def test_extra_dependencies_order_tests_after_what_they_read():
+    # e waits for d (e.g. its relationship test reads d), though e does not read d itself
+    rec = Recorder(delay=0.01)
+    Runner(PROJECT, "p", rec, threads=3, serialize=False).run(PROJECT.order, {"e": {"d"}, "f": {"nope"}})
+    assert rec.finished.index("d") < rec.started.index("e") < rec.started.index("f")

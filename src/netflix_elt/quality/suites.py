@@ -97,6 +97,11 @@ class Suite(BaseModel):
     description: str = ""
     expectations: tuple[ExpectationSpec, ...]
 
+    def refs(self) -> set[str]:
+        """Nodes the suite's SQL reads besides its own table (`{ref:NAME}`), lower-case."""
+        found = {r.lower() for spec in self.expectations for r in REF.findall(str(spec.kwargs))}
+        return found - {self.name}
+
     def where(self, spec: ExpectationSpec | None = None) -> str:
         """`expectations/core/x.yml` (expectation N `label`) for error messages."""
         rel = self.file.as_posix()
