@@ -199,19 +199,27 @@ class Workspace:
     ) -> list[str]:
         return select(self.project, select_, exclude, kinds)
 
-    def _build_transform(self, full_refresh: bool) -> Callable[[Node], NodeResult]:
+    def _stateful_builder(
+        self,
+        materialize_node: Callable[[materialize.Compiler, Node], materialize.BuildResult],
+        compiled_text: Callable[[materialize.Compiler, Node, materialize.BuildResult], str],
+        *,
+        skip_current: bool = True,
+    ) -> Callable[[Node], NodeResult]:
+        """A builder that skips up-to-date nodes, builds the rest, records their build state
+        and writes what ran under target/compiled/ (shared by transforms and snapshots)."""
         pname = self.settings.config.project.name
         state = self.fresh_state()
 
         def build(node: Node) -> NodeResult:
             comp = self.compiler()
             relation = comp.relation(node)
-            if not full_refresh and state.is_current(node, materialize.table_exists(self.session, relation)):
+            if skip_current and state.is_current(node, materialize.table_exists(self.session, relation)):
                 return self._up_to_date(node, relation)
             state.forget(node)
-            res = materialize.build(comp, node, full_refresh=full_refresh)
+            res = materialize_node(comp, node)
             state.record(node)
-            path = write_compiled(self.settings.target_dir, node, res.sql[-1] if res.sql else comp.select_sql(node))
+            path = write_compiled(self.settings.target_dir, node, compiled_text(comp, node, res))
             return NodeResult(
                 node.name,
                 unique_id(pname, node),
@@ -219,11 +227,18 @@ class Workspace:
                 "success",
                 rows=res.rows,
                 message=res.message or node.materialized,
-                relation=comp.relation(node),
+                relation=relation,
                 compiled_path=os.path.relpath(path, self.settings.project_dir),
             )
 
         return build
+
+    def _build_transform(self, full_refresh: bool) -> Callable[[Node], NodeResult]:
+        return self._stateful_builder(
+            lambda comp, node: materialize.build(comp, node, full_refresh=full_refresh),
+            lambda comp, node, res: res.sql[-1] if res.sql else comp.select_sql(node),
+            skip_current=not full_refresh,
+        )
 
     def run(
         self,
@@ -254,31 +269,11 @@ class Workspace:
     def _build_snapshot(self, run_started_at: datetime) -> Callable[[Node], NodeResult]:
         from netflix_elt.snapshots import build_snapshot
 
-        pname = self.settings.config.project.name
-        state = self.fresh_state()
-
-        def build(node: Node) -> NodeResult:
-            comp = self.compiler()
-            relation = comp.relation(node)
-            if state.is_current(node, materialize.table_exists(self.session, relation)):
-                return self._up_to_date(node, relation)
-            state.forget(node)
-            res = build_snapshot(comp, node, run_started_at=run_started_at)
-            state.record(node)
+        return self._stateful_builder(
+            lambda comp, node: build_snapshot(comp, node, run_started_at=run_started_at),
             # the whole script (checks, ALTERs, MERGE) so what ran can be replayed and reviewed
-            path = write_compiled(self.settings.target_dir, node, ";\n\n".join(res.sql))
-            return NodeResult(
-                node.name,
-                unique_id(pname, node),
-                node.kind,
-                "success",
-                rows=res.rows,
-                message=res.message or "snapshot",
-                relation=comp.relation(node),
-                compiled_path=os.path.relpath(path, self.settings.project_dir),
-            )
-
-        return build
+            lambda comp, node, res: ";\n\n".join(res.sql),
+        )
 
     def snapshot(
         self,
