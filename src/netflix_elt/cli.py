@@ -86,9 +86,14 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--debug", is_flag=True, help="Show tracebacks for errors."),
     ]
+    return _handle_errors(_with_options(func, options))
+
+
+def _with_options(func: Callable[..., Any], options: list[Callable[..., Any]]) -> Callable[..., Any]:
+    """Apply click options so that --help lists them in the order given."""
     for opt in reversed(options):
         func = opt(func)
-    return _handle_errors(func)
+    return func
 
 
 def warehouse_lock(wait: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -141,9 +146,7 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--exclude", multiple=True, help="Selectors to leave out."),
     ]
-    for opt in reversed(options):
-        func = opt(func)
-    return func
+    return _with_options(func, options)
 
 
 def _workspace(project_dir: Path | None, target: str | None, profile: str | None, threads: int | None = None):
