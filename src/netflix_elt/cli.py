@@ -372,7 +372,7 @@ def _run_args(layer: str | None, select_: tuple[str, ...]) -> list[str]:
     default=None,
     help="Build this layer and everything upstream of it (same as --select +layer:L).",
 )
-@click.option("--full-refresh", is_flag=True, help="Rebuild incremental tables from scratch.")
+@click.option("--full-refresh", is_flag=True, help="Rebuild all: incremental tables anew, up-to-date nodes too.")
 @click.option("--threads", type=int, default=None, help="Transforms built at once (default from config).")
 def run(
     project_dir: Path | None,
@@ -406,7 +406,7 @@ def run(
 @common_options
 @warehouse_lock()
 @selection_options
-@click.option("--full-refresh", is_flag=True, help="Rebuild incremental tables from scratch.")
+@click.option("--full-refresh", is_flag=True, help="Rebuild all: incremental tables anew, up-to-date nodes too.")
 @click.option("--threads", type=int, default=None, help="Transforms built at once (default from config).")
 @click.option(
     "--from", "from_url", default=None, help="Landing URL to load from (default: the configured landing)."
