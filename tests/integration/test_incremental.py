@@ -47,8 +47,8 @@ def _reference(fixture: Path, batch2: Path) -> set[tuple]:
     return set(
         con.execute(
             f"""SELECT userId, movieId, rating, timestamp FROM (
-                  SELECT *, 1 AS load FROM read_csv('{fixture / 'ratings.csv'}')
-                  UNION ALL SELECT *, 2 FROM read_csv('{batch2 / 'ratings.csv'}'))
+                  SELECT *, 1 AS load FROM read_csv('{fixture / "ratings.csv"}')
+                  UNION ALL SELECT *, 2 FROM read_csv('{batch2 / "ratings.csv"}'))
                 QUALIFY ROW_NUMBER() OVER (PARTITION BY userId, movieId ORDER BY load DESC, timestamp DESC) = 1"""
         ).fetchall()
     )

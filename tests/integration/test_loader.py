@@ -31,8 +31,9 @@ def write_landing(folder: Path, ratings_lines: list[str] = RATINGS_LINES) -> Pat
     (folder / "movies.csv").write_text(MOVIES, newline="")
     (folder / "links.csv").write_text(LINKS, newline="")
     (folder / "tags.csv").write_text(TAGS, newline="")
-    (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\r\n" + "\r\n".join(ratings_lines) + "\r\n",
-                                        newline="")
+    (folder / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\r\n" + "\r\n".join(ratings_lines) + "\r\n", newline=""
+    )
     return folder
 
 
@@ -58,8 +59,11 @@ def test_malformed_rows_go_to_rejects_with_line_and_reason(ws, tmp_path):
     assert (ratings.rows_parsed, ratings.rows_loaded, ratings.rows_rejected) == (8, 2, 6)
     assert ratings.rows_loaded + ratings.rows_rejected == len(RATINGS_LINES)
 
-    good = q(ws, 'SELECT USERID, MOVIEID, RATING, "TIMESTAMP", _SOURCE_ROW, _SOURCE_FILE FROM MOVIELENS.RAW.RAW_RATINGS '
-                 "ORDER BY _SOURCE_ROW")
+    good = q(
+        ws,
+        'SELECT USERID, MOVIEID, RATING, "TIMESTAMP", _SOURCE_ROW, _SOURCE_FILE FROM MOVIELENS.RAW.RAW_RATINGS '
+        "ORDER BY _SOURCE_ROW",
+    )
     uri = (landing / "ratings.csv").resolve().as_uri()
     assert good == [(1, 1, 4.0, 964982703, 1, uri), (4, 1, 0.5, 964984000, 8, uri)]
 
@@ -75,13 +79,21 @@ def test_malformed_rows_go_to_rejects_with_line_and_reason(ws, tmp_path):
     assert "TOO MANY COLUMNS" in reasons[5]
     assert {r[3] for r in rejects} == {uri}
 
-    history = q(ws, "SELECT SOURCE_TABLE, ROWS_PARSED, ROWS_LOADED, ROWS_REJECTED, CHECKSUM FROM MOVIELENS.RAW.LOAD_HISTORY "
-                    "WHERE SOURCE_TABLE = 'RAW_RATINGS'")
+    history = q(
+        ws,
+        "SELECT SOURCE_TABLE, ROWS_PARSED, ROWS_LOADED, ROWS_REJECTED, CHECKSUM FROM MOVIELENS.RAW.LOAD_HISTORY "
+        "WHERE SOURCE_TABLE = 'RAW_RATINGS'",
+    )
     assert history[0][:4] == ("RAW_RATINGS", 8, 2, 6) and len(history[0][4]) == 64
     # quoting survives: a comma inside quotes, doubled quotes, an empty nullable tmdbId
-    assert q(ws, "SELECT TITLE FROM MOVIELENS.RAW.RAW_MOVIES WHERE MOVIEID = 2") == [("American President, The (1995)",)]
+    assert q(ws, "SELECT TITLE FROM MOVIELENS.RAW.RAW_MOVIES WHERE MOVIEID = 2") == [
+        ("American President, The (1995)",)
+    ]
     assert q(ws, "SELECT TAG FROM MOVIELENS.RAW.RAW_TAGS") == [('say "hi"',)]
-    assert q(ws, "SELECT IMDBID, TMDBID FROM MOVIELENS.RAW.RAW_LINKS ORDER BY MOVIEID") == [("0114709", 862), ("0112346", None)]
+    assert q(ws, "SELECT IMDBID, TMDBID FROM MOVIELENS.RAW.RAW_LINKS ORDER BY MOVIEID") == [
+        ("0114709", 862),
+        ("0112346", None),
+    ]
 
 
 def test_reload_is_idempotent_and_force_reloads(ws, tmp_path):
@@ -105,12 +117,20 @@ def test_reload_is_idempotent_and_force_reloads(ws, tmp_path):
 @pytest.mark.parametrize(
     ("breakage", "message"),
     [
-        (lambda d: (d / "ratings.csv").write_text("user,movie,stars,ts\r\n1,1,4.0,1\r\n"), r"ratings\.csv: wrong header"),
+        (
+            lambda d: (d / "ratings.csv").write_text("user,movie,stars,ts\r\n1,1,4.0,1\r\n"),
+            r"ratings\.csv: wrong header",
+        ),
         (lambda d: (d / "ratings.csv").unlink(), r"ratings\.csv: file not found \(needed for RAW_RATINGS\)"),
         (lambda d: (d / "movies.csv").write_bytes(b""), r"movies\.csv: file is empty \(0 bytes\)"),
-        (lambda d: (d / "tags.csv").write_bytes(b"userId,movieId,tag,timestamp\r\n1,1,caf\xe9,5\r\n"),
-         r"tags\.csv: .*(UTF-8|utf-8|encoding)"),
-        (lambda d: (d / "links.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary"), r"links\.csv: line 1 is not UTF-8"),
+        (
+            lambda d: (d / "tags.csv").write_bytes(b"userId,movieId,tag,timestamp\r\n1,1,caf\xe9,5\r\n"),
+            r"tags\.csv: .*(UTF-8|utf-8|encoding)",
+        ),
+        (
+            lambda d: (d / "links.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary"),
+            r"links\.csv: line 1 is not UTF-8",
+        ),
     ],
 )
 def test_unreadable_file_fails_the_load_and_leaves_raw_as_it_was(ws, tmp_path, breakage, message):
@@ -141,8 +161,9 @@ def test_landing_batches_load_in_order_and_once(ws, tmp_path):
     landing.write_batch(write_landing(tmp_path / "b1"), ["ratings.csv", "movies.csv", "links.csv", "tags.csv"])
     first = ws.load(url)
     assert {f.file.split("/")[-2] for f in first.loaded} == {"batch=0001"}
-    landing.write_batch(write_landing(tmp_path / "b2", ["7,1,2.0,964990000"]),
-                        ["ratings.csv", "movies.csv", "links.csv", "tags.csv"])
+    landing.write_batch(
+        write_landing(tmp_path / "b2", ["7,1,2.0,964990000"]), ["ratings.csv", "movies.csv", "links.csv", "tags.csv"]
+    )
     second = ws.load(url)
     assert {f.file.split("/")[-2] for f in second.loaded} == {"batch=0002"}
     ids = q(ws, "SELECT DISTINCT _LOAD_ID FROM MOVIELENS.RAW.RAW_RATINGS ORDER BY 1")

@@ -56,9 +56,17 @@ def test_extract_to_s3_then_load_from_s3(s3, tmp_path):
 
     res = cli("load", "--from", url)
     assert res.exit_code == 0, res.output
-    expected = {t: rows_in(s3, f"movielens/batch=0001/{f}", tmp_path) for t, f in (
-        ("RAW_RATINGS", "ratings.csv"), ("RAW_TAGS", "tags.csv"), ("RAW_MOVIES", "movies.csv"),
-        ("RAW_LINKS", "links.csv"), ("RAW_GENOME_SCORES", "genome-scores.csv"), ("RAW_GENOME_TAGS", "genome-tags.csv"))}
+    expected = {
+        t: rows_in(s3, f"movielens/batch=0001/{f}", tmp_path)
+        for t, f in (
+            ("RAW_RATINGS", "ratings.csv"),
+            ("RAW_TAGS", "tags.csv"),
+            ("RAW_MOVIES", "movies.csv"),
+            ("RAW_LINKS", "links.csv"),
+            ("RAW_GENOME_SCORES", "genome-scores.csv"),
+            ("RAW_GENOME_TAGS", "genome-tags.csv"),
+        )
+    }
     with Workspace.from_options(PROJECT_DIR) as ws:
         got = {t: ws.session.sql(f"SELECT COUNT(*) FROM MOVIELENS.RAW.{t}").collect()[0][0] for t in expected}
         files = {r[0] for r in ws.session.sql("SELECT DISTINCT _SOURCE_FILE FROM MOVIELENS.RAW.RAW_RATINGS").collect()}

@@ -58,7 +58,9 @@ def test_row_counts_match_an_independent_computation(fixture_workspace, ref):
         "DEV.DIM_USERS": ref.execute(
             "SELECT COUNT(*) FROM (SELECT userId FROM ratings UNION SELECT userId FROM tags)"
         ).fetchone()[0],
-        "DEV.FCT_RATINGS": ref.execute("SELECT COUNT(*) FROM (SELECT DISTINCT userId, movieId FROM ratings)").fetchone()[0],
+        "DEV.FCT_RATINGS": ref.execute(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT userId, movieId FROM ratings)"
+        ).fetchone()[0],
         "DEV.MART_MOVIE_RELEASES": ref.execute("SELECT COUNT(*) FROM ratings").fetchone()[0],
         "DEV.FCT_GENOME_SCORES": 0,
         "DEV.DIM_GENOME_TAGS": 0,
@@ -71,12 +73,14 @@ def test_row_counts_match_an_independent_computation(fixture_workspace, ref):
 
 
 def test_titles_are_trimmed_and_initcapped_like_snowflake(fixture_workspace, ref):
-    expected = {int(m): snowflake_initcap(t.strip()) for m, t in ref.execute("SELECT movieId, title FROM movies").fetchall()}
+    expected = {
+        int(m): snowflake_initcap(t.strip()) for m, t in ref.execute("SELECT movieId, title FROM movies").fetchall()
+    }
     actual = dict(rows(fixture_workspace, "SELECT MOVIE_ID, MOVIE_TITLE FROM MOVIELENS.DEV.DIM_MOVIES"))
     assert actual == expected
     # spot checks of the quirks: quoted comma titles, doubled quotes, non-ASCII, trailing spaces
     assert actual[11] == "American President, The (1995)"
-    assert actual[7789] == '11\'09"01 - September 11 (2002)'
+    assert actual[7789] == "11'09\"01 - September 11 (2002)"
     assert any(t.startswith("Misérables, Les") for t in actual.values())
     assert not any(t != t.strip() for t in actual.values())
 
@@ -113,17 +117,21 @@ def test_ratings_timestamps_and_values(fixture_workspace, ref):
 
 
 def test_mart_release_info(fixture_workspace, ref):
-    got = dict(rows(
-        fixture_workspace,
-        "SELECT RELEASE_INFO_AVAILABLE, COUNT(*) FROM MOVIELENS.DEV.MART_MOVIE_RELEASES GROUP BY 1",
-    ))
+    got = dict(
+        rows(
+            fixture_workspace,
+            "SELECT RELEASE_INFO_AVAILABLE, COUNT(*) FROM MOVIELENS.DEV.MART_MOVIE_RELEASES GROUP BY 1",
+        )
+    )
     known = ref.execute("SELECT COUNT(*) FROM ratings WHERE movieId::INT BETWEEN 1 AND 10").fetchone()[0]
     assert got == {"known": known, "unknown": 100_836 - known}
 
 
 def test_dim_users_and_ephemeral_movies_with_tags(fixture_workspace, ref):
     users = {r[0] for r in rows(fixture_workspace, "SELECT USER_ID FROM MOVIELENS.DEV.DIM_USERS")}
-    assert users == {int(u) for (u,) in ref.execute("SELECT userId FROM ratings UNION SELECT userId FROM tags").fetchall()}
+    assert users == {
+        int(u) for (u,) in ref.execute("SELECT userId FROM ratings UNION SELECT userId FROM tags").fetchall()
+    }
     # the ephemeral model is never a table; its SQL inlines dim_movies and the genome tables
     assert not rows(
         fixture_workspace,
@@ -148,7 +156,7 @@ def test_top_rated_analysis_matches_pandas_style_reference(fixture_workspace, re
 def test_compile_writes_valid_snowflake_sql_for_every_transform(fixture_workspace):
     compiled = fixture_workspace.compile()
     assert {"top_rated_movies", "dim_movies_with_tags", "fct_ratings", "mart_movie_releases"} <= set(compiled)
-    for name, (path, sql) in compiled.items():
+    for _name, (path, sql) in compiled.items():
         assert path.is_file() and path.read_text().strip().rstrip(";") == sql.strip()
         sqlglot.parse_one(sql, read="snowflake", error_level=sqlglot.ErrorLevel.RAISE)
     # the ephemeral node is inlined as a subquery, not referenced as a table
@@ -163,9 +171,11 @@ def test_artifacts_written(built_fixture_warehouse):
     assert manifest["nodes"]["model.movielens.fct_ratings"]["config"]["materialized"] == "incremental"
     assert "source.movielens.raw.raw_ratings" in manifest["sources"]
     assert manifest["child_map"]["model.movielens.fct_ratings"] == [
-        "model.movielens.mart_movie_releases", "analysis.movielens.top_rated_movies"
+        "model.movielens.mart_movie_releases",
+        "analysis.movielens.top_rated_movies",
     ] or set(manifest["child_map"]["model.movielens.fct_ratings"]) == {
-        "model.movielens.mart_movie_releases", "analysis.movielens.top_rated_movies"
+        "model.movielens.mart_movie_releases",
+        "analysis.movielens.top_rated_movies",
     }
     by_name = {r["name"]: r for r in results["results"]}
     assert by_name["fct_ratings"]["status"] == "success"

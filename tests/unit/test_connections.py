@@ -42,8 +42,12 @@ def test_env_vars_override_single_keys(home):
 
 
 def test_default_connection_name_variable_and_keypair(home, tmp_path):
-    env = {"SNOWFLAKE_HOME": str(home), "SNOWFLAKE_DEFAULT_CONNECTION_NAME": "keypair", "HOME": str(tmp_path),
-           "SNOWFLAKE_PRIVATE_KEY_FILE_PWD": "pass"}
+    env = {
+        "SNOWFLAKE_HOME": str(home),
+        "SNOWFLAKE_DEFAULT_CONNECTION_NAME": "keypair",
+        "HOME": str(tmp_path),
+        "SNOWFLAKE_PRIVATE_KEY_FILE_PWD": "pass",
+    }
     params = snowflake_connection_params(env=env)
     assert params["authenticator"] == "SNOWFLAKE_JWT"
     assert params["private_key_file"] == str(Path("~/keys/rsa_key.p8").expanduser())
@@ -71,8 +75,12 @@ def test_missing_settings_are_named(home, tmp_path):
         snowflake_connection_params(env={"SNOWFLAKE_HOME": str(empty), "SNOWFLAKE_ACCOUNT": "a", "SNOWFLAKE_USER": "u"})
     with pytest.raises(ConfigError, match="SNOWFLAKE_JWT but has no private_key_file"):
         snowflake_connection_params(
-            env={"SNOWFLAKE_HOME": str(empty), "SNOWFLAKE_ACCOUNT": "a", "SNOWFLAKE_USER": "u",
-                 "SNOWFLAKE_AUTHENTICATOR": "SNOWFLAKE_JWT"}
+            env={
+                "SNOWFLAKE_HOME": str(empty),
+                "SNOWFLAKE_ACCOUNT": "a",
+                "SNOWFLAKE_USER": "u",
+                "SNOWFLAKE_AUTHENTICATOR": "SNOWFLAKE_JWT",
+            }
         )
 
 

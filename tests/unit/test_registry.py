@@ -132,8 +132,19 @@ def test_real_project_graph(tmp_path, monkeypatch):
     order = project.order
     assert order.index("src_ratings") < order.index("fct_ratings") < order.index("mart_movie_releases")
     expected = {
-        "src_movies", "src_ratings", "src_tags", "src_genome_scores", "src_genome_tags", "src_links",
-        "dim_movies", "dim_genome_tags", "dim_users", "fct_genome_scores", "dim_movies_with_tags", "fct_ratings",
-        "mart_movie_releases", "top_rated_movies",
+        "src_movies",
+        "src_ratings",
+        "src_tags",
+        "src_genome_scores",
+        "src_genome_tags",
+        "src_links",
+        "dim_movies",
+        "dim_genome_tags",
+        "dim_users",
+        "fct_genome_scores",
+        "dim_movies_with_tags",
+        "fct_ratings",
+        "mart_movie_releases",
+        "top_rated_movies",
     }
     assert expected <= {n.name for n in project.of_kind("transform")}

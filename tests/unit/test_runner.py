@@ -57,8 +57,9 @@ def test_serialized_on_the_embedded_engine():
 def test_failure_skips_only_downstream():
     rec = Recorder(fail={"b"})
     seen = []
-    results = Runner(PROJECT, "p", rec, threads=2, serialize=False,
-                     reporter=lambda i, n, r: seen.append((i, n, r.name))).run(PROJECT.order)
+    results = Runner(
+        PROJECT, "p", rec, threads=2, serialize=False, reporter=lambda i, n, r: seen.append((i, n, r.name))
+    ).run(PROJECT.order)
     status = {r.name: r.status for r in results}
     assert status == {"a": "success", "b": "error", "c": "success", "d": "skipped", "e": "success", "f": "success"}
     by_name = {r.name: r for r in results}

@@ -13,8 +13,13 @@ from tests.conftest import PROJECT_DIR
 SELECT = 'SELECT "USER_ID", "MOVIE_ID", "RATING", "_LOAD_ID" FROM MOVIELENS.RAW.RAW_RATINGS'
 UNION = 'SELECT "USER_ID" FROM MOVIELENS.DEV.A UNION SELECT "USER_ID" FROM MOVIELENS.DEV.B'
 INC = Node(
-    name="fct", kind="transform", layer="core", materialized="incremental",
-    unique_key=("USER_ID", "MOVIE_ID"), incremental_key="_LOAD_ID", latest_by=("RATING",),
+    name="fct",
+    kind="transform",
+    layer="core",
+    materialized="incremental",
+    unique_key=("USER_ID", "MOVIE_ID"),
+    incremental_key="_LOAD_ID",
+    latest_by=("RATING",),
 )
 
 
@@ -47,8 +52,12 @@ def test_incremental_source_filters_by_watermark_and_dedupes():
 
 
 def test_merge_statement_shape():
-    sql = m.merge_sql("MOVIELENS.DEV.FCT", m.incremental_source_sql(SELECT, INC, 3),
-                      ["USER_ID", "MOVIE_ID", "RATING", "_LOAD_ID"], INC.unique_key)
+    sql = m.merge_sql(
+        "MOVIELENS.DEV.FCT",
+        m.incremental_source_sql(SELECT, INC, 3),
+        ["USER_ID", "MOVIE_ID", "RATING", "_LOAD_ID"],
+        INC.unique_key,
+    )
     tree = parse(sql)
     assert isinstance(tree, exp.Merge)
     assert tree.this.alias == "t" and tree.args["using"].alias == "s"
@@ -68,10 +77,16 @@ def test_admin_sql_parses_and_names_everything(tmp_path, monkeypatch):
     text = admin_sql(settings, s3_url="s3://bucket/movielens")
     statements = sqlglot.parse(text, read="snowflake", error_level=sqlglot.ErrorLevel.RAISE)
     assert len(statements) >= text.count(";") >= 15  # a trailing comment may parse as one more
-    for needle in ("CREATE ROLE IF NOT EXISTS TRANSFORMER", "CREATE WAREHOUSE IF NOT EXISTS COMPUTE_WH",
-                   "CREATE DATABASE IF NOT EXISTS MOVIELENS", "CREATE SCHEMA IF NOT EXISTS MOVIELENS.RAW",
-                   "CREATE SCHEMA IF NOT EXISTS MOVIELENS.PROD", "CREATE SCHEMA IF NOT EXISTS MOVIELENS.SNAPSHOTS",
-                   "STORAGE_ALLOWED_LOCATIONS = ('s3://bucket/movielens/')", "GRANT USAGE ON INTEGRATION"):
+    for needle in (
+        "CREATE ROLE IF NOT EXISTS TRANSFORMER",
+        "CREATE WAREHOUSE IF NOT EXISTS COMPUTE_WH",
+        "CREATE DATABASE IF NOT EXISTS MOVIELENS",
+        "CREATE SCHEMA IF NOT EXISTS MOVIELENS.RAW",
+        "CREATE SCHEMA IF NOT EXISTS MOVIELENS.PROD",
+        "CREATE SCHEMA IF NOT EXISTS MOVIELENS.SNAPSHOTS",
+        "STORAGE_ALLOWED_LOCATIONS = ('s3://bucket/movielens/')",
+        "GRANT USAGE ON INTEGRATION",
+    ):
         assert needle in text
     assert "AWS_SECRET" not in text and "aws_key_id" not in text.lower()
 
@@ -84,8 +99,10 @@ def test_load_statements_parse(tmp_path, monkeypatch):
     src = settings.config.sources["raw_ratings"]
     parse(f"CREATE TABLE IF NOT EXISTS MOVIELENS.RAW.{src.table} ({_ddl({**src.columns, **METADATA_COLUMNS})})")
     parse(f"CREATE TABLE IF NOT EXISTS MOVIELENS.RAW.LOAD_HISTORY ({_ddl(HISTORY_COLUMNS)})")
-    parse("COPY INTO MOVIELENS.RAW.RAW_RATINGS FROM @MOVIELENS.RAW.NETFLIX_ELT_LOAD_STAGE/load_1/x.parquet "
-          "FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE")
+    parse(
+        "COPY INTO MOVIELENS.RAW.RAW_RATINGS FROM @MOVIELENS.RAW.NETFLIX_ELT_LOAD_STAGE/load_1/x.parquet "
+        "FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
+    )
 
 
 @pytest.mark.parametrize("bad", ["SELEC 1", "CREATE OR REPLACE TABLE AS"])
