@@ -45,7 +45,6 @@ class ProjectSection(_Model):
     name: str = "movielens"
     transforms: str = "transforms"
     seeds: str = "seeds"
-    analyses: str = "analyses"
     default_target: str = "dev"
     default_profile: str = "local"
     threads: int = Field(default=4, ge=1, le=64)

@@ -28,7 +28,7 @@ SNAPSHOT_KEYS = {"SNAP_TAGS": ("USER_ID", "MOVIE_ID", "TAG"), "SNAP_MOVIES": ("M
 def copy_project(dest: Path) -> Path:
     """The project without expectations/ (no data tests: a third of a build's time, and not under test)."""
     dest.mkdir(parents=True)
-    for part in ("config", "seeds", "transforms", "analyses"):
+    for part in ("config", "seeds", "transforms"):
         shutil.copytree(PROJECT_DIR / part, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
     return dest
 
