@@ -54,13 +54,14 @@ def built_fixture_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         # later tests run other commands on this warehouse: keep the build's own artifacts
         for name in ("run_results.json", "manifest.json"):
             shutil.copy(root / "target" / name, root / f"build_{name}")
-        yield root
     finally:
+        # restore at once: tests that do not ask for this warehouse must not write into it
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+    yield root
 
 
 @pytest.fixture

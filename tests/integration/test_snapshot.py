@@ -416,6 +416,7 @@ def test_end_to_end_on_movielens_fixture(tmp_path: Path, monkeypatch: pytest.Mon
     from netflix_elt.cli import main
 
     monkeypatch.setenv("NETFLIX_ELT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(tmp_path / "target"))
     monkeypatch.chdir(REPO)
     tags = pd.read_csv(FIXTURE / "tags.csv")
     movies = pd.read_csv(FIXTURE / "movies.csv")
@@ -473,4 +474,4 @@ def test_end_to_end_on_movielens_fixture(tmp_path: Path, monkeypatch: pytest.Mon
             "SELECT TITLE FROM MOVIELENS.SNAPSHOTS.SNAP_MOVIES WHERE MOVIE_ID = 1 ORDER BY VALID_FROM"
         ).collect()
         assert [r[0] for r in title] == [movies.loc[0, "title"], movies2.loc[0, "title"]]
-    assert os.path.isfile(REPO / "target" / "compiled" / "snapshots" / "snap_tags.sql")
+    assert os.path.isfile(tmp_path / "target" / "compiled" / "snapshots" / "snap_tags.sql")
