@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -165,7 +165,3 @@ def read_run_results(settings: Settings) -> dict[str, Any]:
 
         raise ConfigError(f"{path} does not exist: there is no previous run to retry")
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def result_dict(r: NodeResult) -> dict[str, Any]:
-    return asdict(r)

@@ -358,10 +358,6 @@ def _print_seed(name: str, rows: int | None) -> None:
         console.print(f"[green]OK[/green] seed [bold]{name}[/bold] rows={rows:,}")
 
 
-def _run_args(layer: str | None, select_: tuple[str, ...]) -> list[str]:
-    return [*select_, *([f"layer:{layer}"] if layer else [])]
-
-
 @main.command()
 @common_options
 @warehouse_lock()

@@ -312,8 +312,3 @@ def _build_incremental(compiler: Compiler, node: Node, relation: str, sql: str, 
     inserted, updated = (int(res[0][0]), int(res[0][1])) if res else (0, 0)
     state.set(node.name, new_watermark)
     return BuildResult(count_rows(session, relation), [stmt], f"merged: {inserted} inserted, {updated} updated")
-
-
-def compiled_sql(compiler: Compiler, node: Node) -> str:
-    """What `netflix-elt compile` shows for a node: its SELECT, ephemeral inputs inlined."""
-    return compiler.select_sql(node)

@@ -27,15 +27,6 @@ _CAST = {
     "TIMESTAMP_NTZ": "TIMESTAMP",
     "BOOLEAN": "BOOLEAN",
 }
-REJECT_COLUMNS = (
-    "_LOAD_ID",
-    "SOURCE_TABLE",
-    "SOURCE_FILE",
-    "LINE_NUMBER",
-    "RAW_LINE",
-    "REASON",
-    "REJECTED_AT",
-)
 
 
 @dataclass
