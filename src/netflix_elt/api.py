@@ -498,12 +498,18 @@ class Workspace:
 
         def build_and_test(node: Node) -> NodeResult:
             res = builder(node)
-            if res.status != "success" or res.extra.get("up_to_date"):
-                return res  # an up-to-date node passed its tests when it was built
+            state = self._state
+            if res.status != "success":
+                return res
+            if res.extra.get("up_to_date") and state is not None and state.was_tested(node):
+                return res  # unchanged since its suite passed
             with self.stage("validate"):
                 res = self._test_built(node, res)
-            if res.status != "success" and self._state is not None:
-                self._state.forget(node)  # rebuilt and retested next time
+            if state is not None:
+                if res.status == "success":
+                    state.record(node, tested=True)
+                else:
+                    state.forget(node)  # rebuilt and retested next time
             return res
 
         return build_and_test

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
 
+TESTED = "+tested"
+
+
 def _lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
@@ -104,12 +107,17 @@ class BuildState:
 
     def is_current(self, node: Node, relation_exists: bool) -> bool:
         """True when the node was built from exactly these inputs and code, and is still there."""
-        return relation_exists and self.recorded().get(node.name) == self.fingerprint(node.name)
+        recorded = self.recorded().get(node.name, "").split("+")[0]
+        return relation_exists and recorded == self.fingerprint(node.name)
+
+    def was_tested(self, node: Node) -> bool:
+        """Whether its suite passed on this build (`run` builds without tests; `build` tests)."""
+        return self.recorded().get(node.name, "") == self.fingerprint(node.name) + TESTED
 
     # writing ---------------------------------------------------------------------------------
-    def record(self, node: Node) -> None:
+    def record(self, node: Node, *, tested: bool = False) -> None:
         self.forget(node)
-        fp = self.fingerprint(node.name)
+        fp = self.fingerprint(node.name) + (TESTED if tested else "")
         self.session.sql(
             f"INSERT INTO {self.table} (TARGET_SCHEMA, NODE, FINGERPRINT, BUILT_AT) VALUES "
             f"({_lit(self.scope)}, {_lit(node.name)}, {_lit(fp)}, CURRENT_TIMESTAMP())"

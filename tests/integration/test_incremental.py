@@ -142,3 +142,14 @@ def test_build_tests_a_fact_after_the_dimension_its_relationship_test_reads(ws, 
     status = {r.name: (r.status, r.message) for o in second for r in o.results}
     assert status["fct_ratings"][0] == "success", status["fct_ratings"]
     assert status["mart_movie_releases"][0] == "success"
+
+
+def test_build_tests_what_run_built_untested_then_skips_it(ws):
+    """`run` builds without tests; the next `build` must still test those nodes once."""
+    ws.load(str(require_fixture()))
+    ws.run(["+dim_users"])
+    first = {r.name: r for o in ws.build(["dim_users"]) for r in o.results}["dim_users"]
+    assert first.message.startswith("up to date") and first.extra.get("tests"), first.message
+    assert all(t["status"] == "pass" for t in first.extra["tests"])
+    second = {r.name: r for o in ws.build(["dim_users"]) for r in o.results}["dim_users"]
+    assert second.message.startswith("up to date") and not second.extra.get("tests")
