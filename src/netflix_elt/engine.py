@@ -44,14 +44,17 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module="snowflake")
 
 
-def close_session(session: Session) -> None:
+def close_session(session: Session, *, embedded: bool = False) -> None:
     """Close a session on either engine.
 
-    Snowpark's `Session.close()` calls `system$cancel_all_queries`, which the emulator lacks; the
-    connector connection is closed in any case so the process can exit promptly.
+    Snowpark's `Session.close()` calls `system$cancel_all_queries`, which the emulator lacks: the
+    failed query leaves the connector's 1-second cancel timer running, which then fires at a
+    server that has stopped (a traceback at exit). On the emulator only the connector connection
+    is closed; on Snowflake both, so the process can exit promptly.
     """
-    with contextlib.suppress(Exception):
-        session.close()
+    if not embedded:
+        with contextlib.suppress(Exception):
+            session.close()
     with contextlib.suppress(Exception):
         session.connection.close()
 
@@ -131,7 +134,7 @@ class EmbeddedEngine:
         """Close every session and stop the server (idempotent)."""
         with self.lock:
             for session in self.sessions.values():
-                close_session(session)
+                close_session(session, embedded=True)
             self.sessions.clear()
             if self.server is not None:
                 self.server.should_exit = True
