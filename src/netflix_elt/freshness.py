@@ -16,16 +16,13 @@ from typing import TYPE_CHECKING
 
 from netflix_elt.config import CONFIG_FILE, Settings
 from netflix_elt.registry import Node, Project
+from netflix_elt.state import StateTable
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
 
 TESTED = "+tested"
-
-
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def code_version(settings: Settings) -> str:
@@ -52,29 +49,16 @@ class BuildState:
         self.session = session
         self.settings = settings
         self.project = project
-        self.table = f"{settings.database}.{settings.audit_schema}.BUILD_STATE"
-        self.scope = settings.target_schema
+        self.state = StateTable(session, settings, "BUILD_STATE", "FINGERPRINT", "BUILT_AT")
         self._code = code_version(settings)
         self._fingerprints: dict[str, str] = {}
         self._sources: dict[str, str] | None = None
         self._recorded: dict[str, str] | None = None
 
     # reading ---------------------------------------------------------------------------------
-    def _ensure(self) -> None:
-        schema = self.table.rsplit(".", 1)[0]
-        self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}").collect()
-        self.session.sql(
-            f"CREATE TABLE IF NOT EXISTS {self.table} "
-            "(TARGET_SCHEMA VARCHAR, NODE VARCHAR, FINGERPRINT VARCHAR, BUILT_AT TIMESTAMP_NTZ)"
-        ).collect()
-
     def recorded(self) -> dict[str, str]:
         if self._recorded is None:
-            self._ensure()
-            rows = self.session.sql(
-                f"SELECT NODE, FINGERPRINT FROM {self.table} WHERE TARGET_SCHEMA = {_lit(self.scope)}"
-            ).collect()
-            self._recorded = {r[0]: r[1] for r in rows}
+            self._recorded = self.state.all()
         return self._recorded
 
     def source_versions(self) -> dict[str, str]:
@@ -116,17 +100,10 @@ class BuildState:
 
     # writing ---------------------------------------------------------------------------------
     def record(self, node: Node, *, tested: bool = False) -> None:
-        self.forget(node)
         fp = self.fingerprint(node.name) + (TESTED if tested else "")
-        self.session.sql(
-            f"INSERT INTO {self.table} (TARGET_SCHEMA, NODE, FINGERPRINT, BUILT_AT) VALUES "
-            f"({_lit(self.scope)}, {_lit(node.name)}, {_lit(fp)}, CURRENT_TIMESTAMP())"
-        ).collect()
+        self.state.put(node.name, fp)
         self.recorded()[node.name] = fp
 
     def forget(self, node: Node) -> None:
-        self._ensure()
-        self.session.sql(
-            f"DELETE FROM {self.table} WHERE TARGET_SCHEMA = {_lit(self.scope)} AND NODE = {_lit(node.name)}"
-        ).collect()
+        self.state.put(node.name, None)
         self.recorded().pop(node.name, None)

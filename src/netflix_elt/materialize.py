@@ -22,6 +22,7 @@ from netflix_elt.config import Settings
 from netflix_elt.errors import TransformError
 from netflix_elt.faults import fault
 from netflix_elt.registry import Node, Project
+from netflix_elt.state import StateTable
 
 if TYPE_CHECKING:
     from snowflake.snowpark import DataFrame, Session
@@ -256,37 +257,16 @@ class WatermarkStore:
     """
 
     def __init__(self, session: Session, settings: Settings) -> None:
-        self.session = session
-        self.table = f"{settings.database}.{settings.audit_schema}.INCREMENTAL_STATE"
-        self.scope = settings.target_schema
-
-    def _ensure(self) -> None:
-        schema = self.table.rsplit(".", 1)[0]
-        self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}").collect()
-        self.session.sql(
-            f"CREATE TABLE IF NOT EXISTS {self.table} "
-            "(TARGET_SCHEMA VARCHAR, NODE VARCHAR, WATERMARK VARCHAR, UPDATED_AT TIMESTAMP_NTZ)"
-        ).collect()
+        self.state = StateTable(session, settings, "INCREMENTAL_STATE", "WATERMARK")
 
     def get(self, node: str) -> Any:
-        self._ensure()
-        where = f"TARGET_SCHEMA = {_literal(self.scope)} AND NODE = {_literal(node)}"
-        rows = self.session.sql(f"SELECT WATERMARK FROM {self.table} WHERE {where}").collect()
-        if not rows or rows[0][0] is None:
+        value = self.state.get(node)
+        if value is None:
             return None
-        value = rows[0][0]
         return int(value) if re.fullmatch(r"-?\d+", value) else value
 
     def set(self, node: str, value: Any) -> None:
-        self._ensure()
-        self.session.sql(
-            f"DELETE FROM {self.table} WHERE TARGET_SCHEMA = {_literal(self.scope)} AND NODE = {_literal(node)}"
-        ).collect()
-        if value is not None:
-            self.session.sql(
-                f"INSERT INTO {self.table} (TARGET_SCHEMA, NODE, WATERMARK, UPDATED_AT) VALUES "
-                f"({_literal(self.scope)}, {_literal(node)}, {_literal(str(value))}, CURRENT_TIMESTAMP())"
-            ).collect()
+        self.state.put(node, None if value is None else str(value))
 
 
 def _build_incremental(compiler: Compiler, node: Node, relation: str, sql: str, full_refresh: bool) -> BuildResult:
