@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from netflix_elt.config import Settings, SourceSection, check_identifier
 from netflix_elt.errors import ConfigError, LoadError
+from netflix_elt.ingest.parse import rule_checks
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -85,16 +86,9 @@ def rejects_from_validate_sql(settings: Settings, source: SourceSection, load_id
 
 
 def rule_violation_sql(source: SourceSection) -> str | None:
-    """A predicate true for rows that parsed but break a rule of the source (same rules as parse.py)."""
-    parts = []
-    for col, typ in source.columns.items():
-        q = f'"{col.upper()}"'
-        if typ != "VARCHAR" and col not in source.nullable:
-            parts.append(f"{q} IS NULL")
-        if col in source.ranges:
-            lo, hi = source.ranges[col]
-            parts.append(f"{q} NOT BETWEEN {lo} AND {hi}")
-    return " OR ".join(parts) if parts else None
+    """A predicate true for rows that parsed but break a rule of the source (parse.rule_checks)."""
+    rules = rule_checks(source, lambda c: f'"{c.upper()}"')
+    return " OR ".join(f"({pred})" for pred, _ in rules) if rules else None
 
 
 def move_rule_violations_sql(settings: Settings, source: SourceSection, load_id: int, loaded_at: datetime) -> list[str]:

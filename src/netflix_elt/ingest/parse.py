@@ -10,6 +10,7 @@ range or an unparseable timestamp become rejects; good rows get their load metad
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +51,24 @@ def sha256_of(path: Path) -> str:
 
 def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
+
+
+def rule_checks(source: SourceSection, column: Callable[[str], str]) -> list[tuple[str, str]]:
+    """The rules a parsed row of the source must keep, as (violation predicate, reason) SQL pairs.
+
+    One definition for both loaders (the local parse and Snowflake's external stage): a numeric
+    column not declared nullable needs a value, and `ranges` bound values. `column` renders a
+    column reference for the caller's query.
+    """
+    rules = []
+    for col, typ in source.columns.items():
+        q = column(col)
+        if typ != "VARCHAR" and col not in source.nullable:
+            rules.append((f"{q} IS NULL", f"'missing value in {col}'"))
+        if col in source.ranges:
+            lo, hi = source.ranges[col]
+            rules.append((f"{q} NOT BETWEEN {lo} AND {hi}", f"'{col} out of range {lo}..{hi}: ' || {q}"))
+    return rules
 
 
 def read_header(path: Path) -> list[str]:
@@ -134,14 +153,7 @@ def parse_csv(
         else:
             line = "(p.rowid + 2)"
             joined = "parsed p"
-        checks = []
-        for col, typ in source.columns.items():
-            q = f'p."{col}"'
-            if typ != "VARCHAR" and col not in source.nullable:
-                checks.append(f"WHEN {q} IS NULL THEN 'missing value in {col}'")
-            if col in source.ranges:
-                lo, hi = source.ranges[col]
-                checks.append(f"WHEN {q} < {lo} OR {q} > {hi} THEN '{col} out of range {lo}..{hi}: ' || {q}")
+        checks = [f"WHEN {pred} THEN {why}" for pred, why in rule_checks(source, lambda c: f'p."{c}"')]
         reason = ("CASE " + " ".join(checks) + " END") if checks else "NULL::VARCHAR"
         raw_cols = " || ',' || ".join(f"COALESCE(CAST(p.\"{c}\" AS VARCHAR), '')" for c in source.columns)
         # rows that parsed but break a rule (missing value, out of range): few, so collected apart
