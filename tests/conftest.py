@@ -73,3 +73,19 @@ def fixture_workspace(built_fixture_warehouse: Path, monkeypatch: pytest.MonkeyP
 
     with Workspace.from_options(PROJECT_DIR) as ws:
         yield ws
+
+
+def write_tiny_project(root: Path, prefix: str, config: str, transforms: str, items_csv: str) -> Path:
+    """A throwaway project in `root`: config (with `{package}` filled in), one transforms module
+    under a package name unique to the test, and `landing/items.csv`."""
+    import textwrap
+
+    package = f"{prefix}_{root.name.replace('-', '_')}"
+    (root / "config").mkdir()
+    (root / "config" / "netflix_elt.toml").write_text(config.format(package=package))
+    (root / package).mkdir()
+    (root / package / "__init__.py").write_text("")
+    (root / package / "items.py").write_text(textwrap.dedent(transforms))
+    (root / "landing").mkdir()
+    (root / "landing" / "items.csv").write_text(items_csv)
+    return root

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from netflix_elt.cli import main
+from tests.conftest import write_tiny_project
 
 CONFIG = """
 [project]
@@ -76,14 +77,9 @@ def expensive(priced):
 
 @pytest.fixture
 def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    package = f"tiny_{tmp_path.name.replace('-', '_')}"
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "netflix_elt.toml").write_text(CONFIG.format(package=package))
-    (tmp_path / package).mkdir()
-    (tmp_path / package / "__init__.py").write_text("")
-    (tmp_path / package / "items.py").write_text(textwrap.dedent(TRANSFORMS))
-    (tmp_path / "landing").mkdir()
-    (tmp_path / "landing" / "items.csv").write_text("id,name,price\n1,apple,3.5\n2,melon,12.0\n3,truffle,99.0\n")
+    write_tiny_project(
+        tmp_path, "tiny", CONFIG, TRANSFORMS, "id,name,price\n1,apple,3.5\n2,melon,12.0\n3,truffle,99.0\n"
+    )
     monkeypatch.setenv("NETFLIX_ELT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(tmp_path / "target"))
     monkeypatch.delenv("TINY_BREAK_PRICED", raising=False)

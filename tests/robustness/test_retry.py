@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from netflix_elt.cli import main
+from tests.conftest import write_tiny_project
 
 CONFIG = """
 [project]
@@ -58,14 +58,7 @@ def steady(stg_items):
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    package = f"retry_{tmp_path.name.replace('-', '_')}"
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "netflix_elt.toml").write_text(CONFIG.format(package=package))
-    (tmp_path / package).mkdir()
-    (tmp_path / package / "__init__.py").write_text("")
-    (tmp_path / package / "items.py").write_text(textwrap.dedent(TRANSFORMS))
-    (tmp_path / "landing").mkdir()
-    (tmp_path / "landing" / "items.csv").write_text("id,price\n1,3.5\n2,12.0\n")
+    write_tiny_project(tmp_path, "retry", CONFIG, TRANSFORMS, "id,price\n1,3.5\n2,12.0\n")
     monkeypatch.setenv("NETFLIX_ELT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(tmp_path / "target"))
     return tmp_path
