@@ -158,12 +158,26 @@ class Workspace:
         return stmts
 
     def load(
-        self, url: str | None = None, *, force: bool = False, progress: Callable[[str], None] | None = None
+        self,
+        url: str | None = None,
+        *,
+        force: bool = False,
+        allow_deletes: bool = False,
+        skip_batches: Sequence[int] = (),
+        progress: Callable[[str], None] | None = None,
     ) -> LoadReport:
         from netflix_elt.ingest.load import load
 
         self.init()
-        return load(self.session, self.settings, url, force=force, progress=progress)
+        return load(
+            self.session,
+            self.settings,
+            url,
+            force=force,
+            allow_deletes=allow_deletes,
+            skip_batches=skip_batches,
+            progress=progress,
+        )
 
     def seed(self, names: list[str] | None = None, *, force: bool = False) -> dict[str, int | None]:
         """Load seeds; one whose file is unchanged since its last load is left as it is (rows None)."""
@@ -172,7 +186,8 @@ class Workspace:
         state = self.fresh_state()
         wanted = [n for n in self.settings.config.seeds if names is None or n in names]
         stale = [
-            n for n in wanted
+            n
+            for n in wanted
             if force or not state.is_current(self.project[n], materialize.table_exists(self.session, self._rel(n)))
         ]
         loaded: dict[str, int | None] = dict(load_seeds(self.session, self.settings, stale)) if stale else {}
@@ -190,8 +205,13 @@ class Workspace:
 
     def _up_to_date(self, node: Node, relation: str) -> NodeResult:
         return NodeResult(
-            node.name, unique_id(self.settings.config.project.name, node), node.kind, "success",
-            message="up to date (code and inputs unchanged)", relation=relation, extra={"up_to_date": True},
+            node.name,
+            unique_id(self.settings.config.project.name, node),
+            node.kind,
+            "success",
+            message="up to date (code and inputs unchanged)",
+            relation=relation,
+            extra={"up_to_date": True},
         )
 
     def selected(
@@ -253,9 +273,7 @@ class Workspace:
     ) -> RunOutcome:
         """Build the selected transforms (ephemeral and analyses are compiled, not built)."""
         names = [
-            n
-            for n in self.selected(select_, exclude)
-            if self.project[n].materialized not in ("ephemeral", "analysis")
+            n for n in self.selected(select_, exclude) if self.project[n].materialized not in ("ephemeral", "analysis")
         ]
         return self.execute(
             names,
@@ -418,9 +436,7 @@ class Workspace:
         else:
             relation = comp.relation(node)
             if not materialize.table_exists(self.session, relation):
-                raise TransformError(
-                    f"{name!r} is not built yet ({relation}); run `netflix-elt run -s {name}`"
-                )
+                raise TransformError(f"{name!r} is not built yet ({relation}); run `netflix-elt run -s {name}`")
             sql = f"SELECT * FROM {relation}"
         df = self.session.sql(f"SELECT * FROM ({sql}) LIMIT {int(limit)}")
         rows = df.collect()
@@ -439,7 +455,6 @@ class Workspace:
             n = materialize.count_rows(self.session, f"{s.database}.{schema}.{name}")
             out.append((schema, name, n))
         return out
-
 
     # data tests (netflix_elt.quality) ------------------------------------------------------------
     def validator(self) -> DataValidator:

@@ -15,6 +15,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from netflix_elt.errors import NetflixEltError
 
@@ -226,9 +227,7 @@ def main() -> None:
     is_flag=True,
     help="Print the SQL an account admin runs once on Snowflake (role, warehouse, grants, S3 integration).",
 )
-def init(
-    project_dir: Path | None, target: str | None, profile: str | None, debug: bool, print_admin_sql: bool
-) -> None:
+def init(project_dir: Path | None, target: str | None, profile: str | None, debug: bool, print_admin_sql: bool) -> None:
     """Create the database and schemas (RAW, the target schema, SNAPSHOTS, AUDIT)."""
     ws = _workspace(project_dir, target, profile)
     if print_admin_sql:
@@ -262,9 +261,7 @@ def init(
     help="Synthetic size: small, or ratings like 500k, 2m, 20m.",
 )
 @click.option("--seed", "seed_", default=42, show_default=True, type=int, help="Synthetic random seed.")
-@click.option(
-    "--batch", default=None, type=int, help="Synthetic batch number (>1 writes a later delta batch)."
-)
+@click.option("--batch", default=None, type=int, help="Synthetic batch number (>1 writes a later delta batch).")
 def extract(
     project_dir: Path | None,
     target: str | None,
@@ -293,7 +290,7 @@ def extract(
 
 def _print_load(report: Any) -> None:
     shown = [f for f in report.files if f.status == "LOADED"]
-    skipped = sum(f.status == "SKIPPED" for f in report.files)
+    unchanged = [f for f in report.files if f.status == "UNCHANGED"]
     if shown:
         table = Table(title="load")
         for col in ("table", "file", "parsed", "loaded", "rejected"):
@@ -303,9 +300,11 @@ def _print_load(report: Any) -> None:
         console.print(table)
     else:
         console.print("[green]nothing new to load[/green]")
-    if skipped:
-        msg = f"{skipped} files already loaded with the same checksum were skipped (--force reloads)"
-        console.print(f"[dim]{msg}[/dim]", soft_wrap=True)
+    for f in unchanged:
+        console.print(Text(f"unchanged: {f.file}: {f.message} (--force loads it again)", style="dim"), soft_wrap=True)
+    for f in report.files:
+        if f.status == "SKIPPED":
+            console.print(Text.assemble(("skipped: ", "yellow"), f"{f.file}: {f.message}"), soft_wrap=True)
     for w in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
     rejected = sum(f.rows_rejected for f in report.files)
@@ -316,11 +315,20 @@ def _print_load(report: Any) -> None:
 @main.command()
 @common_options
 @warehouse_lock()
+@click.option("--from", "from_url", default=None, help="Landing URL to load from (default: the configured landing).")
+@click.option("--force", is_flag=True, help="Load files again even if LOAD_HISTORY has their content (same checksum).")
 @click.option(
-    "--from", "from_url", default=None, help="Landing URL to load from (default: the configured landing)."
+    "--allow-deletes",
+    is_flag=True,
+    help="Let a full extract drop more keys than its source's max_delete_fraction (real deletions).",
 )
 @click.option(
-    "--force", is_flag=True, help="Reload files even if LOAD_HISTORY has them with the same checksum."
+    "--skip-batch",
+    "skip_batches",
+    multiple=True,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Record batch N's files as skipped by you (LOAD_HISTORY status SKIPPED), so later batches load.",
 )
 def load(
     project_dir: Path | None,
@@ -329,11 +337,23 @@ def load(
     debug: bool,
     from_url: str | None,
     force: bool,
+    allow_deletes: bool,
+    skip_batches: tuple[int, ...],
 ) -> None:
-    """COPY INTO the RAW tables every landed file not loaded yet."""
+    """COPY INTO the RAW tables every landed file not loaded yet.
+
+    Every record of a file is loaded or rejected with its line and reason (RAW.LOAD_REJECTS); what
+    happens to a file with rejects is its source's on_error policy (Snowflake's ON_ERROR). A file
+    that cannot be read, or a full extract that would delete too much, is refused (exit 4) and
+    nothing changes.
+    """
     with _workspace(project_dir, target, profile) as ws:
         report = ws.load(
-            from_url, force=force, progress=lambda m: console.print(f"[dim]{m}[/dim]", soft_wrap=True)
+            from_url,
+            force=force,
+            allow_deletes=allow_deletes,
+            skip_batches=skip_batches,
+            progress=lambda m: console.print(Text(m, style="dim"), soft_wrap=True),
         )
         _print_load(report)
 
@@ -404,8 +424,11 @@ def run(
 @selection_options
 @click.option("--full-refresh", is_flag=True, help="Rebuild all: incremental tables anew, up-to-date nodes too.")
 @click.option("--threads", type=int, default=None, help="Transforms built at once (default from config).")
+@click.option("--from", "from_url", default=None, help="Landing URL to load from (default: the configured landing).")
 @click.option(
-    "--from", "from_url", default=None, help="Landing URL to load from (default: the configured landing)."
+    "--allow-deletes",
+    is_flag=True,
+    help="Let a full extract drop more keys than its source's max_delete_fraction (real deletions).",
 )
 def build(
     project_dir: Path | None,
@@ -417,6 +440,7 @@ def build(
     full_refresh: bool,
     threads: int | None,
     from_url: str | None,
+    allow_deletes: bool,
 ) -> None:
     """Load, seed, run the selected transforms, then the snapshots that read them."""
     with _workspace(project_dir, target, profile, threads) as ws:
@@ -424,7 +448,7 @@ def build(
         with ws.stage("startup"):
             ws.session  # noqa: B018 - start the engine (embedded) or connect (Snowflake)
         with ws.stage("load"):
-            report = ws.load(from_url)
+            report = ws.load(from_url, allow_deletes=allow_deletes)
         _print_load(report)
         with ws.stage("seed"):
             seeded = ws.seed()
@@ -502,9 +526,7 @@ def ls_(
 @warehouse_lock(wait=False)
 @click.argument("name")
 @click.option("--limit", "-n", default=10, show_default=True, type=int, help="Rows to show.")
-def show(
-    project_dir: Path | None, target: str | None, profile: str | None, debug: bool, name: str, limit: int
-) -> None:
+def show(project_dir: Path | None, target: str | None, profile: str | None, debug: bool, name: str, limit: int) -> None:
     """Preview the rows of a source, seed, transform or snapshot."""
     with _workspace(project_dir, target, profile) as ws:
         cols, rows = ws.show(name.lower(), limit)
@@ -531,9 +553,7 @@ def compile_(
                 console.print(f"[dim]-- {name}: {path}[/dim]")
                 click.echo(sql + ";")
             else:
-                console.print(
-                    f"[green]compiled[/green] {name} -> {path.relative_to(ws.settings.project_dir)}"
-                )
+                console.print(f"[green]compiled[/green] {name} -> {path.relative_to(ws.settings.project_dir)}")
 
 
 @main.command()

@@ -89,8 +89,40 @@ class SourceSection(_Model):
     nullable: tuple[str, ...] = ()
     ranges: dict[str, tuple[float, float]] = {}
     description: str = ""
+    # Snowflake's COPY ON_ERROR; default: continue for append sources, abort_statement for full
+    # extracts (a reject in a full extract would otherwise read downstream as a deletion)
+    on_error: str | None = None
+    # a full extract whose keys drop by more than this fraction versus the previous one is refused
+    max_delete_fraction: float = Field(default=0.05, ge=0, le=1)
+    key: tuple[str, ...] = ()  # columns that identify a record (for the deletion guard)
+    trim_space: bool = False  # Snowflake's TRIM_SPACE: strip spaces around unquoted fields
 
     _check = field_validator("table")(classmethod(lambda cls, v: _ident(v)))
+
+    @field_validator("on_error")
+    @classmethod
+    def _on_error(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.strip().lower()
+        if v in ("continue", "skip_file", "abort_statement") or re.fullmatch(r"skip_file_[1-9][0-9]*%?", v):
+            if v.endswith("%") and int(v[10:-1]) > 100:
+                raise ValueError(f"on_error {v!r}: a percentage is at most 100")
+            return v
+        raise ValueError(
+            f"on_error {v!r} is not one of continue, skip_file, skip_file_<N>, skip_file_<N>%, abort_statement"
+        )
+
+    @property
+    def on_error_policy(self) -> str:
+        return self.on_error or ("continue" if self.mode == "append" else "abort_statement")
+
+    @model_validator(mode="after")
+    def _key_columns(self) -> SourceSection:
+        unknown = [c for c in (*self.key, *self.nullable, *self.ranges) if c not in self.columns]
+        if unknown:
+            raise ValueError(f"column {unknown[0]!r} (in key, nullable or ranges) is not one of {list(self.columns)}")
+        return self
 
     @field_validator("columns")
     @classmethod
@@ -255,13 +287,9 @@ def load_settings(
     target = (target or os.environ.get("NETFLIX_ELT_TARGET") or config.project.default_target).lower()
     profile = (profile or os.environ.get("NETFLIX_ELT_PROFILE") or config.project.default_profile).lower()
     if target not in config.targets:
-        raise ConfigError(
-            f"unknown target {target!r} (--target); configured targets: {sorted(config.targets)}"
-        )
+        raise ConfigError(f"unknown target {target!r} (--target); configured targets: {sorted(config.targets)}")
     if profile not in config.profiles:
-        raise ConfigError(
-            f"unknown profile {profile!r} (--profile); configured profiles: {sorted(config.profiles)}"
-        )
+        raise ConfigError(f"unknown profile {profile!r} (--profile); configured profiles: {sorted(config.profiles)}")
     home = os.environ.get("NETFLIX_ELT_HOME")
     state_dir = Path(home).expanduser().resolve() if home else project_dir / ".netflix_elt"
     if threads is not None and threads < 1:

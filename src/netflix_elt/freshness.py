@@ -66,7 +66,8 @@ class BuildState:
         if self._sources is None:
             rows = self.session.sql(
                 f"SELECT SOURCE_TABLE, MAX(LOAD_ID), COUNT(*) FROM "
-                f"{self.settings.database}.{self.settings.raw_schema}.LOAD_HISTORY GROUP BY SOURCE_TABLE"
+                f"{self.settings.database}.{self.settings.raw_schema}.LOAD_HISTORY "
+                "WHERE COALESCE(STATUS, 'LOADED') = 'LOADED' GROUP BY SOURCE_TABLE"
             ).collect()
             self._sources = {r[0]: f"{r[1]}:{r[2]}" for r in rows}
         return self._sources

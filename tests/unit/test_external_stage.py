@@ -9,6 +9,7 @@ from netflix_elt.config import load_settings
 from netflix_elt.errors import ConfigError, LoadError
 from netflix_elt.ingest import external_stage as ext
 from netflix_elt.ingest.landing import BatchManifest, FileEntry
+from netflix_elt.ingest.load import PastLoad, _Book
 from tests.conftest import PROJECT_DIR
 
 AT = datetime(2026, 1, 2, 3, 4, 5)
@@ -41,7 +42,7 @@ def test_stage_uses_the_storage_integration_and_no_keys(settings):
 
 def test_batch_statements_parse_and_carry_load_metadata(settings):
     m = manifest(1, ["ratings.csv", "movies.csv", "tags.csv", "links.csv"])
-    stmts, files = ext.load_batch_statements(settings, "s3://b/p", m, set(), 7, AT)
+    stmts, files = ext.load_batch_statements(settings, "s3://b/p", m, _Book([], False), 7, AT)
     for stmt in stmts:
         parse(stmt)
     copy = next(s for s in stmts if s.startswith("COPY INTO MOVIELENS.RAW.RAW_RATINGS"))
@@ -55,16 +56,59 @@ def test_batch_statements_parse_and_carry_load_metadata(settings):
 
 def test_already_loaded_files_are_skipped_and_missing_required_fails(settings):
     m = manifest(1, ["ratings.csv", "movies.csv", "tags.csv", "links.csv"])
-    seen = {("s3://b/p/batch=0001/ratings.csv", f"{0:064d}")}
-    _, files = ext.load_batch_statements(settings, "s3://b/p", m, seen, 1, AT)
+    # the same ratings content under another batch and path was loaded before
+    seen = [PastLoad(3, "RAW_RATINGS", "s3://b/p/batch=0009/ratings.csv", "batch=0009", f"{0:064d}", "LOADED", 10, 10)]
+    _, files = ext.load_batch_statements(settings, "s3://b/p", m, _Book(seen, False), 1, AT)
     assert "RAW_RATINGS" not in [f[0] for f in files]
-    _, forced = ext.load_batch_statements(settings, "s3://b/p", m, seen, 1, AT, force=True)
+    _, forced = ext.load_batch_statements(settings, "s3://b/p", m, _Book(seen, True), 1, AT)
     assert "RAW_RATINGS" in [f[0] for f in forced]
     with pytest.raises(LoadError, match=r"batch=0001/tags\.csv: file not found"):
-        ext.load_batch_statements(settings, "s3://b/p", manifest(1, ["ratings.csv"]), set(), 1, AT)
+        ext.load_batch_statements(settings, "s3://b/p", manifest(1, ["ratings.csv"]), _Book([], False), 1, AT)
     # a later delta batch may hold ratings only
-    _, later = ext.load_batch_statements(settings, "s3://b/p", manifest(2, ["ratings.csv"]), set(), 1, AT)
+    _, later = ext.load_batch_statements(settings, "s3://b/p", manifest(2, ["ratings.csv"]), _Book([], False), 1, AT)
     assert [f[0] for f in later] == ["RAW_RATINGS"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ("continue", "ON_ERROR = CONTINUE"),
+        ("skip_file", "ON_ERROR = SKIP_FILE"),
+        ("skip_file_10", "ON_ERROR = SKIP_FILE_10"),
+        ("skip_file_5%", "ON_ERROR = 'SKIP_FILE_5%'"),
+        ("abort_statement", "ON_ERROR = ABORT_STATEMENT"),
+    ],
+)
+def test_each_on_error_policy_reaches_the_copy_as_snowflake_spells_it(settings, policy, expected):
+    src = settings.config.sources["raw_ratings"].model_copy(update={"on_error": policy})
+    sql = ext.copy_sql(settings, src, "batch=0001/ratings.csv", 1, AT)
+    parse(sql)
+    assert sql.endswith(expected)
+
+
+def test_default_policies_continue_for_deltas_and_abort_for_full_extracts(settings):
+    stmts, _ = ext.load_batch_statements(
+        settings,
+        "s3://b/p",
+        manifest(1, ["ratings.csv", "movies.csv", "tags.csv", "links.csv"]),
+        _Book([], False),
+        1,
+        AT,
+    )
+    copies = {s.split()[2]: s for s in stmts if s.startswith("COPY INTO")}
+    assert copies["MOVIELENS.RAW.RAW_RATINGS"].endswith("ON_ERROR = CONTINUE")
+    assert copies["MOVIELENS.RAW.RAW_MOVIES"].endswith("ON_ERROR = ABORT_STATEMENT")
+    history = [s for s in stmts if s.startswith("INSERT INTO MOVIELENS.RAW.LOAD_HISTORY")]
+    assert history and all("'SKIPPED'" in h and "KEY_COUNT" in h for h in history)
+
+
+def test_skip_batch_only_records_the_files_as_skipped(settings):
+    m = manifest(2, ["ratings.csv", "movies.csv"])
+    stmts, files = ext.load_batch_statements(settings, "s3://b/p", m, _Book([], False), 5, AT, skip=True)
+    for stmt in stmts:
+        parse(stmt)
+    assert not any(s.startswith("COPY") for s in stmts)
+    assert all("'SKIPPED'" in s and "--skip-batch 2" in s for s in stmts) and len(files) == 2
 
 
 class RecordingSession:

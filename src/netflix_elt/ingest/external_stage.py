@@ -2,7 +2,8 @@
 
 On a real account the files need not pass through this machine: RAW is loaded with
 `COPY INTO ... FROM (SELECT $1, ..., METADATA$FILENAME, METADATA$FILE_ROW_NUMBER FROM @stage/...)`
-with `ON_ERROR = CONTINUE`, and the rows Snowflake could not parse are recorded in
+with each source's `ON_ERROR` policy (`on_error` in the config: CONTINUE, SKIP_FILE,
+SKIP_FILE_<N>, 'SKIP_FILE_<N>%' or ABORT_STATEMENT), and the rows Snowflake could not parse are recorded in
 `RAW.LOAD_REJECTS` from `VALIDATE(..., JOB_ID => '_last')`. Rows that parse but break a rule of
 the source (a rating outside 0.5..5.0, a missing id) are moved to the rejects table in the same
 transaction, so RAW holds the same rows as after a local load. No keys appear in the SQL: S3
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from netflix_elt.config import Settings, SourceSection, check_identifier
 from netflix_elt.errors import ConfigError, LoadError
@@ -70,8 +71,14 @@ def copy_sql(settings: Settings, source: SourceSection, path: str, load_id: int,
     ]
     return (
         f"COPY INTO {raw}.{source.table} ({', '.join(cols)}) FROM (SELECT {', '.join(values)} "
-        f"FROM @{raw}.{LANDING_STAGE}/{path}) FILE_FORMAT = ({CSV_FORMAT}) ON_ERROR = CONTINUE"
+        f"FROM @{raw}.{LANDING_STAGE}/{path}) FILE_FORMAT = ({CSV_FORMAT}) ON_ERROR = {on_error_sql(source)}"
     )
+
+
+def on_error_sql(source: SourceSection) -> str:
+    """The source's policy as Snowflake spells it (the percentage form is a quoted string)."""
+    policy = source.on_error_policy.upper()
+    return f"'{policy}'" if policy.endswith("%") else policy
 
 
 def rejects_from_validate_sql(settings: Settings, source: SourceSection, load_id: int, loaded_at: datetime) -> str:
@@ -112,12 +119,16 @@ def load_batch_statements(
     settings: Settings,
     url: str,
     manifest: BatchManifest,
-    loaded_before: set[tuple[str, str]],
+    book: Any,
     first_load_id: int,
     loaded_at: datetime,
-    force: bool = False,
+    skip: bool = False,
 ) -> tuple[list[str], list[tuple[str, str, int]]]:
-    """Every statement to load one batch (in one transaction), and the files it loads (table, uri, load id)."""
+    """Every statement to load one batch (in one transaction), and the files it loads (table, uri, load id).
+
+    `book` answers which content was loaded before (load._Book); with `skip` the batch's files
+    are only recorded as skipped by the user (`load --skip-batch`).
+    """
     stmts: list[str] = []
     files: list[tuple[str, str, int]] = []
     load_id = first_load_id
@@ -130,26 +141,47 @@ def load_batch_statements(
             if not source.optional and manifest.batch == 1:
                 raise LoadError(f"{uri}: file not found (needed for {source.table})")
             continue
-        if not force and (uri, entry.sha256) in loaded_before:
+        if book.same_content(source, entry.sha256) is not None:
             continue
+        at = f"{_q(loaded_at.isoformat(sep=' '))}::TIMESTAMP_NTZ"
+        history = (
+            f"INSERT INTO {raw}.LOAD_HISTORY (LOAD_ID, SOURCE_TABLE, FILE, BATCH, CHECKSUM, ROWS_PARSED, ROWS_LOADED, "
+            "ROWS_REJECTED, LOADED_AT, STATUS, MESSAGE, KEY_COUNT) "
+        )
+        if skip:
+            stmts.append(
+                f"{history}SELECT {load_id}, {_q(source.table)}, {_q(uri)}, {_q(prefix)}, {_q(entry.sha256)}, 0, 0, 0, "
+                f"{at}, 'SKIPPED', {_q(f'skipped by the user (--skip-batch {manifest.batch})')}, 0"
+            )
+            files.append((source.table, uri, load_id))
+            load_id += 1
+            continue
+        loaded = f"(SELECT COUNT(*) FROM {raw}.{source.table} WHERE _LOAD_ID = {load_id})"
+        rejected = f"(SELECT COUNT(*) FROM {raw}.LOAD_REJECTS WHERE _LOAD_ID = {load_id})"
+        keys = ", ".join(f'"{c.upper()}"' for c in source.key) or "*"
+        key_count = (
+            f"(SELECT COUNT(*) FROM (SELECT DISTINCT {keys} FROM {raw}.{source.table} WHERE _LOAD_ID = {load_id}))"
+        )
         stmts.append(copy_sql(settings, source, f"{prefix}/{source.file}", load_id, loaded_at))
         stmts.append(rejects_from_validate_sql(settings, source, load_id, loaded_at))
         stmts.extend(move_rule_violations_sql(settings, source, load_id, loaded_at))
         stmts.append(
-            f"INSERT INTO {raw}.LOAD_HISTORY (LOAD_ID, SOURCE_TABLE, FILE, BATCH, CHECKSUM, ROWS_PARSED, ROWS_LOADED, "
-            f"ROWS_REJECTED, LOADED_AT) SELECT {load_id}, {_q(source.table)}, {_q(uri)}, {_q(prefix)}, "
-            f"{_q(entry.sha256)}, {entry.rows}, "
-            f"(SELECT COUNT(*) FROM {raw}.{source.table} WHERE _LOAD_ID = {load_id}), "
-            f"(SELECT COUNT(*) FROM {raw}.LOAD_REJECTS WHERE _LOAD_ID = {load_id}), "
-            f"{_q(loaded_at.isoformat(sep=' '))}::TIMESTAMP_NTZ"
+            f"{history}SELECT {load_id}, {_q(source.table)}, {_q(uri)}, {_q(prefix)}, {_q(entry.sha256)}, "
+            f"{entry.rows}, {loaded}, {rejected}, {at}, "
+            f"CASE WHEN {loaded} = 0 AND {rejected} > 0 THEN 'SKIPPED' ELSE 'LOADED' END, "
+            f"CASE WHEN {loaded} = 0 AND {rejected} > 0 THEN {_q('on_error = ' + source.on_error_policy)} END, "
+            f"{key_count}"
         )
         files.append((source.table, uri, load_id))
         load_id += 1
     return stmts, files
 
 
-def run_in_transaction(session: Session, statements: list[str], say: Callable[[str], None]) -> None:
-    """BEGIN, every statement, COMMIT; ROLLBACK and a LoadError naming the statement on failure."""
+def run_in_transaction(
+    session: Session, statements: list[str], say: Callable[[str], None], label: str = "", batch: int = 0
+) -> None:
+    """BEGIN, every statement, COMMIT; ROLLBACK and a LoadError naming the batch and the way out on failure
+    (with ON_ERROR = ABORT_STATEMENT a rejected row fails the COPY)."""
     session.sql("BEGIN").collect()
     try:
         for stmt in statements:
@@ -158,4 +190,7 @@ def run_in_transaction(session: Session, statements: list[str], say: Callable[[s
         session.sql("COMMIT").collect()
     except Exception as e:
         session.sql("ROLLBACK").collect()
-        raise LoadError(f"load from the external stage failed and was rolled back: {e}") from e
+        raise LoadError(
+            f"load of {label or 'the batch'} from the external stage failed and was rolled back: {e}. Fix the file "
+            f"and land it again, or skip the batch: netflix-elt load --skip-batch {batch or 'N'}"
+        ) from e

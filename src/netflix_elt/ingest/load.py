@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from netflix_elt.config import Settings
+from netflix_elt.config import Settings, SourceSection
 from netflix_elt.errors import LoadError
 from netflix_elt.faults import fault
 from netflix_elt.ingest.landing import BatchManifest, Landing
@@ -42,7 +42,11 @@ HISTORY_COLUMNS = {
     "ROWS_LOADED": "INTEGER",
     "ROWS_REJECTED": "INTEGER",
     "LOADED_AT": "TIMESTAMP_NTZ",
+    "STATUS": "VARCHAR",  # LOADED, or SKIPPED (by the source's on_error policy or `load --skip-batch`)
+    "MESSAGE": "VARCHAR",  # why a file was skipped
+    "KEY_COUNT": "INTEGER",  # distinct keys loaded (rows for a source without `key`): the deletion guard's base
 }
+ADDED_HISTORY_COLUMNS = ("STATUS", "MESSAGE", "KEY_COUNT")  # absent from warehouses made before they existed
 REJECTS_COLUMNS = {
     "_LOAD_ID": "INTEGER",
     "SOURCE_TABLE": "VARCHAR",
@@ -62,6 +66,8 @@ class LandedBatch:
     label: str
     uri: str
     files: dict[str, Path]
+    number: int | None = None  # the landing's batch number (None for a plain folder)
+    rows: dict[str, int] = field(default_factory=dict)  # data records per file, from the manifest
 
 
 @dataclass
@@ -69,12 +75,13 @@ class FileLoad:
     source: str
     table: str
     file: str
-    status: str  # LOADED, SKIPPED, MISSING
+    status: str  # LOADED, SKIPPED (recorded in LOAD_HISTORY), UNCHANGED (content already loaded), MISSING
     rows_parsed: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
     load_id: int | None = None
     message: str = ""
+    checksum: str = ""
 
 
 @dataclass
@@ -96,10 +103,12 @@ def ensure_raw(session: Session, settings: Settings) -> None:
     raw = f"{settings.database}.{settings.raw_schema}"
     stmts = [f"CREATE SCHEMA IF NOT EXISTS {raw}"]
     for src in settings.config.sources.values():
-        stmts.append(
-            f"CREATE TABLE IF NOT EXISTS {raw}.{src.table} ({_ddl({**src.columns, **METADATA_COLUMNS})})"
-        )
+        stmts.append(f"CREATE TABLE IF NOT EXISTS {raw}.{src.table} ({_ddl({**src.columns, **METADATA_COLUMNS})})")
     stmts.append(f"CREATE TABLE IF NOT EXISTS {raw}.LOAD_HISTORY ({_ddl(HISTORY_COLUMNS)})")
+    stmts += [
+        f"ALTER TABLE {raw}.LOAD_HISTORY ADD COLUMN IF NOT EXISTS {c} {HISTORY_COLUMNS[c]}"
+        for c in ADDED_HISTORY_COLUMNS
+    ]
     stmts.append(f"CREATE TABLE IF NOT EXISTS {raw}.LOAD_REJECTS ({_ddl(REJECTS_COLUMNS)})")
     stmts.append(f"CREATE STAGE IF NOT EXISTS {raw}.{STAGE}")
     for s in stmts:
@@ -113,40 +122,44 @@ def batches_from(url: str, work_dir: Path) -> list[LandedBatch]:
     """
     local = Path(url[7:] if url.startswith("file://") else url)
     if not url.startswith("s3://") and local.is_dir() and any(local.glob("*.csv")):
-        return [
-            LandedBatch(
-                local.name, local.resolve().as_uri(), {p.name: p for p in sorted(local.glob("*.csv"))}
-            )
-        ]
+        return [LandedBatch(local.name, local.resolve().as_uri(), {p.name: p for p in sorted(local.glob("*.csv"))})]
     landing = Landing.from_url(url)
     result = []
     for manifest in landing.list_batches():
         folder = landing.fetch(manifest, work_dir / f"batch={manifest.batch:04d}")
         files = {f.name: folder / f.name for f in manifest.files}
-        uri = (
-            manifest.url
-            if getattr(manifest, "url", None)
-            else f"{url.rstrip('/')}/batch={manifest.batch:04d}"
-        )
-        result.append(LandedBatch(f"batch={manifest.batch:04d}", uri, files))
+        uri = manifest.url if getattr(manifest, "url", None) else f"{url.rstrip('/')}/batch={manifest.batch:04d}"
+        rows = {f.name: f.rows for f in manifest.files}
+        result.append(LandedBatch(f"batch={manifest.batch:04d}", uri, files, manifest.batch, rows))
     if not result:
         raise LoadError(f"landing {url} holds no batches; run `netflix-elt extract --to {url}` first")
     return result
 
 
-def _loaded_before(session: Session, settings: Settings) -> set[tuple[str, str]]:
-    rows = session.sql(
-        f"SELECT FILE, CHECKSUM FROM {settings.database}.{settings.raw_schema}.LOAD_HISTORY"
-    ).collect()
-    return {(r[0], r[1]) for r in rows}
+@dataclass(frozen=True)
+class PastLoad:
+    """A row of LOAD_HISTORY: what the duplicate check and the deletion guard compare with."""
+
+    load_id: int
+    table: str
+    file: str
+    batch: str
+    checksum: str
+    status: str
+    rows_loaded: int
+    keys: int | None
+
+    def describe(self) -> str:
+        what = "loaded" if self.status == "LOADED" else "skipped"
+        return f"{self.file} ({what} as load {self.load_id}, {self.batch})"
 
 
-def _tables_with_rows(session: Session, settings: Settings) -> set[str]:
+def _history(session: Session, settings: Settings) -> list[PastLoad]:
     rows = session.sql(
-        f"SELECT DISTINCT SOURCE_TABLE FROM {settings.database}.{settings.raw_schema}.LOAD_HISTORY "
-        "WHERE ROWS_LOADED > 0"
+        "SELECT LOAD_ID, SOURCE_TABLE, FILE, BATCH, CHECKSUM, COALESCE(STATUS, 'LOADED'), ROWS_LOADED, KEY_COUNT "
+        f"FROM {settings.database}.{settings.raw_schema}.LOAD_HISTORY ORDER BY LOAD_ID"
     ).collect()
-    return {r[0] for r in rows}
+    return [PastLoad(int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6] or 0), r[7]) for r in rows]
 
 
 def _next_load_id(session: Session, settings: Settings) -> int:
@@ -159,9 +172,7 @@ def _next_load_id(session: Session, settings: Settings) -> int:
 def copy_parquet(session: Session, settings: Settings, parquet: Path, table: str, folder: str) -> None:
     """PUT a local Parquet file to the load stage and COPY it into `table` (fully qualified)."""
     location = f"@{settings.database}.{settings.raw_schema}.{STAGE}/{folder}/"
-    session.sql(
-        f"PUT 'file://{parquet.as_posix()}' {location} AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
-    ).collect()
+    session.sql(f"PUT 'file://{parquet.as_posix()}' {location} AUTO_COMPRESS = FALSE OVERWRITE = TRUE").collect()
     session.sql(
         f"COPY INTO {table} FROM {location}{parquet.name} "
         "FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
@@ -174,23 +185,33 @@ def load(
     url: str | None = None,
     *,
     force: bool = False,
+    allow_deletes: bool = False,
+    skip_batches: Sequence[int] = (),
     progress: Callable[[str], None] | None = None,
 ) -> LoadReport:
-    """Load every batch of the landing URL that is not loaded yet."""
+    """Load every batch of the landing URL that is not loaded yet.
+
+    Every file is parsed and checked first; a refusal (exit 4) leaves RAW as it was. `force`
+    loads content again that LOAD_HISTORY already has; `allow_deletes` lets a full extract drop
+    more keys than its source's max_delete_fraction; `skip_batches` records those batches'
+    files as skipped by the user, so the batches after them load.
+    """
     url = url or settings.landing_url
     say = progress or (lambda _msg: None)
     ensure_raw(session, settings)
     if settings.engine == "snowflake" and url.startswith("s3://"):
-        return load_from_external_stage(session, settings, url, force=force, say=say)
+        return load_from_external_stage(session, settings, url, force=force, skip_batches=skip_batches, say=say)
     report = LoadReport()
     work = Path(tempfile.mkdtemp(prefix="netflix-elt-load-"))
     try:
         batches = batches_from(url, work / "fetched")
-        seen = set() if force else _loaded_before(session, settings)
-        filled = _tables_with_rows(session, settings)
+        unknown = sorted(set(skip_batches) - {b.number for b in batches})
+        if unknown:
+            raise LoadError(f"--skip-batch {unknown[0]}: {url} has no batch {unknown[0]}")
+        book = _Book(_history(session, settings), force)
         load_id = _next_load_id(session, settings)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
-        plan: list[tuple[str, LandedBatch, ParsedFile, FileLoad]] = []
+        plan: list[tuple[LandedBatch, ParsedFile | None, FileLoad]] = []
         for batch in batches:
             for name, src in settings.config.sources.items():
                 path = batch.files.get(src.file)
@@ -199,16 +220,31 @@ def load(
                     if not src.optional and batch is batches[0]:
                         raise LoadError(f"{file_uri}: file not found (needed for {src.table})")
                     if src.optional:
-                        report.warnings.append(
-                            f"{file_uri} is absent: {src.table} gets no rows from {batch.label}"
-                        )
+                        report.warnings.append(f"{file_uri} is absent: {src.table} gets no rows from {batch.label}")
                     report.files.append(FileLoad(name, src.table, file_uri, "MISSING"))
                     continue
                 digest = sha256_of(path)
-                if (file_uri, digest) in seen:
+                earlier = book.same_content(src, digest)
+                if earlier is not None:
                     report.files.append(
-                        FileLoad(name, src.table, file_uri, "SKIPPED", message="already loaded")
+                        FileLoad(
+                            name, src.table, file_uri, "UNCHANGED", message=f"same content as {earlier.describe()}"
+                        )
                     )
+                    continue
+                if batch.number in skip_batches:
+                    fl = FileLoad(
+                        name,
+                        src.table,
+                        file_uri,
+                        "SKIPPED",
+                        load_id=load_id,
+                        message=f"skipped by the user (--skip-batch {batch.number})",
+                        checksum=digest,
+                    )
+                    plan.append((batch, None, fl))
+                    book.add(src, PastLoad(load_id, src.table, file_uri, batch.label, digest, "SKIPPED", 0, None))
+                    load_id += 1
                     continue
                 say(f"parsing {file_uri}")
                 parsed = parse_csv(
@@ -221,22 +257,12 @@ def load(
                     work_dir=work / "parsed",
                     digest=digest,
                 )
-                if parsed.rows_in_file == 0 and not src.optional and src.table not in filled:
-                    # a header-only file is valid CSV; after a first load with rows (a delta) it brings nothing
-                    raise LoadError(f"{file_uri}: has no data rows, only a header (needed for {src.table})")
-                if parsed.rows_loaded:
-                    filled.add(src.table)
-                fl = FileLoad(
-                    name,
-                    src.table,
-                    file_uri,
-                    "LOADED",
-                    parsed.rows_in_file,
-                    parsed.rows_loaded,
-                    parsed.rows_rejected,
-                    load_id,
+                fl = _decide(name, src, batch, parsed, file_uri, load_id, book, allow_deletes)
+                plan.append((batch, parsed, fl))
+                book.add(
+                    src,
+                    PastLoad(load_id, src.table, file_uri, batch.label, digest, fl.status, fl.rows_loaded, parsed.keys),
                 )
-                plan.append((name, batch, parsed, fl))
                 load_id += 1
         _apply(session, settings, plan, loaded_at, say)
         report.files.extend(fl for *_, fl in plan)
@@ -247,10 +273,110 @@ def load(
         shutil.rmtree(work, ignore_errors=True)
 
 
+class _Book:
+    """What LOAD_HISTORY (and the files planned so far in this command) say about each source."""
+
+    def __init__(self, history: list[PastLoad], force: bool) -> None:
+        self.force = force
+        self.by_table: dict[str, list[PastLoad]] = {}
+        for h in history:
+            self.by_table.setdefault(h.table, []).append(h)
+
+    def add(self, src: SourceSection, load: PastLoad) -> None:
+        self.by_table.setdefault(src.table, []).append(load)
+
+    def same_content(self, src: SourceSection, digest: str) -> PastLoad | None:
+        """An earlier load of this content: any for a delta source; for a full extract, only the
+        latest extract counts (an older extract landed again is a change back, so it loads)."""
+        if self.force:
+            return None
+        past = self.by_table.get(src.table, [])
+        if src.mode == "full":
+            past = [h for h in past if h.status == "LOADED"][-1:] + [h for h in past if h.status == "SKIPPED"]
+        return next((h for h in reversed(past) if h.checksum == digest), None)
+
+    def previous_extract(self, src: SourceSection) -> PastLoad | None:
+        return next((h for h in reversed(self.by_table.get(src.table, [])) if h.status == "LOADED"), None)
+
+    def has_rows(self, src: SourceSection) -> bool:
+        return any(h.rows_loaded > 0 for h in self.by_table.get(src.table, []))
+
+
+def _skips(policy: str, rejected: int, records: int) -> bool:
+    """Snowflake's SKIP_FILE rules: any error, at least N errors, or at least N percent."""
+    if not rejected or policy in ("continue", "abort_statement"):
+        return False
+    if policy == "skip_file":
+        return True
+    limit = policy.removeprefix("skip_file_")
+    if limit.endswith("%"):
+        return rejected * 100 >= float(limit[:-1]) * records
+    return rejected >= int(limit)
+
+
+def _decide(
+    name: str,
+    src: SourceSection,
+    batch: LandedBatch,
+    parsed: ParsedFile,
+    file_uri: str,
+    load_id: int,
+    book: _Book,
+    allow_deletes: bool,
+) -> FileLoad:
+    """What becomes of a parsed file: loaded, skipped (on_error) or refused (a LoadError, exit 4)."""
+    expected = batch.rows.get(src.file)
+    if expected is not None and expected != parsed.rows_in_file:
+        raise LoadError(
+            f"{file_uri}: the manifest of {batch.label} says {expected:,} data rows, the file has "
+            f"{parsed.rows_in_file:,}: it changed after it was landed; land it again"
+        )
+    if parsed.rows_in_file == 0 and not src.optional and not book.has_rows(src):
+        # a header-only file is valid CSV; after a first load with rows (a delta) it brings nothing
+        raise LoadError(f"{file_uri}: has no data rows, only a header (needed for {src.table})")
+    policy = src.on_error_policy
+    fl = FileLoad(
+        name,
+        src.table,
+        file_uri,
+        "LOADED",
+        parsed.rows_in_file,
+        parsed.rows_loaded,
+        parsed.rows_rejected,
+        load_id,
+        checksum=parsed.sha256,
+    )
+    if parsed.rows_rejected:
+        line, why = parsed.first_reject or (0, "")
+        what = f"{parsed.rows_rejected:,} of {parsed.rows_in_file:,} records rejected (first: line {line}, {why})"
+        if policy == "abort_statement":
+            raise LoadError(
+                f"{file_uri}: {what}; sources.{name}.on_error = abort_statement, so nothing was loaded. "
+                f"Fix the file and land it again, or skip {batch.label}: "
+                f"netflix-elt load --skip-batch {batch.number or 1}"
+            )
+        if _skips(policy, parsed.rows_rejected, parsed.rows_in_file):
+            fl.status, fl.rows_loaded, fl.message = "SKIPPED", 0, f"on_error = {policy}: {what}"
+            return fl
+    previous = book.previous_extract(src) if src.mode == "full" else None
+    if previous is not None and previous.keys and not allow_deletes:
+        floor = previous.keys * (1 - src.max_delete_fraction)
+        if parsed.keys < floor:
+            key = ", ".join(src.key) if src.key else "rows"
+            drop = 1 - parsed.keys / previous.keys
+            raise LoadError(
+                f"{file_uri}: this full extract of {src.table} has {parsed.keys:,} keys ({key}), the previous "
+                f"one {previous.keys:,} ({previous.describe()}): {drop:.1%} would be deleted, more than "
+                f"sources.{name}.max_delete_fraction = {src.max_delete_fraction}. Nothing was loaded; if the "
+                "deletions are real, run `netflix-elt load --allow-deletes`"
+            )
+    return fl
+
+
 def _apply(
     session: Session,
     settings: Settings,
-    plan: list[tuple[str, LandedBatch, ParsedFile, FileLoad]],
+    plan: list[tuple[LandedBatch, ParsedFile | None, FileLoad]],
     loaded_at: datetime,
     say: Callable[[str], None],
 ) -> None:
@@ -260,20 +386,21 @@ def _apply(
     raw = f"{settings.database}.{settings.raw_schema}"
     session.sql("BEGIN").collect()
     try:
-        for _name, batch, parsed, fl in plan:
-            say(f"copying {fl.file} into {fl.table}")
-            assert parsed.parquet is not None and fl.load_id is not None
-            copy_parquet(session, settings, parsed.parquet, f"{raw}.{fl.table}", f"load_{fl.load_id}")
+        for batch, parsed, fl in plan:
+            assert fl.load_id is not None
+            if parsed is not None and fl.status == "LOADED":
+                say(f"copying {fl.file} into {fl.table}")
+                assert parsed.parquet is not None
+                copy_parquet(session, settings, parsed.parquet, f"{raw}.{fl.table}", f"load_{fl.load_id}")
             fault("load.copy")  # test hook: rows copied, history not yet written, transaction open
-            if parsed.rejects_parquet is not None:
-                copy_parquet(
-                    session, settings, parsed.rejects_parquet, f"{raw}.LOAD_REJECTS", f"load_{fl.load_id}"
-                )
+            if parsed is not None and parsed.rejects_parquet is not None:
+                copy_parquet(session, settings, parsed.rejects_parquet, f"{raw}.LOAD_REJECTS", f"load_{fl.load_id}")
+            keys = parsed.keys if parsed is not None and fl.status == "LOADED" else 0
             session.sql(
                 f"INSERT INTO {raw}.LOAD_HISTORY ({', '.join(HISTORY_COLUMNS)}) VALUES "
-                f"({fl.load_id}, '{fl.table}', {_q(fl.file)}, {_q(batch.label)}, '{parsed.sha256}', "
+                f"({fl.load_id}, '{fl.table}', {_q(fl.file)}, {_q(batch.label)}, '{fl.checksum}', "
                 f"{fl.rows_parsed}, {fl.rows_loaded}, {fl.rows_rejected}, "
-                f"'{loaded_at.isoformat(sep=' ')}'::TIMESTAMP_NTZ)"
+                f"'{loaded_at.isoformat(sep=' ')}'::TIMESTAMP_NTZ, '{fl.status}', {_q(fl.message)}, {keys})"
             ).collect()
         session.sql("COMMIT").collect()
     except BaseException as e:
@@ -309,7 +436,13 @@ def check_s3_headers(settings: Settings, url: str, manifest: BatchManifest) -> N
 
 
 def load_from_external_stage(
-    session: Session, settings: Settings, url: str, *, force: bool, say: Callable[[str], None]
+    session: Session,
+    settings: Settings,
+    url: str,
+    *,
+    force: bool,
+    skip_batches: Sequence[int] = (),
+    say: Callable[[str], None],
 ) -> LoadReport:
     """Snowflake reads the landed files itself, through an external stage (see external_stage.py)."""
     from netflix_elt.ingest import external_stage as ext
@@ -317,19 +450,31 @@ def load_from_external_stage(
     report = LoadReport()
     manifests = Landing.from_url(url).list_batches()
     session.sql(ext.stage_sql(settings, url)).collect()
-    seen = set() if force else _loaded_before(session, settings)
     for manifest in manifests:
         check_s3_headers(settings, url, manifest)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        book = _Book(_history(session, settings), force)
         stmts, files = ext.load_batch_statements(
-            settings, url, manifest, seen, _next_load_id(session, settings), loaded_at, force
+            settings, url, manifest, book, _next_load_id(session, settings), loaded_at, manifest.batch in skip_batches
         )
         if stmts:
-            ext.run_in_transaction(session, stmts, say)
+            ext.run_in_transaction(session, stmts, say, f"batch={manifest.batch:04d}", manifest.batch)
         for table, uri, load_id in files:
             row = session.sql(
-                f"SELECT ROWS_PARSED, ROWS_LOADED, ROWS_REJECTED FROM {settings.database}.{settings.raw_schema}"
-                f".LOAD_HISTORY WHERE LOAD_ID = {load_id}"
+                f"SELECT ROWS_PARSED, ROWS_LOADED, ROWS_REJECTED, STATUS, MESSAGE FROM {settings.database}."
+                f"{settings.raw_schema}.LOAD_HISTORY WHERE LOAD_ID = {load_id}"
             ).collect()[0]
-            report.files.append(FileLoad(table, table, uri, "LOADED", int(row[0]), int(row[1]), int(row[2]), load_id))
+            report.files.append(
+                FileLoad(
+                    table,
+                    table,
+                    uri,
+                    str(row[3]),
+                    int(row[0]),
+                    int(row[1]),
+                    int(row[2]),
+                    load_id,
+                    message=str(row[4] or ""),
+                )
+            )
     return report

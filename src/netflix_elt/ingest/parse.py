@@ -1,10 +1,16 @@
-"""Parse a landed CSV file into typed Parquet plus a list of rejected rows, before any COPY.
+"""Parse a landed CSV file into typed Parquet plus its rejected records, before any COPY.
 
 Why not COPY the CSV directly: the emulator rejects GroupLens' doubled quotes and has no
 `ON_ERROR = CONTINUE`, and even on Snowflake a rejected row should be kept with its reason, not
-dropped. DuckDB (in-process, not the warehouse) reads the file with Snowflake's CSV rules
-(`"` quotes, `""` escapes); rows with the wrong column count, a non-numeric id, a value out of
-range or an unparseable timestamp become rejects; good rows get their load metadata.
+dropped. The file is split into records by `records.py` (so every physical line is accounted
+for), each value is checked against what Snowflake would take for the declared type (integers
+are an optional sign and digits: DuckDB's `0x10`, `1_0` or ` 5` are rejected), rules of the
+source are applied, and good rows get their load metadata.
+
+A clean numeric file (ratings, genome scores: nothing but digits, signs, dots, exponents, commas
+and line ends) takes a fast path: pyarrow reads it typed in one multi-threaded pass, and any
+surprise there (a conversion error, a row count that is not the line count, a rule violation)
+sends the file down the exact path instead, which gives every reject its line and reason.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from netflix_elt.config import SourceSection
 from netflix_elt.errors import LoadError
+from netflix_elt.ingest.records import decode, split_records
 
 _CAST = {
     "INTEGER": "BIGINT",
@@ -34,11 +42,13 @@ _CAST = {
 class ParsedFile:
     path: Path
     sha256: str
-    rows_in_file: int
+    rows_in_file: int  # data records: rows_loaded + rows_rejected
     rows_loaded: int
     rows_rejected: int
     parquet: Path | None
     rejects_parquet: Path | None
+    keys: int = 0  # distinct values of the source's key among loaded rows (rows when it has none)
+    first_reject: tuple[int, str] | None = None  # (line, reason) of the first rejected record
 
 
 def sha256_of(path: Path) -> str:
@@ -86,6 +96,117 @@ def read_header(path: Path) -> list[str]:
     return [h.strip().strip('"') for h in text.split(",")]
 
 
+def header_names(line: str) -> list[str]:
+    return [h.strip().strip('"') for h in line.split(",")]
+
+
+_NUMERIC_BYTES = b"0123456789+-.eE,\r\n"
+_ARROW_TYPES = {"INTEGER": "int64", "BIGINT": "int64", "FLOAT": "float64", "DOUBLE": "float64", "VARCHAR": "string"}
+_VALID = {  # what Snowflake takes from a CSV field for each type (v: the field's text, never NULL here)
+    "INTEGER": "regexp_full_match({v}, '[+-]?[0-9]+') AND TRY_CAST({v} AS BIGINT) IS NOT NULL",
+    "FLOAT": "regexp_full_match({v}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?')",
+    "DATE": "regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND TRY_CAST({v} AS DATE) IS NOT NULL",
+    "TIMESTAMP_NTZ": "TRY_CAST({v} AS TIMESTAMP) IS NOT NULL",
+    "BOOLEAN": "lower({v}) IN ('true', 'false', 't', 'f', 'yes', 'no', 'y', 'n', 'on', 'off', '1', '0')",
+}
+_VALID["BIGINT"], _VALID["DOUBLE"] = _VALID["INTEGER"], _VALID["FLOAT"]
+RAW_LINE_LIMIT = 65536  # characters of a rejected record kept in LOAD_REJECTS.RAW_LINE
+
+
+def _typed(typ: str, v: str) -> str:
+    if typ == "BOOLEAN":
+        return f"lower({v}) IN ('true', 't', 'yes', 'y', 'on', '1')"
+    return f"TRY_CAST({v} AS {_CAST[typ]})"
+
+
+def _fast_table(body: bytes, source: SourceSection) -> Any | None:
+    """The body (after the header) read typed by pyarrow, or None when it needs the exact path."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    types = {c: _ARROW_TYPES.get(t) for c, t in source.columns.items()}
+    if source.trim_space or None in types.values() or not body.endswith(b"\n"):
+        return None
+    if body.translate(None, _NUMERIC_BYTES) or body.count(b"\r") != body.count(b"\r\n"):
+        return None
+    if body.startswith((b"\n", b"\r\n")) or b"\n\n" in body or b"\n\r\n" in body:
+        return None
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(column_names=list(types), block_size=1 << 26),
+            parse_options=pacsv.ParseOptions(quote_char=False, newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: getattr(pa, t)() for c, t in types.items()},  # type: ignore[misc]
+                null_values=[""],
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != body.count(b"\n"):
+        return None
+    import numpy as np
+
+    return table.append_column("n", pa.array(np.arange(2, table.num_rows + 2, dtype=np.int64)))
+
+
+def _exact_tables(name: str, text: str, source: SourceSection) -> tuple[Any, Any]:
+    """(plain lines, special records) as Arrow tables for the exact path (see records.py)."""
+    import pyarrow as pa
+
+    split = split_records(name, text, len(source.columns), trim=source.trim_space)
+    plain = pa.table(
+        {
+            "n": pa.array([i + 2 for i in split.plain], pa.int64()),
+            "l": pa.array([split.lines[i] for i in split.plain], pa.string()),
+        }
+    )
+    special = pa.table(
+        {
+            "n": pa.array([r.line for r in split.special], pa.int64()),
+            "raw": pa.array([r.raw for r in split.special], pa.string()),
+            "f": pa.array([r.fields for r in split.special], pa.list_(pa.string())),
+            "why": pa.array(
+                [r.reason or ("NUL byte in the record" if "\x00" in r.raw else None) for r in split.special],
+                pa.string(),
+            ),
+        }
+    )
+    return plain, special
+
+
+def _exact_sql(source: SourceSection, header: str) -> str:
+    """SELECT every record with its typed columns and the first reason it cannot load (or NULL)."""
+    trim = "trim(x)" if source.trim_space else "x"
+    checks = []
+    typed = []
+    for i, (col, typ) in enumerate(source.columns.items(), start=1):
+        v = f"f[{i}]"
+        if typ in _VALID:
+            shown = f"left({v}, 100)"
+            checks.append(
+                f"WHEN {v} IS NOT NULL AND NOT ({_VALID[typ].format(v=v)}) "
+                f"THEN 'invalid {typ} in {col}: ''' || {shown} || ''''"
+            )
+            typed.append(f'{_typed(typ, v)} AS "{col}"')
+        else:
+            typed.append(f'{v} AS "{col}"')
+    ncols = len(source.columns)
+    return f"""
+        WITH rec AS (
+            SELECT n, l AS raw,
+                   CASE WHEN l = '' THEN NULL ELSE list_transform(string_split(l, ','), lambda x: NULLIF({trim}, '')) END AS f,
+                   CASE WHEN l = '' THEN 'empty line' WHEN l = {_sql_str(header)} THEN 'repeated header line'
+                        WHEN contains(l, chr(0)) THEN 'NUL byte in the record' END AS why
+            FROM plain
+            UNION ALL SELECT n, raw, f, why FROM special)
+        SELECT n, raw, COALESCE(why, CASE WHEN len(f) <> {ncols} THEN 'expected {ncols} fields, found ' || len(f)
+                                          {" ".join(checks)} END) AS why,
+               {", ".join(typed)}
+        FROM rec"""
+
+
 def parse_csv(
     path: Path,
     source: SourceSection,
@@ -100,92 +221,88 @@ def parse_csv(
     """Check the header, split good rows from rejects, and write both as Parquet in work_dir."""
     import duckdb
 
-    header = read_header(path)
+    if not path.is_file():
+        raise LoadError(f"{source_file}: file not found")
+    data = path.read_bytes()
+    if not data:
+        raise LoadError(f"{source_file}: file is empty (0 bytes); expected a CSV header row")
+    digest = digest or hashlib.sha256(data).hexdigest()
+    newline = data.find(b"\n")
+    header_line = decode(source_file, data[: newline if newline >= 0 else len(data)]).rstrip("\r")
+    header = header_names(header_line)
     expected = list(source.columns)
     if header != expected:
-        raise LoadError(
-            f"{path}: wrong header {','.join(header)!r}; expected {','.join(expected)!r} for {source.table}"
-        )
-    digest = digest or sha256_of(path)
+        shown = ",".join(header)
+        shown = shown if len(shown) <= 200 else shown[:200] + "..."
+        raise LoadError(f"{source_file}: wrong header {shown!r}; expected {','.join(expected)!r} for {source.table}")
+    # the fast path takes only ASCII digits, signs, dots, exponents, commas and line ends: no decoding needed
+    fast = _fast_table(data[newline + 1 :], source) if newline >= 0 else None
+    text = None if fast is not None else decode(source_file, data)
+    del data
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = true")
-        cols = ", ".join(f"{_sql_str(c)}: '{_CAST[t]}'" for c, t in source.columns.items())
-        try:
-            # one typed, parallel pass: rows that do not parse (column count, quoting, encoding,
-            # a value that is not of the column's type) land in DuckDB's rejects table with their line
+        rules = rule_checks(source, lambda c: f'"{c}"')
+        rule_reason = ("CASE " + " ".join(f"WHEN {p} THEN {w}" for p, w in rules) + " END") if rules else "NULL"
+        cols = ", ".join(f'"{c}"' for c in source.columns)
+        if fast is not None:
+            con.register("fast", fast)
+            broken = " OR ".join(f"({p})" for p, _ in rules) or "FALSE"
+            if con.execute(f"SELECT COUNT(*) FROM fast WHERE {broken}").fetchone()[0]:  # type: ignore[index]
+                con.unregister("fast")  # rejects need their raw lines: take the exact path
+                fast, text = None, decode(source_file, path.read_bytes())
+            else:
+                con.execute(
+                    f"CREATE VIEW recs AS SELECT n, NULL::VARCHAR AS raw, NULL::VARCHAR AS why, {cols} FROM fast"
+                )
+        if fast is None:
+            assert text is not None
+            plain, special = _exact_tables(source_file, text, source)
+            con.register("plain", plain)
+            con.register("special", special)
             con.execute(
-                f"""CREATE TABLE parsed AS SELECT * FROM read_csv({_sql_str(str(path))}, header = true,
-                    delim = ',', quote = '"', escape = '"', encoding = 'utf-8', columns = {{{cols}}},
-                    ignore_errors = true, store_rejects = true, rejects_table = 'rej', rejects_scan = 'rej_scan',
-                    max_line_size = 10000000, auto_detect = false)"""
+                f"""CREATE TABLE recs AS SELECT n, raw, COALESCE(why, {rule_reason}) AS why, {cols}
+                    FROM ({_exact_sql(source, header_line)})"""
             )
-        except duckdb.Error as e:
-            raise LoadError(f"{path}: not readable as CSV: {str(e).splitlines()[0]}") from None
-        bad_encoding = con.execute(
-            "SELECT MIN(line) FROM rej WHERE error_type::VARCHAR = 'INVALID ENCODING'"
-        ).fetchone()[0]  # type: ignore[index]
-        if bad_encoding is not None:
-            raise LoadError(f"{path}: line {bad_encoding} is not UTF-8; GroupLens files are UTF-8 (re-encode it)")
-        # DuckDB reports one reject per bad field; keep the first reason per line
-        types = "CASE column_name " + " ".join(f"WHEN {_sql_str(c)} THEN '{t}'" for c, t in source.columns.items())
-        types += " ELSE 'value' END"
-        con.execute(
-            f"""CREATE TABLE struct_rej AS SELECT line::BIGINT AS line,
-                   regexp_replace(ANY_VALUE(csv_line ORDER BY column_idx), '^[\r\n]+|[\r\n]+$', '', 'g') AS raw_line,
-                   ARG_MIN(CASE error_type::VARCHAR
-                       WHEN 'CAST' THEN 'invalid ' || {types} || ' in ' || column_name || ': '
-                           || COALESCE(regexp_extract(error_message, 'string "(.*)" to', 1), error_message)
-                       ELSE error_type::VARCHAR || ': ' || error_message END, column_idx) AS reason
-               FROM rej GROUP BY line"""
-        )
-        n_struct = con.execute("SELECT COUNT(*) FROM struct_rej").fetchone()[0]  # type: ignore[index]
-        # line of good row k (0-based rowid) = k + 2 + number of rejected lines before it
-        if n_struct:
-            con.execute(
-                """CREATE TABLE rej_pos AS SELECT good_before, MAX(n) AS n FROM (
-                       SELECT line - 1 - ROW_NUMBER() OVER (ORDER BY line) AS good_before,
-                              ROW_NUMBER() OVER (ORDER BY line) AS n FROM struct_rej)
-                   GROUP BY good_before"""
-            )
-            line = "(p.rowid + 2 + COALESCE(r.n, 0))"
-            joined = "parsed p ASOF LEFT JOIN rej_pos r ON p.rowid >= r.good_before"
+        del text
+        if fast is not None:
+            n_good, n_rej = fast.num_rows, 0
         else:
-            line = "(p.rowid + 2)"
-            joined = "parsed p"
-        checks = [f"WHEN {pred} THEN {why}" for pred, why in rule_checks(source, lambda c: f'p."{c}"')]
-        reason = ("CASE " + " ".join(checks) + " END") if checks else "NULL::VARCHAR"
-        raw_cols = " || ',' || ".join(f"COALESCE(CAST(p.\"{c}\" AS VARCHAR), '')" for c in source.columns)
-        # rows that parsed but break a rule (missing value, out of range): few, so collected apart
-        con.execute(
-            f"""CREATE TABLE all_rej AS
-                SELECT line, raw_line, reason FROM struct_rej
-                UNION ALL SELECT * FROM (SELECT {line}, {raw_cols}, {reason} AS r FROM {joined}) WHERE r IS NOT NULL"""
-        )
-        n_rej = con.execute("SELECT COUNT(*) FROM all_rej").fetchone()[0]  # type: ignore[index]
-        n_good = con.execute("SELECT COUNT(*) FROM parsed").fetchone()[0] - (n_rej - n_struct)  # type: ignore[index]
+            n_good, n_rej = con.execute(
+                "SELECT COUNT(*) FILTER (WHERE why IS NULL), COUNT(*) FILTER (WHERE why IS NOT NULL) FROM recs"
+            ).fetchone()  # type: ignore[misc]
+        keys = n_good
+        if source.key and n_good:
+            key = ", ".join(f'"{c}"' for c in source.key)
+            keys = con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {key} FROM recs WHERE why IS NULL)").fetchone()[
+                0
+            ]  # type: ignore[index]
         work_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{source_name}_{load_id}"
         parquet = work_dir / f"{stem}.parquet"
         at = f"{_sql_str(loaded_at.isoformat(sep=' '))}::TIMESTAMP"
-        typed = ", ".join(f'p."{c}" AS "{c.upper()}"' for c in source.columns)
-        keep = f"WHERE {reason} IS NULL" if checks else ""
+        typed = ", ".join(f'"{c}" AS "{c.upper()}"' for c in source.columns)
         con.execute(
             f"""COPY (SELECT {typed}, {load_id}::BIGINT AS _LOAD_ID, {at} AS _LOADED_AT,
-                      {_sql_str(source_file)} AS _SOURCE_FILE, ({line} - 1)::BIGINT AS _SOURCE_ROW
-                      FROM {joined} {keep})
+                      {_sql_str(source_file)} AS _SOURCE_FILE, (n - 1)::BIGINT AS _SOURCE_ROW
+                      FROM recs WHERE why IS NULL)
                 TO {_sql_str(str(parquet))} (FORMAT PARQUET)"""
         )
-        rejects_parquet = None
+        rejects_parquet, first = None, None
         if n_rej:
             rejects_parquet = work_dir / f"{stem}_rejects.parquet"
+            cut = f"' (raw line cut to its first {RAW_LINE_LIMIT:,} of ' || length(raw) || ' characters)'"
             con.execute(
                 f"""COPY (SELECT {load_id}::BIGINT AS _LOAD_ID, {_sql_str(source.table)} AS SOURCE_TABLE,
-                          {_sql_str(source_file)} AS SOURCE_FILE, line::BIGINT AS LINE_NUMBER,
-                          raw_line AS RAW_LINE, reason AS REASON, {at} AS REJECTED_AT
-                      FROM all_rej ORDER BY line)
+                          {_sql_str(source_file)} AS SOURCE_FILE, n AS LINE_NUMBER,
+                          left(raw, {RAW_LINE_LIMIT}) AS RAW_LINE,
+                          CASE WHEN length(raw) > {RAW_LINE_LIMIT} THEN why || {cut} ELSE why END AS REASON,
+                          {at} AS REJECTED_AT
+                      FROM recs WHERE why IS NOT NULL ORDER BY n)
                     TO {_sql_str(str(rejects_parquet))} (FORMAT PARQUET)"""
             )
-        return ParsedFile(path, digest, n_good + n_rej, n_good, n_rej, parquet, rejects_parquet)
+            row = con.execute("SELECT n, why FROM recs WHERE why IS NOT NULL ORDER BY n LIMIT 1").fetchone()
+            first = (int(row[0]), str(row[1])) if row else None
+        return ParsedFile(path, digest, n_good + n_rej, n_good, n_rej, parquet, rejects_parquet, keys, first)
     finally:
         con.close()
