@@ -31,8 +31,13 @@ Semantics (pinned by tests/integration/test_snapshot.py against a plain-Python m
 * A column added to the source is added to the table (ALTER TABLE ... ADD COLUMN), NULL in older
   versions; a column dropped from the source stays, NULL in newer versions.
 
-Before anything changes, the source is checked: duplicate or NULL unique keys (and NULL
-updated_at for the timestamp strategy) raise SnapshotError and leave the table as it was.
+Rows whose unique key has a NULL part, or an empty or blank text part, are not tracked: they
+are left out of the MERGE (counted, and named in the run's message), so they never open or close
+a version. Because such a row may be the unreadable form of a key that is current, a current key
+that agrees with it on every readable key part is not closed as deleted in that run (for a
+single-column key: no deletes at all while such rows exist). Before anything changes, the rest
+of the source is checked: duplicate unique keys (and NULL updated_at for the timestamp
+strategy) raise SnapshotError and leave the table as it was.
 Snowflake commits an open transaction at any DDL, so the ALTERs run before BEGIN; the MERGE runs
 in BEGIN/COMMIT (ROLLBACK on failure) on Snowflake. The emulator rewrites MERGE into temp-table
 + UPDATE + INSERT and cannot run them in a transaction, so there the MERGE goes into a copy that
@@ -77,6 +82,10 @@ class SnapshotPlan:
     config: SnapshotConfig
     meta: SnapshotMetaColumns
     run_started_at: datetime
+    # key columns of a text type: an empty or blank value is no key either (NULL never is)
+    text_keys: tuple[str, ...] = ()
+    # the source has rows with an unusable key: keep the current keys they could be from deletes
+    guard_deletes: bool = False
 
     @property
     def data_columns(self) -> tuple[str, ...]:
@@ -116,25 +125,53 @@ def row_id_sql(key_exprs: Sequence[str], valid_from: str) -> str:
     return "MD5(" + " || '|' || ".join(parts) + ")"
 
 
+def unusable_key_part(plan: SnapshotPlan, key: str, alias: str) -> str:
+    """True when this key part cannot identify a row: NULL, or (text) empty or blank."""
+    col = f"{alias}.{quote(key)}"
+    if key in plan.text_keys:
+        return f"({col} IS NULL OR TRIM({col}) = '')"
+    return f"{col} IS NULL"
+
+
+def unusable_key(plan: SnapshotPlan, alias: str) -> str:
+    """True when any part of the row's unique key is unusable (never NULL itself)."""
+    return "(" + " OR ".join(unusable_key_part(plan, k, alias) for k in plan.unique_key) + ")"
+
+
+def keyed_source_sql(plan: SnapshotPlan) -> str:
+    """The source without the rows whose unique key is unusable: what the snapshot tracks."""
+    return f"SELECT * FROM (\n{wrap(plan.source_sql)}\n) AS keyed\nWHERE NOT {unusable_key(plan, 'keyed')}"
+
+
 def precheck_sql(plan: SnapshotPlan) -> str:
-    """Up to 5 duplicated keys, with the number of duplicated keys on every row."""
+    """Up to 5 duplicated keys (among usable keys), with the number of duplicated keys on every row."""
     keys = ", ".join(quote(k) for k in plan.unique_key)
     return (
         f"SELECT {keys}, COUNT(*) AS N, COUNT(*) OVER () AS DUPLICATE_KEYS\n"
-        f"FROM ({wrap(plan.source_sql)}) AS src\nGROUP BY {keys}\nHAVING COUNT(*) > 1\n"
+        f"FROM ({keyed_source_sql(plan)}) AS src\nGROUP BY {keys}\nHAVING COUNT(*) > 1\n"
         f"ORDER BY {keys}\nLIMIT 5"
     )
 
 
 def nulls_sql(plan: SnapshotPlan) -> str:
-    """Rows with a NULL key part, and (timestamp strategy) rows with a NULL updated_at."""
-    null_key = " OR ".join(f"{quote(k)} IS NULL" for k in plan.unique_key)
+    """Rows with an unusable key (NULL, or empty text), and (timestamp strategy) rows with a
+    usable key but a NULL updated_at."""
+    bad = unusable_key(plan, "src")
     ua = plan.config.updated_at
-    null_ua = f"COUNT(CASE WHEN {quote(ua)} IS NULL THEN 1 END)" if ua else "0"
+    null_ua = f"COUNT(CASE WHEN NOT {bad} AND src.{quote(ua)} IS NULL THEN 1 END)" if ua else "0"
     return (
-        f"SELECT COUNT(CASE WHEN {null_key} THEN 1 END) AS NULL_KEYS, {null_ua} AS NULL_UPDATED_AT\n"
+        f"SELECT COUNT(CASE WHEN {bad} THEN 1 END) AS UNUSABLE_KEYS, {null_ua} AS NULL_UPDATED_AT\n"
         f"FROM ({wrap(plan.source_sql)}) AS src"
     )
+
+
+def skipped_keys_message(plan: SnapshotPlan, rows: int) -> str:
+    """`2 rows with a NULL or empty unique key (movie_id) skipped`, and what that does to deletes."""
+    keys = ", ".join(k.lower() for k in plan.unique_key)
+    msg = f"{rows} row{'s' if rows != 1 else ''} with a NULL or empty unique key ({keys}) skipped"
+    if plan.config.hard_deletes != "ignore":
+        msg += " (current keys they could be are not closed as deleted)"
+    return msg
 
 
 def _insert_meta(plan: SnapshotPlan, valid_from: str, updated_at: str, key_alias: str, deleted: str) -> list[str]:
@@ -163,7 +200,7 @@ def create_sql(plan: SnapshotPlan) -> str:
     cols = [f"src.{quote(c)}" for c in plan.data_columns]
     cols += _insert_meta(plan, valid_from, updated_at, "src", "FALSE")
     select = ",\n  ".join(cols)
-    return f"CREATE TABLE {plan.relation} AS\nSELECT\n  {select}\nFROM ({wrap(plan.source_sql)}) AS src"
+    return f"CREATE TABLE {plan.relation} AS\nSELECT\n  {select}\nFROM ({keyed_source_sql(plan)}) AS src"
 
 
 def merge_sql(plan: SnapshotPlan, table_columns: Sequence[str]) -> str:
@@ -186,7 +223,7 @@ def merge_sql(plan: SnapshotPlan, table_columns: Sequence[str]) -> str:
     opened = "_SNAPSHOT_FROM"
     opened_ua = "_SNAPSHOT_UPDATED_AT"
     ctes = [
-        f"src AS (\n  {wrap(plan.source_sql)}\n)",
+        f"src AS (\n  {keyed_source_sql(plan)}\n)",
         f"cur AS (\n  SELECT * FROM {plan.relation} WHERE {quote(m.is_current)}\n)",
     ]
     joins = f"src LEFT JOIN cur ON {on_keys}"
@@ -239,8 +276,27 @@ def merge_sql(plan: SnapshotPlan, table_columns: Sequence[str]) -> str:
     ]
     if cfg.hard_deletes != "ignore":
         live = f" AND NOT cur.{quote(m.is_deleted)}" if new_record else ""
+        guard_join = guard_where = ""
+        if plan.guard_deletes:
+            # a row with an unusable key may be any current key that agrees with it on the key
+            # parts it has: those keys are not treated as deleted (the row is not "absent")
+            key_list = ", ".join(quote(k) for k in keys)
+            could_be = " AND ".join(
+                f"({unusable_key_part(plan, k, 'bad')} OR bad.{quote(k)} = cur.{quote(k)})" for k in keys
+            )
+            ctes.append(
+                f"bad AS (\n  SELECT {key_list} FROM ({wrap(plan.source_sql)}) AS b\n"
+                f"  WHERE {unusable_key(plan, 'b')}\n)"
+            )
+            ctes.append(
+                f"guarded AS (\n  SELECT DISTINCT {', '.join(f'cur.{quote(k)}' for k in keys)}\n"
+                f"  FROM cur JOIN bad ON {could_be}\n)"
+            )
+            guard_join = " LEFT JOIN guarded ON " + " AND ".join(f"guarded.{quote(k)} = cur.{quote(k)}" for k in keys)
+            guard_where = f" AND guarded.{k0} IS NULL"
         ctes.append(
-            f"deletes AS (\n  SELECT cur.* FROM cur LEFT JOIN src ON {on_keys}\n  WHERE src.{k0} IS NULL{live}\n)"
+            f"deletes AS (\n  SELECT cur.* FROM cur LEFT JOIN src ON {on_keys}{guard_join}\n"
+            f"  WHERE src.{k0} IS NULL{guard_where}{live}\n)"
         )
         deleted_keys = [f"deletes.{quote(k)}" for k in keys]
         branches.append(f"SELECT {row('close', deleted_keys, run_ts, no_data, no_meta)}\nFROM deletes")
@@ -360,6 +416,9 @@ def build_snapshot(compiler: Compiler, node: Node, *, run_started_at: datetime) 
     settings = compiler.settings
     source_sql = compiler.select_sql(node)
     schema = session.sql(wrap(source_sql)).schema
+    from snowflake.snowpark.types import StringType
+
+    text_cols = {f.name.strip('"').upper() for f in schema.fields if isinstance(f.datatype, StringType)}
     plan = SnapshotPlan(
         name=node.name,
         relation=compiler.relation(node),
@@ -369,6 +428,7 @@ def build_snapshot(compiler: Compiler, node: Node, *, run_started_at: datetime) 
         config=node.snapshot,
         meta=settings.config.snapshots.meta_column_names,
         run_started_at=run_started_at,
+        text_keys=tuple(k for k in node.unique_key if k.upper() in text_cols),
     )
     _check_columns(node, plan)
     stmts: list[str] = []
@@ -380,18 +440,20 @@ def build_snapshot(compiler: Compiler, node: Node, *, run_started_at: datetime) 
     dups = run(precheck_sql(plan))
     if dups:
         raise SnapshotError(duplicate_message(node.name, plan.unique_key, dups))
-    null_keys, null_ua = run(nulls_sql(plan))[0]
-    if null_keys or null_ua:
-        what = f"{null_keys} rows with a NULL unique key part" if null_keys else ""
-        if null_ua:
-            what += (" and " if what else "") + f"{null_ua} rows with a NULL {plan.config.updated_at.lower()}"  # type: ignore[union-attr]
-        raise SnapshotError(f"{node.name}: the source has {what}; a snapshot cannot track them")
+    bad_keys, null_ua = (int(v) for v in run(nulls_sql(plan))[0])
+    if null_ua:
+        raise SnapshotError(
+            f"{node.name}: the source has {null_ua} rows with a NULL {plan.config.updated_at.lower()}; "  # type: ignore[union-attr]
+            "a snapshot cannot track them"
+        )
+    skipped = f"; {skipped_keys_message(plan, bad_keys)}" if bad_keys else ""
+    plan = replace(plan, guard_deletes=bad_keys > 0)
 
     if not table_exists(session, plan.relation):
         run(f"CREATE SCHEMA IF NOT EXISTS {settings.database}.{settings.snapshot_schema}")
         run(create_sql(plan))
         rows = count_rows(session, plan.relation)
-        return BuildResult(rows, stmts, f"created: {rows} versions")
+        return BuildResult(rows, stmts, f"created: {rows} versions{skipped}")
 
     table_cols = [c.strip('"') for c in session.table(plan.relation).columns]
     meta_names = {c.upper() for c in plan.meta.model_dump().values()}
@@ -414,4 +476,4 @@ def build_snapshot(compiler: Compiler, node: Node, *, run_started_at: datetime) 
         res = apply_merge(session, merge_sql(plan, data_cols), transactional=True, log=stmts, name=node.name)
     inserted, closed = (int(res[0][0]), int(res[0][1])) if res and len(res[0]) > 1 else (0, 0)
     rows = count_rows(session, plan.relation)
-    return BuildResult(rows, stmts, f"{inserted} new versions, {closed} closed")
+    return BuildResult(rows, stmts, f"{inserted} new versions, {closed} closed{skipped}")
