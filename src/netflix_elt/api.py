@@ -312,21 +312,30 @@ class Workspace:
         """
         kinds = ("snapshot",) if after is None else ("transform", "snapshot")
         names = [n for n in self.selected(select_, exclude, kinds) if self.project[n].kind == "snapshot"]
-        failed = {r.name for r in after.results if r.status in ("error", "fail", "skipped")} if after else set()
+        upstream = {r.name: r for r in after.results} if after else {}
         pname = self.settings.config.project.name
         skipped = []
         for n in names:
-            bad = sorted(set(self.project[n].inputs) & failed)
-            if bad:
-                msg = f"skipped: upstream {bad[0]!r} did not succeed"
-                skipped.append(NodeResult(n, unique_id(pname, self.project[n]), "snapshot", "skipped", message=msg))
+            # every node it reads, directly or not (snap_movies <- src_movies <- raw_movies), that
+            # this build ran must have succeeded and passed its error-severity tests
+            why = upstream_failure(self.project, upstream, self.project.dag.ancestors(n))
+            if why:
+                res = NodeResult(n, unique_id(pname, self.project[n]), "snapshot", "skipped", message=f"skipped: {why}")
+                skipped.append(res)
+                if reporter:
+                    reporter(len(skipped), len(names), res)
         todo = [n for n in names if n not in {r.name for r in skipped}]
         # one timestamp for the whole invocation: VALID_FROM/VALID_TO of the check strategy and deletes
         builder = self._build_snapshot(datetime.now(UTC))
         if after is not None:  # part of `build`: validate each snapshot right after it is applied
             builder = self.tested(builder)
         args = args or {}
-        outcome = self.execute(todo, builder, reporter=reporter, debug=debug, command=command, args=args)
+
+        def numbered(i: int, total: int, res: NodeResult) -> None:  # after the skipped ones
+            if reporter:
+                reporter(i + len(skipped), len(names), res)
+
+        outcome = self.execute(todo, builder, reporter=numbered, debug=debug, command=command, args=args)
         outcome.results = [*skipped, *outcome.results]
         if after is not None:
             write_run_results(
@@ -349,23 +358,53 @@ class Workspace:
         debug: bool = False,
         args: dict[str, Any] | None = None,
     ) -> tuple[RunOutcome, RunOutcome]:
-        """The transforms, then the snapshots that read them (`netflix-elt build` after load and seed)."""
+        """The suites of the sources (and seeds) it reads, the transforms, then the snapshots that
+        read them (`netflix-elt build` after load and seed).
+
+        A source or seed with a suite is a node of the build: its suite runs before any transform,
+        and an error-severity failure skips everything downstream of it, as `dbt build` tests
+        sources before the models that select from them. A snapshot is applied only when every
+        node upstream of it that this build ran succeeded and passed its tests.
+        """
         names = self.selected(select_, exclude, kinds=("transform", "snapshot"))
         transforms = [
             n
             for n in names
             if self.project[n].kind == "transform" and self.project[n].materialized not in ("ephemeral", "analysis")
         ]
+        inputs = self._tested_inputs(select_, exclude, names)
+        todo = [n for n in self.project.order if n in set(inputs) | set(transforms)]
+        deps = self._test_deps(todo)
+        for n in transforms:
+            # skip on any failed node upstream, also when the nodes between are not selected
+            deps.setdefault(n, set()).update(self.project.dag.ancestors(n) & set(todo))
+        build_transform = self.tested(self._build_transform(full_refresh))
+
+        def builder(node: Node) -> NodeResult:
+            return self._test_input(node) if node.kind in ("source", "seed") else build_transform(node)
+
+        seen: dict[str, NodeResult] = {}
+
+        def explain(i: int, total: int, res: NodeResult) -> None:
+            """Name the node (and expectation) a skip comes from, before the line is printed."""
+            seen[res.name] = res
+            if res.status == "skipped" and res.name in self.project.nodes:
+                why = upstream_failure(self.project, seen, {*self.project[res.name].inputs, *deps.get(res.name, ())})
+                if why:
+                    res.message = f"skipped: {why}"
+            if reporter:
+                reporter(i, total, res)
+
         args = args or {}
         with self.stage("run"):
             run = self.execute(
-                transforms,
-                self.tested(self._build_transform(full_refresh)),
-                reporter=reporter,
+                todo,
+                builder,
+                reporter=explain,
                 debug=debug,
                 command="build",
                 args=args,
-                extra_deps=self._test_deps(transforms),
+                extra_deps=deps,
             )
         with self.stage("snapshot"):
             snaps = self.snapshot(
@@ -529,6 +568,33 @@ class Workspace:
 
         return build_and_test
 
+    def _tested_inputs(self, select_: Sequence[str], exclude: Sequence[str], names: Sequence[str]) -> list[str]:
+        """Sources and seeds whose suites `build` runs: the selected ones and those upstream of the
+        selected transforms and snapshots (all, when nothing is selected), minus the excluded."""
+        suites = self.validator().suites
+        everything = ("source", "seed", "transform", "snapshot")
+        chosen = set(self.selected(select_, exclude, kinds=everything))
+        kept = set(select(self.project, (), exclude, kinds=everything))  # what --exclude leaves
+        for n in names:
+            chosen |= self.project.dag.ancestors(n) & kept
+        return [
+            n for n in self.project.order if n in chosen and n in suites and self.project[n].kind in ("source", "seed")
+        ]
+
+    def _test_input(self, node: Node) -> NodeResult:
+        """A source or seed in `build`: nothing to build, its suite runs on the loaded table."""
+        v = self.validator()
+        res = NodeResult(
+            node.name,
+            unique_id(self.settings.config.project.name, node),
+            node.kind,
+            "success",
+            message=f"{node.kind} table",
+            relation=v.relation_of(node.name),
+        )
+        with self.stage("validate"):
+            return self._test_built(node, res)
+
     def _test_deps(self, names: list[str]) -> dict[str, set[str]]:
         """In `build`, a node is tested right after it is built, so it waits for the tables its
         suite reads too (fct_ratings' relationship test reads dim_movies), as dbt orders tests."""
@@ -576,6 +642,30 @@ class Workspace:
         else:
             res.message = f"{res.message}; {len(tests)} tests passed"
         return res
+
+
+FAILED = ("error", "fail", "skipped")
+
+
+def failure_reason(res: NodeResult) -> str:
+    """Why what reads this failed node is skipped: `upstream 'raw_movies' failed test a, b`."""
+    if res.status == "skipped":  # already names where the failure comes from
+        return res.message.removeprefix("skipped: ")
+    tests = res.extra.get("tests") or ()
+    failed = [t["expectation"] for t in tests if t["severity"] == "error" and t["status"] in ("fail", "error")]
+    if failed:
+        return f"upstream {res.name!r} failed test {', '.join(failed)}"
+    return f"upstream {res.name!r} did not succeed"
+
+
+def upstream_failure(project: Project, results: dict[str, NodeResult], upstream: set[str]) -> str | None:
+    """The reason to skip a node whose `upstream` includes a node that failed in this command, or
+    None. A node that failed itself is named before one that was only skipped, upstream first."""
+    bad = [n for n in project.order if n in upstream and n in results and results[n].status in FAILED]
+    if not bad:
+        return None
+    roots = [n for n in bad if results[n].status != "skipped"]
+    return failure_reason(results[(roots or bad)[0]])
 
 
 @contextlib.contextmanager
