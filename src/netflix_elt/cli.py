@@ -442,7 +442,10 @@ def build(
     from_url: str | None,
     allow_deletes: bool,
 ) -> None:
-    """Load, seed, run the selected transforms, then the snapshots that read them."""
+    """Load, seed, test the sources, run the selected transforms, then the snapshots that read them.
+
+    What reads a source or table that failed an error-severity test is skipped (snapshots too).
+    """
     with _workspace(project_dir, target, profile, threads) as ws:
         ws.selected(select_, exclude, kinds=("transform", "snapshot"))
         with ws.stage("startup"):

@@ -72,9 +72,10 @@ STEPS: list[tuple[list[tuple[Any, ...]], int]] = [
             (2, "b", "z", day(1)),
             (3, "c", "w", day(1)),
             (None, "a", "q", day(1)),  # NULL key part
+            (None, "a", "q2", day(1)),  # twice: no duplicate key, it is no key
             (4, "", "q", day(1)),  # empty text key part
         ],
-        2,
+        3,
     ),
     (
         [
