@@ -36,6 +36,7 @@ table = "RAW_ITEMS"
 file = "items.csv"
 mode = "full"
 columns = {{ id = "INTEGER", name = "VARCHAR", price = "FLOAT" }}
+max_delete_fraction = 0.5  # the extracts below drop one item of three (the loader's guard)
 
 [sources.raw_shops]
 table = "RAW_SHOPS"
