@@ -141,7 +141,7 @@ def load_batch_statements(
             if not source.optional and manifest.batch == 1:
                 raise LoadError(f"{uri}: file not found (needed for {source.table})")
             continue
-        if book.same_content(source, entry.sha256) is not None:
+        if book.same_content(source, uri, entry.sha256) is not None:
             continue
         at = f"{_q(loaded_at.isoformat(sep=' '))}::TIMESTAMP_NTZ"
         history = (

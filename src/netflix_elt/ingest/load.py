@@ -224,7 +224,7 @@ def load(
                     report.files.append(FileLoad(name, src.table, file_uri, "MISSING"))
                     continue
                 digest = sha256_of(path)
-                earlier = book.same_content(src, digest)
+                earlier = book.same_content(src, file_uri, digest)
                 if earlier is not None:
                     report.files.append(
                         FileLoad(
@@ -285,15 +285,18 @@ class _Book:
     def add(self, src: SourceSection, load: PastLoad) -> None:
         self.by_table.setdefault(src.table, []).append(load)
 
-    def same_content(self, src: SourceSection, digest: str) -> PastLoad | None:
-        """An earlier load of this content: any for a delta source; for a full extract, only the
-        latest extract counts (an older extract landed again is a change back, so it loads)."""
+    def same_content(self, src: SourceSection, file: str, digest: str) -> PastLoad | None:
+        """An earlier load of this file or content: the same file (path and checksum) always; the same
+        content under another path, any load for a delta source, but for a full extract only the
+        latest one (an older extract landed anew is a change back, so it loads)."""
         if self.force:
             return None
         past = self.by_table.get(src.table, [])
-        if src.mode == "full":
-            past = [h for h in past if h.status == "LOADED"][-1:] + [h for h in past if h.status == "SKIPPED"]
-        return next((h for h in reversed(past) if h.checksum == digest), None)
+        same_file = next((h for h in past if h.file == file and h.checksum == digest), None)
+        if same_file is not None or src.mode == "append":
+            return same_file or next((h for h in reversed(past) if h.checksum == digest), None)
+        candidates = [h for h in past if h.status == "SKIPPED"] + [h for h in past if h.status == "LOADED"][-1:]
+        return next((h for h in reversed(candidates) if h.checksum == digest), None)
 
     def previous_extract(self, src: SourceSection) -> PastLoad | None:
         return next((h for h in reversed(self.by_table.get(src.table, [])) if h.status == "LOADED"), None)

@@ -24,7 +24,7 @@ from typing import Any
 
 from netflix_elt.config import SourceSection
 from netflix_elt.errors import LoadError
-from netflix_elt.ingest.records import decode, split_records
+from netflix_elt.ingest.records import decode, split_records, strip_cr
 
 _CAST = {
     "INTEGER": "BIGINT",
@@ -159,7 +159,7 @@ def _exact_tables(name: str, text: str, source: SourceSection) -> tuple[Any, Any
     plain = pa.table(
         {
             "n": pa.array([i + 2 for i in split.plain], pa.int64()),
-            "l": pa.array([split.lines[i] for i in split.plain], pa.string()),
+            "l": pa.array([strip_cr(split.lines[i]) for i in split.plain], pa.string()),
         }
     )
     special = pa.table(
@@ -196,7 +196,8 @@ def _exact_sql(source: SourceSection, header: str) -> str:
     return f"""
         WITH rec AS (
             SELECT n, l AS raw,
-                   CASE WHEN l = '' THEN NULL ELSE list_transform(string_split(l, ','), lambda x: NULLIF({trim}, '')) END AS f,
+                   CASE WHEN l = '' THEN NULL
+                        ELSE list_transform(string_split(l, ','), lambda x: NULLIF({trim}, '')) END AS f,
                    CASE WHEN l = '' THEN 'empty line' WHEN l = {_sql_str(header)} THEN 'repeated header line'
                         WHEN contains(l, chr(0)) THEN 'NUL byte in the record' END AS why
             FROM plain
@@ -248,7 +249,7 @@ def parse_csv(
         if fast is not None:
             con.register("fast", fast)
             broken = " OR ".join(f"({p})" for p, _ in rules) or "FALSE"
-            if con.execute(f"SELECT COUNT(*) FROM fast WHERE {broken}").fetchone()[0]:  # type: ignore[index]
+            if con.execute(f"SELECT COUNT(*) FROM fast WHERE {broken}").fetchall()[0][0]:
                 con.unregister("fast")  # rejects need their raw lines: take the exact path
                 fast, text = None, decode(source_file, path.read_bytes())
             else:
@@ -270,13 +271,11 @@ def parse_csv(
         else:
             n_good, n_rej = con.execute(
                 "SELECT COUNT(*) FILTER (WHERE why IS NULL), COUNT(*) FILTER (WHERE why IS NOT NULL) FROM recs"
-            ).fetchone()  # type: ignore[misc]
+            ).fetchall()[0]
         keys = n_good
         if source.key and n_good:
             key = ", ".join(f'"{c}"' for c in source.key)
-            keys = con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {key} FROM recs WHERE why IS NULL)").fetchone()[
-                0
-            ]  # type: ignore[index]
+            keys = con.execute(f"SELECT COUNT(DISTINCT ({key})) FROM recs WHERE why IS NULL").fetchall()[0][0]
         work_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{source_name}_{load_id}"
         parquet = work_dir / f"{stem}.parquet"
@@ -301,8 +300,8 @@ def parse_csv(
                       FROM recs WHERE why IS NOT NULL ORDER BY n)
                     TO {_sql_str(str(rejects_parquet))} (FORMAT PARQUET)"""
             )
-            row = con.execute("SELECT n, why FROM recs WHERE why IS NOT NULL ORDER BY n LIMIT 1").fetchone()
-            first = (int(row[0]), str(row[1])) if row else None
+            rows = con.execute("SELECT n, why FROM recs WHERE why IS NOT NULL ORDER BY n LIMIT 1").fetchall()
+            first = (int(rows[0][0]), str(rows[0][1])) if rows else None
         return ParsedFile(path, digest, n_good + n_rej, n_good, n_rej, parquet, rejects_parquet, keys, first)
     finally:
         con.close()

@@ -37,7 +37,7 @@ class Split:
     """The file as lines and records: ``plain`` are line numbers of quote-free one-line records."""
 
     header: str
-    lines: list[str]  # every physical line after the header, without its terminator
+    lines: list[str]  # every physical line after the header, without its LF (a CR before it is kept)
     special: list[Record] = field(default_factory=list)
     plain: list[int] = field(default_factory=list)  # 0-based indexes into ``lines``
 
@@ -126,6 +126,10 @@ def _opens_quote(text: str, *, trim: bool = False) -> bool:
     return inside
 
 
+def strip_cr(line: str) -> str:
+    return line[:-1] if line.endswith("\r") else line
+
+
 def decode(path_name: str, data: bytes) -> str:
     """The file's text: refuses gzip data, non-UTF-8 bytes (naming the line) and CR-only line ends."""
     if data[:2] == GZIP_MAGIC:
@@ -154,7 +158,7 @@ def split_records(path_name: str, text: str, ncols: int, *, trim: bool = False) 
     if terminated:
         lines.pop()
     header = lines[0].rstrip("\r") if lines else ""
-    body = [ln[:-1] if ln.endswith("\r") else ln for ln in lines[1:]]
+    body = lines[1:]
     out = Split(header, body)
     if not body:
         return out
@@ -170,7 +174,7 @@ def split_records(path_name: str, text: str, ncols: int, *, trim: bool = False) 
         done.update(range(i, i + rec.raw.count("\n") + 1))
     if last_open >= 0:
         out.special.append(
-            Record(last_open + 2, body[last_open], None, "last line has no line terminator (truncated file?)")
+            Record(last_open + 2, strip_cr(body[last_open]), None, "last line has no line terminator (truncated file?)")
         )
         done.add(last_open)
     out.plain = [i for i in range(len(body)) if i not in done] if done else list(range(len(body)))
@@ -183,7 +187,7 @@ def _quoted_record(
 ) -> Record:
     """The record starting at quoted line ``quoted[qpos]``: one line, several, or a reject of that line."""
     i = quoted[qpos]
-    text = body[i]
+    text = strip_cr(body[i])
     fields, why = split_fields(text, trim=trim)
     if fields is not None:
         return Record(i + 2, text, fields)
@@ -197,12 +201,12 @@ def _quoted_record(
         parity = (parity + body[j].count('"')) % 2
         if parity:
             continue
-        joined = "\n".join(body[i : j + 1])
+        joined = strip_cr("\n".join(body[i : j + 1]))  # CRLF inside the quoted field is kept, as Snowflake does
         fields, _ = split_fields(joined, trim=trim)
         if fields is None or len(fields) != ncols:
             break
         for k in range(i + 1, j):
-            inner, _ = split_fields(body[k], trim=trim)
+            inner, _ = split_fields(strip_cr(body[k]), trim=trim)
             if inner is not None and len(inner) == ncols:
                 raise LoadError(
                     f"{path_name}: line {i + 2} opens a quoted field that closes only at line {j + 2}, but line "
