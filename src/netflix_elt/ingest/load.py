@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from netflix_elt.config import Settings, SourceSection
-from netflix_elt.errors import LoadError
+from netflix_elt.errors import ConfigError, LoadError
 from netflix_elt.faults import fault
 from netflix_elt.ingest.landing import BatchManifest, Landing
 from netflix_elt.ingest.parse import ParsedFile, parse_csv, sha256_of
@@ -207,7 +207,7 @@ def load(
         batches = batches_from(url, work / "fetched")
         unknown = sorted(set(skip_batches) - {b.number for b in batches})
         if unknown:
-            raise LoadError(f"--skip-batch {unknown[0]}: {url} has no batch {unknown[0]}")
+            raise ConfigError(f"--skip-batch {unknown[0]}: {url} has no batch {unknown[0]}")
         book = _Book(_history(session, settings), force)
         load_id = _next_load_id(session, settings)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
