@@ -300,8 +300,13 @@ def _print_load(report: Any) -> None:
         console.print(table)
     else:
         console.print("[green]nothing new to load[/green]")
+    again = [f for f in unchanged if f.message == "already loaded"]
+    if again:
+        msg = f"{len(again)} files already loaded with the same checksum were skipped (--force reloads)"
+        console.print(Text(msg, style="dim"), soft_wrap=True)
     for f in unchanged:
-        console.print(Text(f"unchanged: {f.file}: {f.message} (--force loads it again)", style="dim"), soft_wrap=True)
+        if f not in again:  # the same content landed under another batch or path
+            console.print(Text(f"unchanged: {f.file}: {f.message} (--force loads it)", style="dim"), soft_wrap=True)
     for f in report.files:
         if f.status == "SKIPPED":
             console.print(Text.assemble(("skipped: ", "yellow"), f"{f.file}: {f.message}"), soft_wrap=True)

@@ -57,6 +57,7 @@ REJECTS_COLUMNS = {
     "REJECTED_AT": "TIMESTAMP_NTZ",
 }
 STAGE = "NETFLIX_ELT_LOAD_STAGE"
+ALREADY_LOADED = "already loaded"  # the message of a file whose path and checksum LOAD_HISTORY has
 
 
 @dataclass
@@ -226,11 +227,8 @@ def load(
                 digest = sha256_of(path)
                 earlier = book.same_content(src, file_uri, digest)
                 if earlier is not None:
-                    report.files.append(
-                        FileLoad(
-                            name, src.table, file_uri, "UNCHANGED", message=f"same content as {earlier.describe()}"
-                        )
-                    )
+                    why = ALREADY_LOADED if earlier.file == file_uri else f"same content as {earlier.describe()}"
+                    report.files.append(FileLoad(name, src.table, file_uri, "UNCHANGED", message=why))
                     continue
                 if batch.number in skip_batches:
                     fl = FileLoad(
