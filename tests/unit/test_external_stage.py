@@ -131,3 +131,25 @@ def test_failure_rolls_back():
     with pytest.raises(LoadError, match="rolled back"):
         ext.run_in_transaction(session, ["COPY INTO X FROM @s/f", "INSERT INTO Y VALUES (1)"], lambda _m: None)
     assert session.sql_log == ["BEGIN", "COPY INTO X FROM @s/f", "ROLLBACK"]
+
+
+def test_a_refusal_before_commit_rolls_the_batch_back():
+    session = RecordingSession()
+
+    def guard():
+        raise LoadError("movies.csv: this full extract of RAW_MOVIES has 1 keys")
+
+    with pytest.raises(LoadError, match="has 1 keys"):
+        ext.run_in_transaction(session, ["COPY INTO X FROM @s/f"], lambda _m: None, "batch=0002", 2, guard)
+    assert session.sql_log == ["BEGIN", "COPY INTO X FROM @s/f", "ROLLBACK"]
+
+
+def test_deletion_guard_compares_with_the_previous_extract(settings):
+    from netflix_elt.ingest.load import deletion_guard
+
+    src = settings.config.sources["raw_movies"]
+    prev = PastLoad(1, "RAW_MOVIES", "s3://b/p/batch=0001/movies.csv", "batch=0001", "x", "LOADED", 100, 100)
+    deletion_guard("raw_movies", src, "s3://b/p/batch=0002/movies.csv", 95, prev)  # 5% is allowed
+    deletion_guard("raw_movies", src, "s3://b/p/batch=0002/movies.csv", 1, None)  # nothing to compare with
+    with pytest.raises(LoadError, match=r"has 94 keys \(movieId\), the previous one 100 .*6\.0% would be deleted"):
+        deletion_guard("raw_movies", src, "s3://b/p/batch=0002/movies.csv", 94, prev)

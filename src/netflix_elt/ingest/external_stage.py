@@ -178,7 +178,12 @@ def load_batch_statements(
 
 
 def run_in_transaction(
-    session: Session, statements: list[str], say: Callable[[str], None], label: str = "", batch: int = 0
+    session: Session,
+    statements: list[str],
+    say: Callable[[str], None],
+    label: str = "",
+    batch: int = 0,
+    before_commit: Callable[[], None] | None = None,
 ) -> None:
     """BEGIN, every statement, COMMIT; ROLLBACK and a LoadError naming the batch and the way out on failure
     (with ON_ERROR = ABORT_STATEMENT a rejected row fails the COPY)."""
@@ -187,7 +192,12 @@ def run_in_transaction(
         for stmt in statements:
             say(stmt.split(" FROM ")[0][:120])
             session.sql(stmt).collect()
+        if before_commit is not None:
+            before_commit()  # e.g. the deletion guard: a LoadError rolls the batch back
         session.sql("COMMIT").collect()
+    except LoadError:
+        session.sql("ROLLBACK").collect()
+        raise
     except Exception as e:
         session.sql("ROLLBACK").collect()
         raise LoadError(

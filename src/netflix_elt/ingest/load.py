@@ -201,7 +201,9 @@ def load(
     say = progress or (lambda _msg: None)
     ensure_raw(session, settings)
     if settings.engine == "snowflake" and url.startswith("s3://"):
-        return load_from_external_stage(session, settings, url, force=force, skip_batches=skip_batches, say=say)
+        return load_from_external_stage(
+            session, settings, url, force=force, allow_deletes=allow_deletes, skip_batches=skip_batches, say=say
+        )
     report = LoadReport()
     work = Path(tempfile.mkdtemp(prefix="netflix-elt-load-"))
     try:
@@ -359,19 +361,22 @@ def _decide(
         if _skips(policy, parsed.rows_rejected, parsed.rows_in_file):
             fl.status, fl.rows_loaded, fl.message = "SKIPPED", 0, f"on_error = {policy}: {what}"
             return fl
-    previous = book.previous_extract(src) if src.mode == "full" else None
-    if previous is not None and previous.keys and not allow_deletes:
-        floor = previous.keys * (1 - src.max_delete_fraction)
-        if parsed.keys < floor:
-            key = ", ".join(src.key) if src.key else "rows"
-            drop = 1 - parsed.keys / previous.keys
-            raise LoadError(
-                f"{file_uri}: this full extract of {src.table} has {parsed.keys:,} keys ({key}), the previous "
-                f"one {previous.keys:,} ({previous.describe()}): {drop:.1%} would be deleted, more than "
-                f"sources.{name}.max_delete_fraction = {src.max_delete_fraction}. Nothing was loaded; if the "
-                "deletions are real, run `netflix-elt load --allow-deletes`"
-            )
+    if src.mode == "full" and not allow_deletes:
+        deletion_guard(name, src, file_uri, parsed.keys, book.previous_extract(src))
     return fl
+
+
+def deletion_guard(name: str, src: SourceSection, file_uri: str, keys: int, previous: PastLoad | None) -> None:
+    """Refuse a full extract whose keys drop by more than the source's max_delete_fraction (exit 4)."""
+    if previous is None or not previous.keys or keys >= previous.keys * (1 - src.max_delete_fraction):
+        return
+    key = ", ".join(src.key) if src.key else "rows"
+    raise LoadError(
+        f"{file_uri}: this full extract of {src.table} has {keys:,} keys ({key}), the previous one "
+        f"{previous.keys:,} ({previous.describe()}): {1 - keys / previous.keys:.1%} would be deleted, more than "
+        f"sources.{name}.max_delete_fraction = {src.max_delete_fraction}. Nothing was loaded; if the "
+        "deletions are real, run `netflix-elt load --allow-deletes`"
+    )
 
 
 def _apply(
@@ -442,6 +447,7 @@ def load_from_external_stage(
     url: str,
     *,
     force: bool,
+    allow_deletes: bool = False,
     skip_batches: Sequence[int] = (),
     say: Callable[[str], None],
 ) -> LoadReport:
@@ -458,8 +464,22 @@ def load_from_external_stage(
         stmts, files = ext.load_batch_statements(
             settings, url, manifest, book, _next_load_id(session, settings), loaded_at, manifest.batch in skip_batches
         )
+
+        def guard(files: list[tuple[str, str, int]] = files, book: _Book = book) -> None:
+            """The deletion guard, inside the transaction: Snowflake counted the keys it loaded."""
+            by_table = {src.table: (name, src) for name, src in settings.config.sources.items()}
+            for table, uri, load_id in files:
+                name, src = by_table[table]
+                if src.mode == "full" and not allow_deletes:
+                    keys = session.sql(
+                        f"SELECT KEY_COUNT FROM {settings.database}.{settings.raw_schema}.LOAD_HISTORY "
+                        f"WHERE LOAD_ID = {load_id} AND STATUS = 'LOADED'"
+                    ).collect()
+                    if keys:
+                        deletion_guard(name, src, uri, int(keys[0][0]), book.previous_extract(src))
+
         if stmts:
-            ext.run_in_transaction(session, stmts, say, f"batch={manifest.batch:04d}", manifest.batch)
+            ext.run_in_transaction(session, stmts, say, f"batch={manifest.batch:04d}", manifest.batch, guard)
         for table, uri, load_id in files:
             row = session.sql(
                 f"SELECT ROWS_PARSED, ROWS_LOADED, ROWS_REJECTED, STATUS, MESSAGE FROM {settings.database}."
