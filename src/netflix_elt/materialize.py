@@ -156,9 +156,25 @@ def wrap(sql: str) -> str:
 
 
 def dedupe_sql(sql: str, unique_key: Sequence[str], latest_by: Sequence[str]) -> str:
+    """One row per unique key: the first by `latest_by`, each column descending, NULL last."""
     keys = ", ".join(quote(k) for k in unique_key)
     order = ", ".join(f"{quote(c)} DESC NULLS LAST" for c in latest_by)
     return f"{wrap(sql)}\nQUALIFY ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
+
+
+def newer_sql(latest_by: Sequence[str], new: str = "s", old: str = "t") -> str:
+    """A condition true when row `new` comes strictly before row `old` in dedupe_sql's order.
+
+    Lexicographic over `latest_by`, each column descending with NULL last (a NULL is older than
+    any value), so `dedupe_sql` and a MERGE guarded by this condition agree on which row wins.
+    It is never NULL, and false for equal rows (a MERGE redone over the same rows changes nothing).
+    """
+    terms = []
+    for i, c in enumerate(latest_by):
+        same = [f"{new}.{quote(p)} IS NOT DISTINCT FROM {old}.{quote(p)}" for p in latest_by[:i]]
+        a, b = f"{new}.{quote(c)}", f"{old}.{quote(c)}"
+        terms.append(" AND ".join([*same, f"({a} IS NOT NULL AND ({b} IS NULL OR {a} > {b}))"]))
+    return "(" + " OR ".join(f"({t})" for t in terms) + ")" if terms else "TRUE"
 
 
 def create_view_sql(relation: str, sql: str) -> str:
@@ -169,29 +185,54 @@ def create_table_sql(relation: str, sql: str) -> str:
     return f"CREATE OR REPLACE TABLE {relation} AS\n{wrap(sql)}"
 
 
-def merge_sql(relation: str, source_sql: str, columns: Sequence[str], unique_key: Sequence[str]) -> str:
-    """A MERGE that updates matched keys and inserts new ones (Snowflake syntax, aliased both sides)."""
+def merge_sql(
+    relation: str,
+    source_sql: str,
+    columns: Sequence[str],
+    unique_key: Sequence[str],
+    latest_by: Sequence[str] = (),
+) -> str:
+    """A MERGE that inserts new keys and updates matched ones (Snowflake syntax, aliased both sides).
+
+    With `latest_by`, a matched row is updated only when the source row is newer by that order
+    (`newer_sql`): the target row keeps its own values of those columns to compare against.
+    """
     on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in unique_key)
     keys = {k.upper() for k in unique_key}
     updates = ", ".join(f"t.{quote(c)} = s.{quote(c)}" for c in columns if c.upper() not in keys)
     cols = ", ".join(quote(c) for c in columns)
     vals = ", ".join(f"s.{quote(c)}" for c in columns)
+    guard = f" AND {newer_sql(latest_by)}" if latest_by else ""
     return (
         f"MERGE INTO {relation} AS t\nUSING (\n{source_sql}\n) AS s\nON {on}\n"
-        f"WHEN MATCHED THEN UPDATE SET {updates}\n"
+        f"WHEN MATCHED{guard} THEN UPDATE SET {updates}\n"
         f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({vals})"
     )
 
 
-def incremental_source_sql(sql: str, node: Node, watermark: Any) -> str:
-    """New rows only (incremental_key beyond the watermark), one per unique key, latest wins."""
+def latest_order(node: Node) -> tuple[str, ...]:
+    """The order that picks an incremental node's row per unique key: `latest_by`, then the load.
+
+    The incremental_key is the last tie-breaker unless latest_by already places it.
+    """
     assert node.incremental_key
-    base = (
-        sql
-        if watermark is None
-        else f"{wrap(sql)}\nWHERE {quote(node.incremental_key)} > {_literal(watermark)}"
-    )
-    return dedupe_sql(base, node.unique_key, (node.incremental_key, *node.latest_by))
+    order = tuple(node.latest_by)
+    return order if node.incremental_key in order else (*order, node.incremental_key)
+
+
+def delta_sql(sql: str, node: Node, watermark: Any) -> str:
+    """The rows whose incremental_key is beyond the watermark (all rows without one)."""
+    assert node.incremental_key
+    if watermark is None:
+        return sql
+    return f"{wrap(sql)}\nWHERE {quote(node.incremental_key)} > {_literal(watermark)}"
+
+
+def incremental_source_sql(sql: str, node: Node, watermark: Any) -> str:
+    """New rows only (incremental_key beyond the watermark), one per unique key, the latest by
+    `latest_order(node)`. Which row is latest does not depend on when it was loaded, only on that
+    order, so a MERGE guarded by the same order gives the table a full build over all rows gives."""
+    return dedupe_sql(delta_sql(sql, node, watermark), node.unique_key, latest_order(node))
 
 
 def _literal(value: Any) -> str:
@@ -273,20 +314,30 @@ def _build_incremental(compiler: Compiler, node: Node, relation: str, sql: str, 
     session = compiler.session
     assert node.incremental_key
     key = quote(node.incremental_key)
+    order = latest_order(node)
+    columns = columns_of(session, sql)
+    missing = [c for c in (*node.unique_key, *order) if c.upper() not in {n.upper() for n in columns}]
+    if missing:
+        raise TransformError(
+            f"transform {node.name!r} ({node.file}): unique_key, incremental_key and latest_by must be "
+            f"output columns (the table keeps them to compare later rows with); missing {', '.join(missing)}"
+        )
     state = WatermarkStore(session, compiler.settings)
     if full_refresh or not table_exists(session, relation):
         stmt = create_table_sql(relation, incremental_source_sql(sql, node, None))
         session.sql(stmt).collect()
-        state.set(node.name, session.sql(f"SELECT MAX({key}) FROM {relation}").collect()[0][0])
+        state.set(node.name, session.sql(f"SELECT MAX({key}) FROM ({wrap(sql)})").collect()[0][0])
         return BuildResult(count_rows(session, relation), [stmt], "full build")
     watermark = state.get(node.name)
     if watermark is None:
         watermark = session.sql(f"SELECT MAX({key}) FROM {relation}").collect()[0][0]
-    source = incremental_source_sql(sql, node, watermark)
-    new_watermark = session.sql(f"SELECT MAX({key}) FROM ({source})").collect()[0][0]
+    # the highest key of every row beyond the watermark, not only of the rows that win their key
+    delta = wrap(delta_sql(sql, node, watermark))
+    new_watermark = session.sql(f"SELECT MAX({key}) FROM ({delta})").collect()[0][0]
     if new_watermark is None:  # nothing arrived since the last run
         return BuildResult(count_rows(session, relation), [], "merged: 0 inserted, 0 updated")
-    stmt = merge_sql(relation, source, columns_of(session, sql), node.unique_key)
+    source = incremental_source_sql(sql, node, watermark)
+    stmt = merge_sql(relation, source, columns, node.unique_key, order)
     res = session.sql(stmt).collect()
     fault("incremental.merge")  # test hook: merged, watermark not yet advanced
     inserted, updated = (int(res[0][0]), int(res[0][1])) if res else (0, 0)

@@ -97,8 +97,11 @@ def transform(
 
     `incremental` transforms need `unique_key` and `incremental_key`: a column that grows with
     each load (e.g. RAW's `_LOAD_ID`), used to pick up only what arrived since the last run.
-    Rows sharing a unique key are reduced to one: the highest incremental_key wins, then
-    `latest_by` columns (descending) break ties.
+    Rows sharing a unique key are reduced to one, the first by `latest_by` (each column
+    descending, NULL last), then by incremental_key (the later load) unless latest_by names it.
+    The same order guards the MERGE: a row already in the table is replaced only by a newer
+    one, so the table does not depend on the order loads arrive in. Make the order total (end it
+    with a row id such as `_source_row`) so that a full build and incremental runs agree.
     """
 
     def wrap(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,7 +1,12 @@
 """Every statement the framework emits parses as Snowflake SQL (sqlglot's Snowflake dialect)."""
 
+from dataclasses import replace
+
+import duckdb
 import pytest
 import sqlglot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlglot import exp
 
 from netflix_elt import materialize as m
@@ -46,8 +51,9 @@ def test_incremental_source_filters_by_watermark_and_dedupes():
     assert qualify is not None
     window = qualify.find(exp.Window)
     assert [c.name for c in window.args["partition_by"]] == ["USER_ID", "MOVIE_ID"]
-    assert [o.this.name for o in window.args["order"].expressions] == ["_LOAD_ID", "RATING"]
-    assert all(o.args.get("desc") for o in window.args["order"].expressions)
+    # latest_by first, the load only breaks ties: when a row was loaded does not make it newer
+    assert [o.this.name for o in window.args["order"].expressions] == ["RATING", "_LOAD_ID"]
+    assert all(o.args.get("desc") and not o.args.get("nulls_first") for o in window.args["order"].expressions)
     assert "WHERE" not in m.incremental_source_sql(SELECT, INC, None)
 
 
@@ -57,13 +63,49 @@ def test_merge_statement_shape():
         m.incremental_source_sql(SELECT, INC, 3),
         ["USER_ID", "MOVIE_ID", "RATING", "_LOAD_ID"],
         INC.unique_key,
+        m.latest_order(INC),
     )
     tree = parse(sql)
     assert isinstance(tree, exp.Merge)
     assert tree.this.alias == "t" and tree.args["using"].alias == "s"
+    matched, not_matched = tree.args["whens"].expressions
+    # a matched row is updated only by a newer one, compared on the target's own order columns
+    assert matched.args["matched"] and matched.args["condition"] is not None
+    compared = {(c.table, c.name) for c in matched.args["condition"].find_all(exp.Column)}
+    assert compared == {("s", "RATING"), ("t", "RATING"), ("s", "_LOAD_ID"), ("t", "_LOAD_ID")}
+    assert not not_matched.args["matched"] and not_matched.args.get("condition") is None
     assert 't."RATING" = s."RATING"' in sql and 't."USER_ID" = s."USER_ID" AND' in sql
     # keys are never updated
     assert 'SET t."USER_ID"' not in sql and ', t."USER_ID" = s' not in sql.split("UPDATE SET")[1]
+
+
+def test_latest_order_ends_with_the_load_unless_latest_by_places_it():
+    assert m.latest_order(INC) == ("RATING", "_LOAD_ID")
+    placed = replace(INC, latest_by=("TS", "_LOAD_ID", "_SOURCE_ROW"))
+    assert m.latest_order(placed) == ("TS", "_LOAD_ID", "_SOURCE_ROW")
+    assert m.latest_order(replace(INC, latest_by=())) == ("_LOAD_ID",)
+
+
+# a value or NULL, few distinct values so that ties are common
+_cell = st.one_of(st.none(), st.integers(0, 2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_cell, _cell, _cell), min_size=2, max_size=2))
+def test_newer_sql_is_the_order_of_dedupe_sql(pair):
+    """`newer_sql(s, t)` holds exactly when dedupe_sql ranks s before t (DESC, NULL last)."""
+    (s_row, t_row) = pair
+    cols = ("A", "B", "C")
+    con = duckdb.connect()
+    values = lambda r: ", ".join("NULL::INT" if v is None else str(v) for v in r)  # noqa: E731
+    names = ", ".join(f'"{c}"' for c in cols)
+    got = con.execute(
+        f"SELECT {m.newer_sql(cols)} FROM (SELECT * FROM (VALUES ({values(s_row)})) AS v({names})) AS s, "
+        f"(SELECT * FROM (VALUES ({values(t_row)})) AS v({names})) AS t"
+    ).fetchone()[0]
+    key = lambda r: tuple((v is not None, v or 0) for v in r)  # noqa: E731  NULL is the oldest
+    assert got is (key(s_row) > key(t_row))
+    parse(f"SELECT 1 FROM a AS s, b AS t WHERE {m.newer_sql(cols)}")
 
 
 def test_quote_escapes():
