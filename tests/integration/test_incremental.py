@@ -2,7 +2,8 @@
 
 The original dbt model appended rows newer than max(timestamp): it dropped late-arriving ratings
 and rows sharing the newest timestamp, and kept re-ratings twice. Here each run merges what was
-loaded since the last one, keyed by (user_id, movie_id).
+loaded since the last one, keyed by (user_id, movie_id); the latest rating by (timestamp, load,
+source row) wins, whatever order loads arrive in (tests/integration/test_incremental_order.py).
 """
 
 from __future__ import annotations
@@ -42,14 +43,15 @@ def _write_batch2(fixture: Path, folder: Path) -> dict[str, list[tuple[int, int,
 
 
 def _reference(fixture: Path, batch2: Path) -> set[tuple]:
-    """Latest rating per (user, movie): batch 2 beats batch 1; within a load the later timestamp wins."""
+    """Latest rating per (user, movie): the later timestamp wins, then the later load, then the later row."""
     con = duckdb.connect()
     return set(
         con.execute(
             f"""SELECT userId, movieId, rating, timestamp FROM (
-                  SELECT *, 1 AS load FROM read_csv('{fixture / "ratings.csv"}')
-                  UNION ALL SELECT *, 2 FROM read_csv('{batch2 / "ratings.csv"}'))
-                QUALIFY ROW_NUMBER() OVER (PARTITION BY userId, movieId ORDER BY load DESC, timestamp DESC) = 1"""
+                  SELECT *, 1 AS load, ROW_NUMBER() OVER () AS line FROM read_csv('{fixture / "ratings.csv"}')
+                  UNION ALL SELECT *, 2, ROW_NUMBER() OVER () FROM read_csv('{batch2 / "ratings.csv"}'))
+                QUALIFY ROW_NUMBER() OVER (PARTITION BY userId, movieId
+                                           ORDER BY timestamp DESC, load DESC, line DESC) = 1"""
         ).fetchall()
     )
 

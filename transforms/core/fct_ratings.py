@@ -9,7 +9,7 @@ from netflix_elt import transform
     materialized="incremental",
     unique_key=["user_id", "movie_id"],
     incremental_key="_load_id",
-    latest_by=["rating_timestamp", "_source_row"],
+    latest_by=["rating_timestamp", "_load_id", "_source_row"],
     columns={
         "user_id": "MovieLens user id",
         "movie_id": "MovieLens movie id",
@@ -22,9 +22,12 @@ from netflix_elt import transform
 def fct_ratings(src_ratings: DataFrame) -> DataFrame:
     """One row per (user, movie): the latest rating.
 
-    Unlike the original dbt model (rows newer than max(timestamp)), new rows are found by load:
-    each run merges what was loaded since the last one, so late-arriving ratings and ratings
-    sharing the newest timestamp are never missed, and re-ratings replace the old value.
+    Latest means the newest `rating_timestamp`; ties go to the later load, then the later row
+    of the source file (`latest_by`). Which rating wins never depends on when or in what order
+    the loads arrived: each run merges what was loaded since the last one, and a merged row
+    replaces the table's row only if it is newer by that order. So late-arriving ratings and
+    re-ratings are picked up, a re-landed older batch changes nothing, and `--full-refresh`
+    gives the same table as any sequence of incremental runs over the same loads.
     """
     return src_ratings.filter(F.col("rating").is_not_null()).select(
         "user_id", "movie_id", "rating", "rating_timestamp", "_load_id", "_source_row"
