@@ -228,3 +228,48 @@ def test_any_load_order_and_run_grouping_gives_the_full_refresh_table(shared_ws,
     assert incremental == latest(loaded)
     run_fct(ws, full_refresh=True)
     assert fct(ws, users) == incremental
+
+
+TINY_CONFIG = """
+[project]
+name = "tiny"
+transforms = "{package}"
+seeds = "seeds"
+
+[warehouse]
+database = "TINY"
+
+[targets.dev]
+schema = "DEV"
+
+[profiles.local]
+engine = "embedded"
+
+[sources.raw_items]
+table = "RAW_ITEMS"
+file = "items.csv"
+mode = "append"
+columns = {{ id = "INTEGER", version = "INTEGER" }}
+"""
+
+TINY_TRANSFORMS = """
+from netflix_elt import transform
+
+
+@transform(layer="core", materialized="incremental", unique_key="id", incremental_key="_load_id", latest_by=["version"])
+def items_latest(raw_items):
+    return raw_items.select("id", "_load_id")  # drops the column its rows are ordered by
+"""
+
+
+def test_an_order_column_the_table_would_not_keep_is_refused(tmp_path, monkeypatch):
+    from tests.conftest import write_tiny_project
+
+    project = write_tiny_project(tmp_path, "fctorder", TINY_CONFIG, TINY_TRANSFORMS, "id,version\n1,2\n")
+    monkeypatch.setenv("NETFLIX_ELT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(tmp_path / "target"))
+    with Workspace.from_options(project) as tiny:
+        tiny.load(str(project / "landing"))
+        result = {r.name: r for r in tiny.run().results}["items_latest"]
+    assert result.status == "error"
+    assert "latest_by must be output columns" in result.message and "missing VERSION" in result.message
