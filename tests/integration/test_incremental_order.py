@@ -209,7 +209,7 @@ def shared_ws(tmp_path_factory) -> Iterator[tuple[Workspace, Path]]:
             yield ws, root
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=_batches, data=st.data())
 def test_any_load_order_and_run_grouping_gives_the_full_refresh_table(shared_ws, batches, data):
     ws, root = shared_ws

@@ -90,13 +90,16 @@ def test_latest_order_ends_with_the_load_unless_latest_by_places_it():
 _cell = st.one_of(st.none(), st.integers(0, 2))
 
 
-@settings(max_examples=300, deadline=None)
+_duck = duckdb.connect()
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(_cell, _cell, _cell), min_size=2, max_size=2))
 def test_newer_sql_is_the_order_of_dedupe_sql(pair):
     """`newer_sql(s, t)` holds exactly when dedupe_sql ranks s before t (DESC, NULL last)."""
     (s_row, t_row) = pair
     cols = ("A", "B", "C")
-    con = duckdb.connect()
+    con = _duck
     values = lambda r: ", ".join("NULL::INT" if v is None else str(v) for v in r)  # noqa: E731
     names = ", ".join(f'"{c}"' for c in cols)
     got = con.execute(
