@@ -43,10 +43,8 @@ def land(folder: Path, ratings: Iterable[Rating]) -> Path:
     return folder
 
 
-def _rows(ws: Workspace, sql: str, users: range | None = None) -> set[Row]:
-    where = (
-        f" WHERE {'USER_ID' if 'FCT' in sql else 'USERID'} BETWEEN {users.start} AND {users.stop - 1}" if users else ""
-    )
+def _rows(ws: Workspace, sql: str, user_column: str, users: range | None) -> set[Row]:
+    where = f" WHERE {user_column} BETWEEN {users.start} AND {users.stop - 1}" if users else ""
     return {
         (int(u), int(m), float(r), int(t), int(load), int(row))
         for u, m, r, t, load, row in ws.session.sql(sql + where).collect()
@@ -54,11 +52,11 @@ def _rows(ws: Workspace, sql: str, users: range | None = None) -> set[Row]:
 
 
 def fct(ws: Workspace, users: range | None = None) -> set[Row]:
-    return _rows(ws, FCT, users)
+    return _rows(ws, FCT, "USER_ID", users)
 
 
 def raw(ws: Workspace, users: range | None = None) -> set[Row]:
-    return _rows(ws, RAW, users)
+    return _rows(ws, RAW, '"USERID"', users)
 
 
 def latest(rows: Iterable[Row]) -> set[Row]:
