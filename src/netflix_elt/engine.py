@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from netflix_elt import durability
 from netflix_elt.config import Settings
 from netflix_elt.connections import scrub, snowflake_connection_params
 from netflix_elt.errors import ConfigError
@@ -40,6 +41,7 @@ def _quiet() -> None:
     """The emulator logs every request at INFO; users want our output, not the server's."""
     for name in (*_QUIET_LOGGERS, "fakesnow.server"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    durability.capture_server_errors()  # silent too, but a failed write's reason is kept for the error
     warnings.filterwarnings("ignore", message=".*Arrow output on a DB-API result.*")
     warnings.filterwarnings("ignore", category=UserWarning, module="snowflake")
 
@@ -86,6 +88,7 @@ class EmbeddedEngine:
         with contextlib.closing(socket.socket(type=socket.SOCK_STREAM)) as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
+        app = durability.asgi(app)  # a query that failed to write the warehouse: an error, not a retried HTTP 500
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", access_log=False, lifespan="off")
         )
@@ -134,6 +137,7 @@ class EmbeddedEngine:
         """Close every session and stop the server (idempotent)."""
         with self.lock:
             for session in self.sessions.values():
+                durability.unregister(session)
                 close_session(session, embedded=True)
             self.sessions.clear()
             if self.server is not None:
@@ -189,6 +193,7 @@ def open_session(settings: Settings) -> Iterator[Session]:
     _quiet()
     if settings.engine == "embedded":
         session = ENGINE.session(settings.warehouse_dir)
+        durability.register(session, settings.database)  # DuckDB needs a checkpoint after each write
         session.sql(f"CREATE DATABASE IF NOT EXISTS {settings.database}").collect()
         session.sql(f"USE DATABASE {settings.database}").collect()
         try:
