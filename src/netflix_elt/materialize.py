@@ -19,6 +19,7 @@ import sqlglot
 from sqlglot import exp
 
 from netflix_elt.config import Settings
+from netflix_elt.durability import confirm_written
 from netflix_elt.errors import TransformError
 from netflix_elt.faults import fault
 from netflix_elt.registry import Node, Project
@@ -277,10 +278,12 @@ def build(compiler: Compiler, node: Node, *, full_refresh: bool = False) -> Buil
     if node.materialized == "view":
         stmt = create_view_sql(relation, sql)
         session.sql(stmt).collect()
+        confirm_written(session, f"view {relation}", TransformError)
         return BuildResult(None, [stmt])
     if node.materialized == "table":
         stmt = create_table_sql(relation, sql)
         session.sql(stmt).collect()
+        confirm_written(session, f"table {relation}", TransformError, f"SELECT COUNT(*) FROM {relation}")
         fault("transform.build")  # test hook (netflix_elt.faults)
         return BuildResult(count_rows(session, relation), [stmt])
     if node.materialized == "incremental":
@@ -326,6 +329,7 @@ def _build_incremental(compiler: Compiler, node: Node, relation: str, sql: str, 
     if full_refresh or not table_exists(session, relation):
         stmt = create_table_sql(relation, incremental_source_sql(sql, node, None))
         session.sql(stmt).collect()
+        confirm_written(session, f"table {relation}", TransformError, f"SELECT COUNT(*) FROM {relation}")
         state.set(node.name, session.sql(f"SELECT MAX({key}) FROM ({wrap(sql)})").collect()[0][0])
         return BuildResult(count_rows(session, relation), [stmt], "full build")
     watermark = state.get(node.name)
@@ -339,6 +343,7 @@ def _build_incremental(compiler: Compiler, node: Node, relation: str, sql: str, 
     source = incremental_source_sql(sql, node, watermark)
     stmt = merge_sql(relation, source, columns, node.unique_key, order)
     res = session.sql(stmt).collect()
+    confirm_written(session, f"the MERGE into {relation}", TransformError, f"SELECT COUNT(*) FROM {relation}")
     fault("incremental.merge")  # test hook: merged, watermark not yet advanced
     inserted, updated = (int(res[0][0]), int(res[0][1])) if res else (0, 0)
     state.set(node.name, new_watermark)

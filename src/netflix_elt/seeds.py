@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from netflix_elt.config import SeedSection, Settings
+from netflix_elt.durability import confirm_written
 from netflix_elt.errors import LoadError
 from netflix_elt.ingest.load import copy_parquet, ensure_raw
 from netflix_elt.ingest.parse import _CAST, _sql_str, read_header
@@ -71,6 +72,8 @@ def load_seeds(session: Session, settings: Settings, names: list[str] | None = N
                 session.sql(f"CREATE OR REPLACE TABLE {schema}.{name.upper()} ({cols})").collect()
                 copy_parquet(session, settings, out, f"{schema}.{name.upper()}", f"seed_{name}")
                 session.sql("COMMIT").collect()
+                check = f"SELECT COUNT(*) FROM {schema}.{name.upper()}"
+                confirm_written(session, f"seed {name}", LoadError, check, rows)
             except Exception:
                 with contextlib.suppress(Exception):
                     session.sql("ROLLBACK").collect()

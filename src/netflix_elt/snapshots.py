@@ -57,6 +57,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from netflix_elt.config import SnapshotMetaColumns
+from netflix_elt.durability import confirm_written
 from netflix_elt.errors import SnapshotError
 from netflix_elt.faults import fault
 from netflix_elt.materialize import BuildResult, Compiler, count_rows, quote, table_exists, wrap
@@ -452,6 +453,7 @@ def build_snapshot(compiler: Compiler, node: Node, *, run_started_at: datetime) 
     if not table_exists(session, plan.relation):
         run(f"CREATE SCHEMA IF NOT EXISTS {settings.database}.{settings.snapshot_schema}")
         run(create_sql(plan))
+        confirm_written(session, f"snapshot {plan.relation}", SnapshotError, f"SELECT COUNT(*) FROM {plan.relation}")
         rows = count_rows(session, plan.relation)
         return BuildResult(rows, stmts, f"created: {rows} versions{skipped}")
 
@@ -474,6 +476,7 @@ def build_snapshot(compiler: Compiler, node: Node, *, run_started_at: datetime) 
         res = _merge_via_copy(session, plan, data_cols, stmts)
     else:  # one MERGE statement in BEGIN/COMMIT: atomic on Snowflake
         res = apply_merge(session, merge_sql(plan, data_cols), transactional=True, log=stmts, name=node.name)
+    confirm_written(session, f"snapshot {plan.relation}", SnapshotError, f"SELECT COUNT(*) FROM {plan.relation}")
     inserted, closed = (int(res[0][0]), int(res[0][1])) if res and len(res[0]) > 1 else (0, 0)
     rows = count_rows(session, plan.relation)
     return BuildResult(rows, stmts, f"{inserted} new versions, {closed} closed{skipped}")

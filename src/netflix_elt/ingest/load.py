@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from netflix_elt.config import Settings, SourceSection
+from netflix_elt.durability import confirm_written
 from netflix_elt.errors import ConfigError, LoadError
 from netflix_elt.faults import fault
 from netflix_elt.ingest.landing import BatchManifest, Landing
@@ -409,12 +410,19 @@ def _apply(
                 f"'{loaded_at.isoformat(sep=' ')}'::TIMESTAMP_NTZ, '{fl.status}', {_q(fl.message)}, {keys})"
             ).collect()
         session.sql("COMMIT").collect()
+        confirm_written(session, f"the load of {len(plan)} files into {raw}", LoadError, *_history_check(raw, plan))
     except BaseException as e:
         with contextlib.suppress(Exception):
             session.sql("ROLLBACK").collect()
         if isinstance(e, Exception) and not isinstance(e, LoadError):
             raise LoadError(f"loading into {raw} failed and was rolled back: {e}") from e
         raise
+
+
+def _history_check(raw: str, plan: list[tuple[LandedBatch, ParsedFile | None, FileLoad]]) -> tuple[str, int]:
+    """The read-back after COMMIT: this load's LOAD_HISTORY rows must all be there."""
+    ids = ", ".join(str(fl.load_id) for *_, fl in plan)
+    return f"SELECT COUNT(*) FROM {raw}.LOAD_HISTORY WHERE LOAD_ID IN ({ids})", len(plan)
 
 
 def _q(s: str) -> str:
