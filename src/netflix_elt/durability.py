@@ -111,6 +111,7 @@ _WRITE_FAILURES = (
     "could not write",
     "failed to commit",
     "failed to create checkpoint",
+    "checkpoint failed",
     "database has been invalidated",
     "disk quota exceeded",
     "read-only file system",
@@ -120,10 +121,13 @@ _REQUEST: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar
 
 
 def is_write_failure(e: BaseException) -> bool:
-    """Whether DuckDB failed because it could not write the warehouse files."""
-    kind = type(e).__name__
+    """Whether DuckDB failed because it could not write the warehouse files.
+
+    Not every IOException: reading a missing file is one too. A FatalException means DuckDB
+    invalidated the database (a failed checkpoint or WAL write).
+    """
     text = str(e).lower()
-    return kind in ("IOException", "FatalException") or any(s in text for s in _WRITE_FAILURES)
+    return type(e).__name__ == "FatalException" or any(s in text for s in _WRITE_FAILURES)
 
 
 class _ServerErrorCapture(logging.Handler):

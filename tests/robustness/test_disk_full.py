@@ -205,6 +205,10 @@ def test_a_checkpoint_that_fails_once_fails_the_build_and_the_snapshot(tiny, mon
 # -- everywhere: the mechanism's units ------------------------------------------------------------
 
 
+class IOException(Exception):
+    """Named as DuckDB's, which it raises for reads too."""
+
+
 class FakeSession:
     """Records statements; `fail` maps a statement prefix to the exception it raises."""
 
@@ -261,8 +265,8 @@ def test_the_server_answers_a_failed_write_as_a_query_error_not_a_retryable_500(
                 logging.getLogger("fakesnow.server").error("Unhandled exception", exc_info=e)
         elif scope.get("other_bug"):
             try:
-                raise KeyError("not a write failure")
-            except KeyError as e:
+                raise IOException("IO Error: No files found that match the pattern")  # a read, not a write
+            except IOException as e:
                 logging.getLogger("fakesnow.server").error("Unhandled exception", exc_info=e)
         await send({"type": "http.response.start", "status": 500, "headers": []})
         await send({"type": "http.response.body", "body": b'{"success": false}'})

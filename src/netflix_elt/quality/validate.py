@@ -103,6 +103,11 @@ class _BorrowedConnection:
     def rollback(self) -> None:
         pass
 
+    def autocommit(self, mode: bool) -> None:
+        """Ignored: the owner's session stays in autocommit. SQLAlchemy's isolation level turned it
+        off, and the emulator then held every later DML of the command (MERGE, build state) in an
+        implicit transaction that only the next DDL committed (and a checkpoint refused)."""
+
     def cursor(self, *args: Any, **kwargs: Any) -> _PyformatCursor:
         return _PyformatCursor(self._conn, self._conn.cursor(*args, **kwargs))
 
