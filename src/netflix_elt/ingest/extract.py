@@ -21,6 +21,8 @@ from netflix_elt.errors import IngestError
 from netflix_elt.ingest.generator import FILE_HEADERS, generate, parse_scale
 from netflix_elt.ingest.landing import BatchManifest, Landing, copy_verified, open_regular
 
+_HINT = " (--follow-symlinks copies its target)"
+
 __all__ = ["DEFAULT_CACHE_DIR", "GROUPLENS_FILES", "extract"]
 
 DEFAULT_CACHE_DIR = Path("~/.cache/netflix-elt/grouplens")
@@ -32,7 +34,7 @@ def _present(folder: Path, *, follow_symlinks: bool = False) -> list[str]:
     """The declared files present in ``folder``; anything but a regular file there is refused."""
     names = [n for n in GROUPLENS_FILES if os.path.lexists(folder / n)]
     for n in names:
-        os.close(open_regular(folder / n, follow_symlinks=follow_symlinks))
+        os.close(open_regular(folder / n, follow_symlinks=follow_symlinks, hint=_HINT))
     missing = [n for n in ("ratings.csv", "movies.csv") if n not in names]
     if missing:
         raise IngestError(f"source folder {folder} has no {' or '.join(missing)}: not a MovieLens folder")
@@ -81,7 +83,7 @@ def extract(
             staged = work / "files"
             staged.mkdir()
             for name in files:  # a snapshot: the source folder may change while we land it
-                copy_verified(folder / name, staged / name, follow_symlinks=follow_symlinks)
+                copy_verified(folder / name, staged / name, follow_symlinks=follow_symlinks, hint=_HINT)
             description = f"folder {folder.resolve()}"
             folder = staged
         return landing.write_batch(folder, files, source=description, number=k)

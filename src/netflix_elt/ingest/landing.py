@@ -22,6 +22,7 @@ conditional writes (``If-None-Match: *``) on S3, so two concurrent extracts neve
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -147,7 +148,7 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def open_regular(path: Path, *, follow_symlinks: bool = False) -> int:
+def open_regular(path: Path, *, follow_symlinks: bool = False, hint: str = "") -> int:
     """A read-only descriptor on ``path`` if it is a regular file; IngestError naming it otherwise.
 
     Why: O_NOFOLLOW and fstat on the open descriptor, so a symlink swapped in after a check is
@@ -161,14 +162,14 @@ def open_regular(path: Path, *, follow_symlinks: bool = False) -> int:
     except FileNotFoundError:
         raise IngestError(f"{path} does not exist") from None
     if stat.S_ISLNK(st.st_mode) and not follow_symlinks:
-        raise IngestError(f"{path} is a symlink, not a regular file; refused (--follow-symlinks copies its target)")
+        raise IngestError(f"{path} is a symlink, not a regular file; refused{hint}")
     if not stat.S_ISLNK(st.st_mode) and not stat.S_ISREG(st.st_mode):
         raise IngestError(f"{path} is {_kind(st.st_mode)}, not a regular file; refused")
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        if not follow_symlinks and exc.errno in (40, 62):  # ELOOP / EMLINK-ish: swapped for a symlink
-            raise IngestError(f"{path} is a symlink, not a regular file; refused") from None
+        if not follow_symlinks and exc.errno == errno.ELOOP:  # swapped for a symlink after the lstat
+            raise IngestError(f"{path} is a symlink, not a regular file; refused{hint}") from None
         raise IngestError(f"cannot read {path}: {exc.strerror}") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
@@ -178,9 +179,9 @@ def open_regular(path: Path, *, follow_symlinks: bool = False) -> int:
     return fd
 
 
-def copy_verified(src: Path, dest: Path, *, follow_symlinks: bool = False) -> tuple[int, int, str]:
+def copy_verified(src: Path, dest: Path, *, follow_symlinks: bool = False, hint: str = "") -> tuple[int, int, str]:
     """Copy a regular file to ``dest`` (created new, never through a link): (rows, bytes, sha256)."""
-    fd = open_regular(src, follow_symlinks=follow_symlinks)
+    fd = open_regular(src, follow_symlinks=follow_symlinks, hint=hint)
     h = hashlib.sha256()
     size = newlines = 0
     last = b""
@@ -651,19 +652,18 @@ class S3Landing(Landing):
 
         from netflix_elt.lock import pid_alive
 
+        holder: Any = {}
+        etag, age = None, 0.0
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=key)
             etag = obj["ETag"]
+            age = (datetime.now(UTC) - obj["LastModified"]).total_seconds()  # the server's clock
             holder = json.loads(obj["Body"].read() or b"{}")
-        except (ClientError, BotoCoreError, ValueError):
-            holder, etag = {}, None
+        except (ClientError, BotoCoreError, ValueError, KeyError, TypeError):
+            pass
         if not isinstance(holder, dict):
             holder = {}
         host, pid = str(holder.get("host", "?")), holder.get("pid")
-        try:
-            age = (datetime.now(UTC) - datetime.fromisoformat(str(holder.get("started_at")))).total_seconds()
-        except (TypeError, ValueError):
-            age = 0.0
         abandoned = (host == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid)) or (
             age > STALE_CLAIM_SECONDS
         )
