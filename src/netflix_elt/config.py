@@ -182,6 +182,18 @@ class ProjectConfig(_Model):
                     raise ValueError(f"{where}.ranges.{col} = [{lo}, {hi}]: bounds must be finite numbers")
                 if lo > hi:
                     raise ValueError(f"{where}.ranges.{col} = [{lo}, {hi}]: the lower bound is above the upper")
+        for name, profile in self.profiles.items():
+            for key in ("role", "warehouse", "storage_integration"):
+                value = getattr(profile, key)
+                if value is not None and not IDENTIFIER.match(value):
+                    raise ValueError(f"profiles.{_key(name)}.{key} = {value!r} is not a valid identifier")
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", self.project.transforms):
+            raise ValueError(f"project.transforms = {self.project.transforms!r} is not a Python package name")
+        seeds_dir = self.project.seeds.replace("\\", "/").rstrip("/").split("/")
+        if self.project.seeds.startswith("/") or not all(PLAIN_FILE.match(p) for p in seeds_dir):
+            raise ValueError(
+                f"project.seeds = {self.project.seeds!r} must be a relative folder inside the project (no '..')"
+            )
         for name, seed in self.seeds.items():
             parts = seed.file.replace("\\", "/").split("/")
             if seed.file.startswith("/") or not all(PLAIN_FILE.match(p) for p in parts):

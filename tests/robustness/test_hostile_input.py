@@ -253,6 +253,14 @@ columns = {{ id = "INTEGER", name = "VARCHAR" }}
             'sources.raw_r.ranges."rating) OR (1=1": not one of the declared columns',
         ),
         (
+            '[profiles.snowflake]\nengine = "snowflake"\nrole = "SYSADMIN; DROP DATABASE X"',
+            "profiles.snowflake.role = 'SYSADMIN; DROP DATABASE X' is not a valid identifier",
+        ),
+        (
+            '[project]\nseeds = "../../elsewhere"',
+            "project.seeds = '../../elsewhere' must be a relative folder inside the project",
+        ),
+        (
             '[seeds.s]\nfile = "../../../etc/passwd"\ncolumns = { id = "INTEGER" }',
             "seeds.s.file = '../../../etc/passwd' must be a relative path inside the seeds folder",
         ),
