@@ -19,8 +19,9 @@ from rich.text import Text
 
 from netflix_elt.errors import NetflixEltError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# emoji=False: `:smile:` in a name or value is text; user text is escaped (`_e`) wherever markup is on
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 STATUS_STYLE = {
     "success": "green",
@@ -39,6 +40,22 @@ def _safe(message: str) -> str:
     from netflix_elt.connections import scrub
 
     return escape(scrub(message))
+
+
+def _e(value: object) -> str:
+    """User-supplied text (names, file names, URLs, cell values) as literal text for rich."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
+def _scrubbed_traceback(exc: BaseException) -> str:
+    """The traceback `--debug` prints, with every known secret scrubbed (as in one-line errors)."""
+    import traceback
+
+    from netflix_elt.connections import scrub
+
+    return scrub("".join(traceback.format_exception(exc)))
 
 
 def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -121,7 +138,7 @@ def warehouse_lock(wait: bool = True) -> Callable[[Callable[..., Any]], Callable
             ) as stale:
                 if stale is not None:
                     msg = f"took over the warehouse lock left by {stale.describe()}, which did not finish"
-                    err_console.print(f"[dim]{msg}[/dim]", soft_wrap=True)
+                    err_console.print(f"[dim]{_e(msg)}[/dim]", soft_wrap=True)
                 return func(*args, **kwargs)
 
         if wait:
@@ -160,14 +177,15 @@ def _report_line(i: int, total: int, res: Any) -> None:
     style = STATUS_STYLE.get(res.status, "white")
     rows = "-" if res.rows is None else f"{res.rows:,}"
     label = {"success": "OK", "error": "ERROR", "skipped": "SKIP"}.get(res.status, res.status.upper())
+    first = _safe(res.message.splitlines()[0]) if res.message else ""
     console.print(
-        f"{i:>3} of {total} [{style}]{label:<5}[/{style}] {res.kind} [bold]{res.name}[/bold] "
-        f"[dim]{res.message.splitlines()[0] if res.message else ''}[/dim] "
+        f"{i:>3} of {total} [{style}]{label:<5}[/{style}] {res.kind} [bold]{_e(res.name)}[/bold] "
+        f"[dim]{first}[/dim] "
         f"rows={rows} [{res.execution_time:.2f}s]",
         soft_wrap=True,
     )
     if res.status in ("error", "fail") and res.message:
-        console.print(f"      [red]{res.message}[/red]", soft_wrap=True)
+        console.print(f"      [red]{_safe(res.message)}[/red]", soft_wrap=True)
 
 
 def _summary(outcome: Any) -> None:
@@ -184,10 +202,16 @@ class _OneLineUsageErrors(click.Group):
     """
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        from netflix_elt.tempfiles import process_scope
+
         if kwargs.get("standalone_mode", True) is False:
-            return super().main(*args, **kwargs)
+            with process_scope():
+                return super().main(*args, **kwargs)
+        # the console script (no args given): an exception reaching here is a --debug one
+        real_process = not args and kwargs.get("args") is None
         try:
-            rv = super().main(*args, **{**kwargs, "standalone_mode": False})
+            with process_scope():
+                rv = super().main(*args, **{**kwargs, "standalone_mode": False})
         except click.ClickException as e:
             if type(e).__name__ == "NoArgsIsHelpError":  # bare `netflix-elt`: the help, as click shows it
                 e.show()
@@ -198,6 +222,11 @@ class _OneLineUsageErrors(click.Group):
         except click.Abort:
             err_console.print("[red]Interrupted[/red]")
             sys.exit(130)
+        except Exception as e:  # --debug: the traceback, scrubbed, and the usual exit code
+            if not real_process:
+                raise  # CliRunner and other callers get the exception itself
+            sys.stderr.write(_scrubbed_traceback(e))
+            sys.exit(e.exit_code if isinstance(e, NetflixEltError) else 2)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -237,7 +266,7 @@ def init(project_dir: Path | None, target: str | None, profile: str | None, debu
         return
     with ws:
         for stmt in ws.init():
-            console.print(f"[green]ok[/green] {stmt}")
+            console.print(f"[green]ok[/green] {_e(stmt)}")
 
 
 @main.command()
@@ -261,7 +290,14 @@ def init(project_dir: Path | None, target: str | None, profile: str | None, debu
     help="Synthetic size: small, or ratings like 500k, 2m, 20m.",
 )
 @click.option("--seed", "seed_", default=42, show_default=True, type=int, help="Synthetic random seed.")
-@click.option("--batch", default=None, type=int, help="Synthetic batch number (>1 writes a later delta batch).")
+@click.option(
+    "--batch", default=None, type=int, help="Synthetic batch number (>1 writes a later delta batch)."
+)
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="From a folder: copy the target of a symlinked file (default: refuse symlinks).",
+)
 def extract(
     project_dir: Path | None,
     target: str | None,
@@ -272,19 +308,21 @@ def extract(
     scale: str,
     seed_: int,
     batch: int | None,
+    follow_symlinks: bool,
 ) -> None:
     """Write MovieLens files into the landing zone, as one new batch."""
     from netflix_elt.ingest.extract import extract as do_extract
+    from netflix_elt.ingest.landing import Landing
 
     ws = _workspace(project_dir, target, profile)
-    url = to_url or ws.settings.landing_url
-    with console.status(f"extracting {source} to {url} ..."):
-        manifest = do_extract(source, url, scale=scale, seed=seed_, batch=batch)
-    table = Table(title=f"extracted batch {manifest.batch} to {url}")
+    url = Landing.from_url(to_url or ws.settings.landing_url).url  # what is printed is what is used
+    with console.status(f"extracting {_e(source)} to {_e(url)} ..."):
+        manifest = do_extract(source, url, scale=scale, seed=seed_, batch=batch, follow_symlinks=follow_symlinks)
+    table = Table(title=f"extracted batch {manifest.batch} to {_e(url)}")
     for col in ("file", "rows", "bytes"):
         table.add_column(col, justify="right" if col != "file" else "left")
     for f in manifest.files:
-        table.add_row(f.name, f"{f.rows:,}", f"{f.bytes:,}")
+        table.add_row(_e(f.name), f"{f.rows:,}", f"{f.bytes:,}")
     console.print(table)
 
 
@@ -296,7 +334,7 @@ def _print_load(report: Any) -> None:
         for col in ("table", "file", "parsed", "loaded", "rejected"):
             table.add_column(col, justify="right" if col in ("parsed", "loaded", "rejected") else "left")
         for f in shown:
-            table.add_row(f.table, f.file, f"{f.rows_parsed:,}", f"{f.rows_loaded:,}", f"{f.rows_rejected:,}")
+            table.add_row(_e(f.table), _e(f.file), f"{f.rows_parsed:,}", f"{f.rows_loaded:,}", f"{f.rows_rejected:,}")
         console.print(table)
     else:
         console.print("[green]nothing new to load[/green]")
@@ -311,7 +349,7 @@ def _print_load(report: Any) -> None:
         if f.status == "SKIPPED":
             console.print(Text.assemble(("skipped: ", "yellow"), f"{f.file}: {f.message}"), soft_wrap=True)
     for w in report.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/yellow] {_safe(w)}", soft_wrap=True)
     rejected = sum(f.rows_rejected for f in report.files)
     if rejected:
         console.print(f"[yellow]{rejected:,} rejected rows are in RAW.LOAD_REJECTS[/yellow]")
@@ -378,9 +416,9 @@ def seed(
 
 def _print_seed(name: str, rows: int | None) -> None:
     if rows is None:
-        console.print(f"[green]OK[/green] seed [bold]{name}[/bold] [dim]up to date (file unchanged)[/dim]")
+        console.print(f"[green]OK[/green] seed [bold]{_e(name)}[/bold] [dim]up to date (file unchanged)[/dim]")
     else:
-        console.print(f"[green]OK[/green] seed [bold]{name}[/bold] rows={rows:,}")
+        console.print(f"[green]OK[/green] seed [bold]{_e(name)}[/bold] rows={rows:,}")
 
 
 @main.command()
@@ -525,7 +563,7 @@ def ls_(
         table.add_column(col)
     for n in names:
         node = ws.project[n]
-        table.add_row(n, node.kind, node.layer, node.materialized, ", ".join(node.inputs))
+        table.add_row(*(_e(v) for v in (n, node.kind, node.layer, node.materialized, ", ".join(node.inputs))))
     console.print(table)
 
 
@@ -538,11 +576,11 @@ def show(project_dir: Path | None, target: str | None, profile: str | None, debu
     """Preview the rows of a source, seed, transform or snapshot."""
     with _workspace(project_dir, target, profile) as ws:
         cols, rows = ws.show(name.lower(), limit)
-        table = Table(title=name)
+        table = Table(title=_e(name))
         for c in cols:
-            table.add_column(c)
+            table.add_column(_e(c))
         for r in rows:
-            table.add_row(*["NULL" if v is None else str(v) for v in r])
+            table.add_row(*["NULL" if v is None else _e(v) for v in r])
         console.print(table)
 
 
@@ -558,10 +596,12 @@ def compile_(
         compiled = ws.compile([n.lower() for n in names])
         for name, (path, sql) in compiled.items():
             if names:
-                console.print(f"[dim]-- {name}: {path}[/dim]")
+                console.print(f"[dim]-- {_e(name)}: {_e(path)}[/dim]")
                 click.echo(sql + ";")
             else:
-                console.print(f"[green]compiled[/green] {name} -> {path.relative_to(ws.settings.project_dir)}")
+                console.print(
+                    f"[green]compiled[/green] {_e(name)} -> {_e(path.relative_to(ws.settings.project_dir))}"
+                )
 
 
 @main.command()
@@ -579,7 +619,7 @@ def _print_tables(ws: Any) -> None:
     table.add_column("table")
     table.add_column("rows", justify="right")
     for schema, name, rows in ws.tables():
-        table.add_row(schema, name, f"{rows:,}")
+        table.add_row(_e(schema), _e(name), f"{rows:,}")
     console.print(table)
 
 
@@ -617,12 +657,12 @@ def _print_validation(report: Any) -> None:
         style = STATUS_STYLE.get(r.status, "dim")
         sample = r.sample_json() if r.sample else r.message
         table.add_row(
-            r.suite,
-            r.expectation,
-            r.severity,
-            f"[{style}]{r.status}[/{style}]",
+            _e(r.suite),
+            _e(r.expectation),
+            _e(r.severity),
+            f"[{style}]{_e(r.status)}[/{style}]",
             "-" if r.unexpected_count is None else f"{r.unexpected_count:,}",
-            sample[:160] + ("..." if len(sample) > 160 else ""),
+            _safe(sample[:160] + ("..." if len(sample) > 160 else "")),
         )
     console.print(table)
     counts: dict[str, int] = {}
@@ -634,7 +674,7 @@ def _print_validation(report: Any) -> None:
     if report.audit_rows:
         console.print(f"{report.audit_rows} failing expectations recorded in AUDIT.TEST_FAILURES", soft_wrap=True)
     if report.data_docs:
-        console.print(f"Data Docs: {report.data_docs.as_uri()}", soft_wrap=True)
+        console.print(f"Data Docs: {_e(report.data_docs.as_uri())}", soft_wrap=True)
 
 
 @main.command()
@@ -653,7 +693,7 @@ def retry(project_dir: Path | None, target: str | None, profile: str | None, deb
             console.print(f"[green]nothing to retry:[/green] the last `{plan.command}` had no failures", soft_wrap=True)
             return
         names = ", ".join(plan.names)
-        console.print(f"retrying {len(plan.names)} of the last `{plan.command}`: {names}", soft_wrap=True)
+        console.print(f"retrying {len(plan.names)} of the last `{plan.command}`: {_e(names)}", soft_wrap=True)
         args = {**plan.args, "retry_of": plan.invocation_id}
         if plan.command == "validate":
             report = ws.validate(plan.names, args=args)
@@ -692,10 +732,10 @@ def docs_generate(project_dir: Path | None, target: str | None, profile: str | N
     with _workspace(project_dir, target, profile) as ws:
         res = generate_docs(ws)
     for w in res.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/yellow] {_safe(w)}", soft_wrap=True)
     console.print(
         f"[green]ok[/green] {res.nodes} nodes, {res.columns} columns in {res.elapsed:.2f}s: "
-        f"{res.index}, {res.catalog.name}, {res.lineage.name}",
+        f"{_e(res.index)}, {_e(res.catalog.name)}, {_e(res.lineage.name)}",
         soft_wrap=True,
     )
 
@@ -708,7 +748,7 @@ def docs_serve(project_dir: Path | None, target: str | None, profile: str | None
     from netflix_elt.docs.serve import make_server, url_of
 
     server = make_server(_workspace(project_dir, target, profile).settings.target_dir / "docs", port)
-    console.print(f"Serving docs at {url_of(server)} (Ctrl-C to stop)", soft_wrap=True)
+    console.print(f"Serving docs at {_e(url_of(server))} (Ctrl-C to stop)", soft_wrap=True)
     try:
         server.serve_forever()
     finally:

@@ -6,6 +6,8 @@ same names. Every identifier that ends up in SQL is validated here, before any S
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import tomllib
@@ -19,6 +21,8 @@ from netflix_elt.errors import ConfigError
 CONFIG_FILE = Path("config") / "netflix_elt.toml"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
 SQL_TYPES = {"INTEGER", "BIGINT", "FLOAT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP_NTZ", "BOOLEAN"}
+# a file name used inside a folder we own (landing file, seed file): no separators, no '..'
+PLAIN_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 
 
 def check_identifier(value: str, setting: str) -> str:
@@ -179,6 +183,63 @@ class ProjectConfig(_Model):
     seeds: dict[str, SeedSection] = {}
     snapshots: SnapshotsSection = SnapshotsSection()
 
+    @model_validator(mode="after")
+    def _names_are_safe(self) -> ProjectConfig:
+        """Every config name that reaches SQL or a path is a plain identifier or file name.
+
+        Why: a dict key such as ``[seeds."x; DROP SCHEMA RAW"]`` or ``[sources."../../tmp/x"]``
+        would otherwise reach the engine or a file path; errors name the key (``loc`` is empty
+        for a model validator, so each message carries it).
+        """
+        for kind, section in (("sources", self.sources), ("seeds", self.seeds)):
+            for name in section:
+                if not IDENTIFIER.match(name):
+                    raise ValueError(
+                        f"{kind}.{_key(name)}: the name is not a valid identifier (letters, digits, _ and $, "
+                        "starting with a letter or _); it is used as a table and file name"
+                    )
+        for name, src in self.sources.items():
+            where = f"sources.{name}"
+            if not PLAIN_FILE.match(src.file):
+                raise ValueError(f"{where}.file = {src.file!r} is not a plain file name (no '/', '\\' or '..')")
+            columns = {c.upper() for c in src.columns}
+            for col in src.nullable:
+                if not IDENTIFIER.match(col) or col.upper() not in columns:
+                    raise ValueError(f"{where}.nullable: {col!r} is not one of the declared columns")
+            for col, bounds in src.ranges.items():
+                if not IDENTIFIER.match(col) or col.upper() not in columns:
+                    raise ValueError(f"{where}.ranges.{_key(col)}: not one of the declared columns")
+                lo, hi = bounds
+                if not (math.isfinite(lo) and math.isfinite(hi)):
+                    raise ValueError(f"{where}.ranges.{col} = [{lo}, {hi}]: bounds must be finite numbers")
+                if lo > hi:
+                    raise ValueError(f"{where}.ranges.{col} = [{lo}, {hi}]: the lower bound is above the upper")
+        for name, profile in self.profiles.items():
+            for key in ("role", "warehouse", "storage_integration"):
+                value = getattr(profile, key)
+                if value is not None and not IDENTIFIER.match(value):
+                    raise ValueError(f"profiles.{_key(name)}.{key} = {value!r} is not a valid identifier")
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", self.project.transforms):
+            raise ValueError(f"project.transforms = {self.project.transforms!r} is not a Python package name")
+        seeds_dir = self.project.seeds.replace("\\", "/").rstrip("/").split("/")
+        if self.project.seeds.startswith("/") or not all(PLAIN_FILE.match(p) for p in seeds_dir):
+            raise ValueError(
+                f"project.seeds = {self.project.seeds!r} must be a relative folder inside the project (no '..')"
+            )
+        for name, seed in self.seeds.items():
+            parts = seed.file.replace("\\", "/").split("/")
+            if seed.file.startswith("/") or not all(PLAIN_FILE.match(p) for p in parts):
+                raise ValueError(
+                    f"seeds.{name}.file = {seed.file!r} must be a relative path inside the seeds folder "
+                    "(plain names, no '..')"
+                )
+        return self
+
+
+def _key(name: str) -> str:
+    """A TOML key as the user wrote it: bare when it can be, else quoted."""
+    return name if re.match(r"^[A-Za-z0-9_-]+$", name) else json.dumps(name)
+
 
 class Settings(_Model):
     """Everything a command needs, resolved from the config file, flags and environment."""
@@ -255,8 +316,9 @@ def find_project_dir(start: Path | None = None) -> Path:
 def _format_validation_error(path: Path, err: ValidationError) -> str:
     parts = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"])
-        parts.append(f"{loc}: {e['msg']}")
+        loc = ".".join(_key(str(p)) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
     return f"invalid setting in {path}: " + "; ".join(parts)
 
 

@@ -123,7 +123,21 @@ def snowflake_connection_params(
             f"connection {name!r} has no password (or SNOWFLAKE_PASSWORD); use a password or "
             "authenticator=SNOWFLAKE_JWT with private_key_file"
         )
+    register_secret(*(v for k, v in params.items() if k in SECRET_KEYS))
     return params
+
+
+# secret values this process has read (connections.toml, boto3's credentials): scrub() knows them
+_KNOWN_SECRETS: set[str] = set()
+
+
+def register_secret(*values: object) -> None:
+    """Remember secret values read from files, so every later scrub() hides them too.
+
+    Why: a password from connections.toml is not in the environment, yet a traceback (``--debug``)
+    or a connector message may repeat it.
+    """
+    _KNOWN_SECRETS.update(str(v) for v in values if v)
 
 
 def redact(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -151,6 +165,7 @@ def scrub(text: str, params: Mapping[str, Any] | None = None, env: Mapping[str, 
     env = os.environ if env is None else env
     secrets = {str(v) for k, v in (params or {}).items() if k in SECRET_KEYS and v}
     secrets |= {env[k] for k in SECRET_ENV if env.get(k)}
+    secrets |= _KNOWN_SECRETS
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= 4:  # a 1-3 character "secret" would blank out ordinary words
             text = text.replace(secret, "***")

@@ -179,6 +179,7 @@ def spec_of(func: Callable[..., Any]) -> Node:
 
 def _validate_spec(spec: Node) -> None:
     where = f"{spec.kind} {spec.name!r} ({spec.file})"
+    _check_names(spec, where)
     if spec.kind == "transform":
         if spec.layer not in LAYERS:
             raise GraphError(f"{where}: layer {spec.layer!r} is not one of {', '.join(LAYERS)}")
@@ -201,6 +202,25 @@ def _validate_spec(spec: Node) -> None:
     for p in params.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             raise GraphError(f"{where}: *args/**kwargs cannot name inputs; name each input as a parameter")
+
+
+def _check_names(spec: Node, where: str) -> None:
+    """Names that reach SQL (the relation, keys, columns) must be plain identifiers (exit 2)."""
+    from netflix_elt.config import IDENTIFIER
+
+    cfg = spec.snapshot
+    named = [("name", spec.name), *(("unique_key", k) for k in spec.unique_key)]
+    named += [("incremental_key", spec.incremental_key)] if spec.incremental_key else []
+    named += [("latest_by", c) for c in spec.latest_by] + [("columns", c) for c in spec.columns]
+    if cfg is not None:
+        named += [("updated_at", cfg.updated_at)] if cfg.updated_at else []
+        named += [("check_cols", c) for c in cfg.check_cols] if cfg.check_cols != "all" else []
+    for what, value in named:
+        if not IDENTIFIER.match(value):
+            raise GraphError(
+                f"{where}: {what} {value!r} is not a valid identifier (letters, digits, _ and $, "
+                "starting with a letter or _)"
+            )
 
 
 def collect_specs(modules: Iterable[Any]) -> list[Node]:

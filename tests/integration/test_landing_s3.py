@@ -123,7 +123,9 @@ def test_local_landing_round_trip_and_errors(tmp_path: Path) -> None:
     m1 = extract("synthetic", root.as_uri(), scale=1_000)
     landing = Landing.from_url(str(root))
     assert isinstance(landing, LocalLanding)
-    assert landing.fetch(m1, tmp_path / "unused", verify=True) == root / "batch=0001"
+    assert landing.fetch(m1, verify=True) == root / "batch=0001"  # checked in place
+    copy = landing.fetch(m1, tmp_path / "copy")  # a verified private copy
+    assert copy == tmp_path / "copy" and sorted(p.name for p in copy.iterdir()) == sorted(f.name for f in m1.files)
     manifest = json.loads((root / "batch=0001" / "manifest.json").read_text())
     assert manifest["batch"] == 1 and manifest["url"] == f"{root.as_uri()}/batch=0001"
     with pytest.raises(IngestError, match="next batch is 2"):

@@ -7,6 +7,8 @@ keeps the docs (which include SQL and source code) off the network.
 from __future__ import annotations
 
 import functools
+import os
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -17,6 +19,11 @@ DEFAULT_PORT = 8080
 
 class _Handler(SimpleHTTPRequestHandler):
     """Static files only; one short log line per request instead of the default's timestamps."""
+
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
+        """No directory listings: a folder without index.html is 404, not a list of its files."""
+        self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+        return None
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
         pass

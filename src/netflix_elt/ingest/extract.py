@@ -2,18 +2,26 @@
 
 Sources: ``synthetic`` (the deterministic generator), ``grouplens:<name>`` (a verified GroupLens
 download, cached), or a folder of GroupLens-named CSV files. Files are staged in a temporary
-folder first and landed with :meth:`Landing.write_batch`, whose manifest is written last.
+folder first and landed with :meth:`Landing.write_batch`, whose manifest is written last. The
+batch number is reserved (:meth:`Landing.allocate`) before anything is generated or copied, so two
+extracts at once give two batches or one clear refusal.
+
+From a folder only the declared GroupLens files are copied, and only if they are regular files:
+a symlink (say README.txt -> ~/.snowflake/connections.toml), device or directory in their place is
+refused naming it, unless ``follow_symlinks`` (``--follow-symlinks``) asks for its target.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import os
 from pathlib import Path
 
+from netflix_elt import tempfiles
 from netflix_elt.errors import IngestError
 from netflix_elt.ingest.generator import FILE_HEADERS, generate, parse_scale
-from netflix_elt.ingest.landing import BatchManifest, Landing
+from netflix_elt.ingest.landing import BatchManifest, Landing, copy_verified, open_regular
+
+_HINT = " (--follow-symlinks copies its target)"
 
 __all__ = ["DEFAULT_CACHE_DIR", "GROUPLENS_FILES", "extract"]
 
@@ -22,8 +30,11 @@ DEFAULT_CACHE_DIR = Path("~/.cache/netflix-elt/grouplens")
 GROUPLENS_FILES = (*FILE_HEADERS, "README.txt")
 
 
-def _present(folder: Path) -> list[str]:
-    names = [n for n in GROUPLENS_FILES if (folder / n).is_file()]
+def _present(folder: Path, *, follow_symlinks: bool = False) -> list[str]:
+    """The declared files present in ``folder``; anything but a regular file there is refused."""
+    names = [n for n in GROUPLENS_FILES if os.path.lexists(folder / n)]
+    for n in names:
+        os.close(open_regular(folder / n, follow_symlinks=follow_symlinks, hint=_HINT))
     missing = [n for n in ("ratings.csv", "movies.csv") if n not in names]
     if missing:
         raise IngestError(f"source folder {folder} has no {' or '.join(missing)}: not a MovieLens folder")
@@ -38,23 +49,16 @@ def extract(
     seed: int = 42,
     batch: int | None = None,
     cache_dir: Path | None = None,
+    follow_symlinks: bool = False,
 ) -> BatchManifest:
     """Land one batch from ``source`` at ``to_url`` and return its manifest.
 
     ``batch`` must be the landing's next batch number when given (batches are loaded in order);
     for ``synthetic`` it defaults to that number and selects the generator batch.
     """
-    landing = Landing.from_url(to_url)
-    nxt = landing.next_batch()
-    if batch is not None and batch != nxt:
-        raise IngestError(
-            f"--batch {batch} does not fit landing {landing.url}: its next batch is {nxt} "
-            f"(batches are numbered 1, 2, ... and loaded in order)"
-        )
-    k = batch or nxt
+    landing = Landing.from_url(to_url, declared=GROUPLENS_FILES)
     src = source.strip()
-    with tempfile.TemporaryDirectory(prefix="netflix-elt-extract-") as tmp:
-        work = Path(tmp)
+    with landing.allocate(batch) as k, tempfiles.work_dir("netflix-elt-extract-") as work:
         if src == "synthetic":
             n = parse_scale(scale)
             counts = generate(work, scale=scale, seed=seed, batch=k)
@@ -67,7 +71,7 @@ def extract(
             name = src.split(":", 1)[1]
             cache = Path(cache_dir or DEFAULT_CACHE_DIR).expanduser()
             folder = download(name, cache)
-            files = _present(folder)
+            files = _present(folder, follow_symlinks=follow_symlinks)
             description = f"grouplens:{name} ({folder})"
         else:
             folder = Path(src).expanduser()
@@ -75,11 +79,11 @@ def extract(
                 raise IngestError(
                     f"source {source!r} is neither 'synthetic', 'grouplens:<name>' nor an existing folder"
                 )
-            files = _present(folder)
+            files = _present(folder, follow_symlinks=follow_symlinks)
             staged = work / "files"
             staged.mkdir()
             for name in files:  # a snapshot: the source folder may change while we land it
-                shutil.copyfile(folder / name, staged / name)
+                copy_verified(folder / name, staged / name, follow_symlinks=follow_symlinks, hint=_HINT)
             description = f"folder {folder.resolve()}"
             folder = staged
-        return landing.write_batch(folder, files, source=description)
+        return landing.write_batch(folder, files, source=description, number=k)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from netflix_elt import tempfiles
 from netflix_elt.config import Settings, SourceSection
 from netflix_elt.durability import confirm_written
 from netflix_elt.errors import ConfigError, LoadError
@@ -117,15 +118,33 @@ def ensure_raw(session: Session, settings: Settings) -> None:
         session.sql(s).collect()
 
 
-def batches_from(url: str, work_dir: Path) -> list[LandedBatch]:
+def _plain_folder(local: Path, declared: set[str]) -> LandedBatch:
+    """A folder of GroupLens files as one batch: only the declared files, and only regular ones
+    (a symlink could point anywhere, so it is refused without looking at its target)."""
+    files = {}
+    for name in sorted(declared):
+        path = local / name
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            kind = "a symlink" if stat.S_ISLNK(mode) else "not a regular file"
+            raise LoadError(f"{path}: is {kind}; load reads only regular files from a landing folder")
+        files[name] = path
+    return LandedBatch(local.name, local.resolve().as_uri(), files)
+
+
+def batches_from(url: str, work_dir: Path, declared: set[str] | None = None) -> list[LandedBatch]:
     """The batches of a landing URL, as local folders (S3 objects are downloaded to work_dir).
 
-    A plain folder of GroupLens CSV files (no `batch=NNNN/` folders) is one batch.
+    A plain folder of GroupLens CSV files (no `batch=NNNN/` folders) is one batch. `declared`
+    are the file names a batch may hold (the sources' files); anything else refuses the batch.
     """
     local = Path(url[7:] if url.startswith("file://") else url)
     if not url.startswith("s3://") and local.is_dir() and any(local.glob("*.csv")):
-        return [LandedBatch(local.name, local.resolve().as_uri(), {p.name: p for p in sorted(local.glob("*.csv"))})]
-    landing = Landing.from_url(url)
+        return [_plain_folder(local, declared or {p.name for p in local.glob("*.csv")})]
+    landing = Landing.from_url(url, None if declared is None else declared | {"README.txt"})
     result = []
     for manifest in landing.list_batches():
         folder = landing.fetch(manifest, work_dir / f"batch={manifest.batch:04d}")
@@ -206,9 +225,9 @@ def load(
             session, settings, url, force=force, allow_deletes=allow_deletes, skip_batches=skip_batches, say=say
         )
     report = LoadReport()
-    work = Path(tempfile.mkdtemp(prefix="netflix-elt-load-"))
+    work = tempfiles.mkdtemp("netflix-elt-load-")
     try:
-        batches = batches_from(url, work / "fetched")
+        batches = batches_from(url, work / "fetched", {s.file for s in settings.config.sources.values()})
         unknown = sorted(set(skip_batches) - {b.number for b in batches})
         if unknown:
             raise ConfigError(f"--skip-batch {unknown[0]}: {url} has no batch {unknown[0]}")
