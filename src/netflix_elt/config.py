@@ -121,13 +121,6 @@ class SourceSection(_Model):
     def on_error_policy(self) -> str:
         return self.on_error or ("continue" if self.mode == "append" else "abort_statement")
 
-    @model_validator(mode="after")
-    def _key_columns(self) -> SourceSection:
-        unknown = [c for c in (*self.key, *self.nullable, *self.ranges) if c not in self.columns]
-        if unknown:
-            raise ValueError(f"column {unknown[0]!r} (in key, nullable or ranges) is not one of {list(self.columns)}")
-        return self
-
     @field_validator("columns")
     @classmethod
     def _types(cls, v: dict[str, str]) -> dict[str, str]:
@@ -206,6 +199,9 @@ class ProjectConfig(_Model):
             for col in src.nullable:
                 if not IDENTIFIER.match(col) or col.upper() not in columns:
                     raise ValueError(f"{where}.nullable: {col!r} is not one of the declared columns")
+            for col in src.key:
+                if not IDENTIFIER.match(col) or col.upper() not in columns:
+                    raise ValueError(f"{where}.key: {col!r} is not one of the declared columns")
             for col, bounds in src.ranges.items():
                 if not IDENTIFIER.match(col) or col.upper() not in columns:
                     raise ValueError(f"{where}.ranges.{_key(col)}: not one of the declared columns")

@@ -171,3 +171,14 @@ def test_landing_batches_load_in_order_and_once(ws, tmp_path):
     # staging reads only the latest full extract of movies
     ws.run(["src_movies"])
     assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.DEV.SRC_MOVIES")[0][0] == 2
+
+
+def test_a_plain_folder_with_a_symlinked_file_is_refused_without_reading_the_target(ws, tmp_path):
+    folder = write_landing(tmp_path / "plain")
+    secret = tmp_path / "secret.csv"
+    secret.write_text("userId,movieId,rating,timestamp\r\n1,1,4.0,964982703\r\n")
+    (folder / "ratings.csv").unlink()
+    (folder / "ratings.csv").symlink_to(secret)
+    with pytest.raises(LoadError, match=r"plain/ratings\.csv: is a symlink; load reads only regular files"):
+        ws.load(str(folder))
+    assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.LOAD_HISTORY") == [(0,)]

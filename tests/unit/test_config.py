@@ -91,3 +91,27 @@ def test_check_identifier():
 def test_threads_must_be_positive(project):
     with pytest.raises(ConfigError, match="--threads"):
         load_settings(project, threads=0)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ('on_error = "skip"', r"sources\.raw_movies\.on_error: .*'skip' is not one of continue, skip_file"),
+        ('on_error = "skip_file_0"', r"sources\.raw_movies\.on_error"),
+        ('on_error = "skip_file_101%"', r"a percentage is at most 100"),
+        ('key = ["movie_id"]', r"sources\.raw_movies\.key: 'movie_id' is not one of the declared columns"),
+        ("max_delete_fraction = 1.5", r"sources\.raw_movies\.max_delete_fraction"),
+    ],
+)
+def test_load_policies_are_checked_when_the_config_loads(project, setting, message):
+    _edit(project, 'key = ["movieId"]\n', setting + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(project)
+
+
+def test_on_error_defaults_by_mode_and_is_normalized(project):
+    _edit(project, 'key = ["movieId"]\n', 'key = ["movieId"]\non_error = "SKIP_FILE_10%"\n')
+    sources = load_settings(project).config.sources
+    assert sources["raw_movies"].on_error_policy == "skip_file_10%"
+    assert sources["raw_tags"].on_error_policy == "abort_statement"
+    assert sources["raw_ratings"].on_error_policy == "continue"
