@@ -100,7 +100,7 @@ def run_anchors(data_dir: Path, skip: bool) -> dict[str, tuple[float, float]]:
     inc = (
         f"import duckdb; c=duckdb.connect({str(peer_db)!r}); "
         "n=c.execute('select count(*) from raw.raw_ratings').fetchone()[0]//100; "
-        "c.execute(f'insert into raw.raw_ratings select userid, movieid, rating, \"timestamp\" + 100000000 "
+        'c.execute(f\'insert into raw.raw_ratings select userid, movieid, rating, "timestamp" + 100000000 '
         "from raw.raw_ratings using sample {n} rows')"
     )
     timed([py, "-c", inc], env)
@@ -166,19 +166,45 @@ def main(argv: list[str] | None = None) -> int:
     peer = run_anchors(batch1, args.skip_anchors)
 
     rows = [("stage", "netflix-elt s", "peak MB", "dbt peer s", "floor s")]
-    peer_map = {"load": "peer: load (duckdb copy)", "seed": "peer: dbt seed", "run": "peer: dbt run",
-                "snapshot": "peer: dbt snapshot", "validate": "peer: dbt test"}
+    peer_map = {
+        "load": "peer: load (duckdb copy)",
+        "seed": "peer: dbt seed",
+        "run": "peer: dbt run",
+        "snapshot": "peer: dbt snapshot",
+        "validate": "peer: dbt test",
+    }
     for st in STAGES:
         ours = full.get(st, {"seconds": 0.0, "peak_rss_mb": 0.0})
-        rows.append((st, f"{ours['seconds']:.2f}", f"{ours['peak_rss_mb']:,.0f}",
-                     f"{peer[peer_map[st]][0]:.2f}" if st in peer_map and peer_map[st] in peer else "-", ""))
+        rows.append(
+            (
+                st,
+                f"{ours['seconds']:.2f}",
+                f"{ours['peak_rss_mb']:,.0f}",
+                f"{peer[peer_map[st]][0]:.2f}" if st in peer_map and peer_map[st] in peer else "-",
+                "",
+            )
+        )
     ours_total = full_wall
     peer_total = peer["peer: total"][0] if "peer: total" in peer else None
     floor = peer["floor: load+transform"][0] if "floor: load+transform" in peer else None
-    rows.append(("full build (wall)", f"{ours_total:.2f}", f"{full_rss:,.0f}",
-                 f"{peer_total:.2f}" if peer_total else "-", f"{floor:.2f}" if floor else "-"))
-    rows.append(("incremental +1% (wall)", f"{inc_wall:.2f}", f"{inc_rss:,.0f}",
-                 f"{peer['peer: incremental dbt run'][0]:.2f}" if "peer: incremental dbt run" in peer else "-", ""))
+    rows.append(
+        (
+            "full build (wall)",
+            f"{ours_total:.2f}",
+            f"{full_rss:,.0f}",
+            f"{peer_total:.2f}" if peer_total else "-",
+            f"{floor:.2f}" if floor else "-",
+        )
+    )
+    rows.append(
+        (
+            "incremental +1% (wall)",
+            f"{inc_wall:.2f}",
+            f"{inc_rss:,.0f}",
+            f"{peer['peer: incremental dbt run'][0]:.2f}" if "peer: incremental dbt run" in peer else "-",
+            "",
+        )
+    )
     inc_stages = ", ".join(f"{k} {v['seconds']:.2f}" for k, v in inc.items())
     print()
     widths = [max(len(r[i]) for r in rows) for i in range(5)]

@@ -12,9 +12,7 @@ from netflix_elt.config import Settings, check_identifier
 def admin_sql(settings: Settings, *, user: str = "NETFLIX_ELT", s3_url: str | None = None) -> str:
     p = settings.config.profiles.get("snowflake")
     role = check_identifier((p.role if p and p.role else "TRANSFORMER"), "profiles.snowflake.role")
-    wh = check_identifier(
-        (p.warehouse if p and p.warehouse else "COMPUTE_WH"), "profiles.snowflake.warehouse"
-    )
+    wh = check_identifier((p.warehouse if p and p.warehouse else "COMPUTE_WH"), "profiles.snowflake.warehouse")
     integ = check_identifier(
         (p.storage_integration if p and p.storage_integration else "MOVIELENS_S3_INTEGRATION"),
         "profiles.snowflake.storage_integration",
@@ -45,10 +43,7 @@ def admin_sql(settings: Settings, *, user: str = "NETFLIX_ELT", s3_url: str | No
         f"GRANT OWNERSHIP ON DATABASE {db} TO ROLE {role} COPY CURRENT GRANTS;",
     ]
     lines += [f"CREATE SCHEMA IF NOT EXISTS {db}.{s};" for s in dict.fromkeys(schemas)]
-    lines += [
-        f"GRANT OWNERSHIP ON SCHEMA {db}.{s} TO ROLE {role} COPY CURRENT GRANTS;"
-        for s in dict.fromkeys(schemas)
-    ]
+    lines += [f"GRANT OWNERSHIP ON SCHEMA {db}.{s} TO ROLE {role} COPY CURRENT GRANTS;" for s in dict.fromkeys(schemas)]
     lines += [
         f"CREATE STORAGE INTEGRATION IF NOT EXISTS {integ}",
         "  TYPE = EXTERNAL_STAGE STORAGE_PROVIDER = 'S3' ENABLED = TRUE",

@@ -51,9 +51,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def build_manifest(
-    project: Project, settings: Settings, relations: dict[str, str], invocation_id: str
-) -> dict:
+def build_manifest(project: Project, settings: Settings, relations: dict[str, str], invocation_id: str) -> dict:
     name = settings.config.project.name
     uid = {n: unique_id(name, project[n]) for n in project.nodes}
     nodes: dict[str, Any] = {}
@@ -96,9 +94,7 @@ def build_manifest(
     }
 
 
-def write_manifest(
-    project: Project, settings: Settings, relations: dict[str, str], invocation_id: str
-) -> Path:
+def write_manifest(project: Project, settings: Settings, relations: dict[str, str], invocation_id: str) -> Path:
     path = settings.target_dir / "manifest.json"
     _write_json(path, build_manifest(project, settings, relations, invocation_id))
     return path

@@ -290,9 +290,7 @@ def init(project_dir: Path | None, target: str | None, profile: str | None, debu
     help="Synthetic size: small, or ratings like 500k, 2m, 20m.",
 )
 @click.option("--seed", "seed_", default=42, show_default=True, type=int, help="Synthetic random seed.")
-@click.option(
-    "--batch", default=None, type=int, help="Synthetic batch number (>1 writes a later delta batch)."
-)
+@click.option("--batch", default=None, type=int, help="Synthetic batch number (>1 writes a later delta batch).")
 @click.option(
     "--follow-symlinks",
     is_flag=True,
@@ -599,9 +597,7 @@ def compile_(
                 console.print(f"[dim]-- {_e(name)}: {_e(path)}[/dim]")
                 click.echo(sql + ";")
             else:
-                console.print(
-                    f"[green]compiled[/green] {_e(name)} -> {_e(path.relative_to(ws.settings.project_dir))}"
-                )
+                console.print(f"[green]compiled[/green] {_e(name)} -> {_e(path.relative_to(ws.settings.project_dir))}")
 
 
 @main.command()

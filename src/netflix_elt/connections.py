@@ -114,9 +114,7 @@ def snowflake_connection_params(
             )
         key_file = Path(str(params["private_key_file"])).expanduser()
         if project_dir is not None and key_file.resolve().is_relative_to(project_dir.resolve()):
-            raise ConfigError(
-                f"private_key_file {key_file} is inside the project folder; keep keys outside it"
-            )
+            raise ConfigError(f"private_key_file {key_file} is inside the project folder; keep keys outside it")
         params["private_key_file"] = str(key_file)
     elif auth in ("SNOWFLAKE", "USERNAME_PASSWORD_MFA") and not params.get("password"):
         raise ConfigError(

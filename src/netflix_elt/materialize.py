@@ -89,9 +89,7 @@ class Compiler:
         try:
             df = node.func(**kwargs)
         except Exception as e:
-            raise TransformError(
-                f"transform {node.name!r} ({node.file}) raised {type(e).__name__}: {e}"
-            ) from e
+            raise TransformError(f"transform {node.name!r} ({node.file}) raised {type(e).__name__}: {e}") from e
         if df is None or not hasattr(df, "queries"):
             raise TransformError(
                 f"transform {node.name!r} ({node.file}) returned {type(df).__name__}, not a Snowpark DataFrame"
@@ -137,7 +135,7 @@ def check_output_names(sql: str, node: Node) -> None:
         return
     # look through `SELECT * FROM (...)` wrappers (sort, limit) to the select that names columns
     while isinstance(tree, exp.Select) and tree.named_selects == ["*"]:
-        source = (tree.args.get("from") or tree.args.get("from_"))
+        source = tree.args.get("from") or tree.args.get("from_")
         inner = source.this if source is not None else None
         if not isinstance(inner, exp.Subquery):
             break

@@ -184,9 +184,7 @@ def _validate_spec(spec: Node) -> None:
         if spec.layer not in LAYERS:
             raise GraphError(f"{where}: layer {spec.layer!r} is not one of {', '.join(LAYERS)}")
         if spec.materialized not in MATERIALIZATIONS:
-            raise GraphError(
-                f"{where}: materialized {spec.materialized!r} is not one of {', '.join(MATERIALIZATIONS)}"
-            )
+            raise GraphError(f"{where}: materialized {spec.materialized!r} is not one of {', '.join(MATERIALIZATIONS)}")
         if spec.materialized == "incremental" and not (spec.unique_key and spec.incremental_key):
             raise GraphError(f"{where}: incremental transforms need unique_key and incremental_key")
     if spec.kind == "snapshot":

@@ -60,9 +60,7 @@ class Runner:
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             if self.debug:
                 msg += "\n" + traceback.format_exc()
-            result = NodeResult(
-                node.name, unique_id(self.project_name, node), node.kind, "error", message=msg
-            )
+            result = NodeResult(node.name, unique_id(self.project_name, node), node.kind, "error", message=msg)
         result.execution_time = time.perf_counter() - started
         result.started_at, result.completed_at = started_at, _now()
         return result

@@ -22,9 +22,7 @@ def _to_parquet(path: Path, seed: SeedSection, out: Path) -> int:
 
     header = read_header(path)
     if [h.lower() for h in header] != [c.lower() for c in seed.columns]:
-        raise LoadError(
-            f"{path}: header {','.join(header)!r} does not match the declared columns {list(seed.columns)}"
-        )
+        raise LoadError(f"{path}: header {','.join(header)!r} does not match the declared columns {list(seed.columns)}")
     con = duckdb.connect()
     try:
         cols = ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in seed.columns)
@@ -40,8 +38,7 @@ def _to_parquet(path: Path, seed: SeedSection, out: Path) -> int:
             if bad:
                 raise LoadError(f"{path}: line {bad[0]}, column {col} (#{i + 1}): {bad[1]!r} is not a {typ}")
         select = ", ".join(
-            f'TRY_CAST(NULLIF(TRIM("{c}"), \'\') AS {_CAST[t]}) AS "{c.upper()}"'
-            for c, t in seed.columns.items()
+            f'TRY_CAST(NULLIF(TRIM("{c}"), \'\') AS {_CAST[t]}) AS "{c.upper()}"' for c, t in seed.columns.items()
         )
         con.execute(f"COPY (SELECT {select} FROM s ORDER BY rowid) TO {_sql_str(str(out))} (FORMAT PARQUET)")
         return int(con.execute("SELECT COUNT(*) FROM s").fetchone()[0])  # type: ignore[index]

@@ -40,9 +40,7 @@ class Selector:
             pattern = re.compile(re.escape(self.value).replace(r"\*", ".*") + "$")
             base = {n for n in project.nodes if pattern.match(n)}
         else:
-            attr = {"layer": "layer", "tag": "tags", "kind": "kind", "materialized": "materialized"}[
-                self.method
-            ]
+            attr = {"layer": "layer", "tag": "tags", "kind": "kind", "materialized": "materialized"}[self.method]
             base = set()
             for node in project.nodes.values():
                 val = getattr(node, attr)

@@ -14,9 +14,7 @@ from netflix_elt import transform
         "relevance_score": "Relevance of the tag to the movie",
     },
 )
-def dim_movies_with_tags(
-    dim_movies: DataFrame, fct_genome_scores: DataFrame, dim_genome_tags: DataFrame
-) -> DataFrame:
+def dim_movies_with_tags(dim_movies: DataFrame, fct_genome_scores: DataFrame, dim_genome_tags: DataFrame) -> DataFrame:
     """Movies with their genome tags and relevance, inlined into whatever selects from it."""
     m, s, t = dim_movies, fct_genome_scores, dim_genome_tags
     scored = m.join(s, m["movie_id"] == s["movie_id"], "left", rsuffix="_score")
