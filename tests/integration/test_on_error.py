@@ -8,7 +8,7 @@ import pytest
 
 from netflix_elt.api import Workspace
 from netflix_elt.config import load_settings
-from netflix_elt.errors import ConfigError, LoadError
+from netflix_elt.errors import ConfigError, LoadError, NetflixEltError
 from netflix_elt.ingest.landing import Landing
 from tests.conftest import PROJECT_DIR
 from tests.integration.test_loader import RATINGS_LINES, q, write_landing
@@ -159,12 +159,20 @@ def test_deletion_guard_refuses_then_allow_deletes_loads(isolated_home, tmp_path
         ]
 
 
-def test_a_file_changed_after_landing_is_refused_by_its_manifest_count(isolated_home, tmp_path):
+def test_a_file_that_does_not_match_its_manifest_is_refused(isolated_home, tmp_path):
     url = str(tmp_path / "landing")
     landing = Landing.from_url(url)
     land(landing, tmp_path / "b1", GOOD)
-    landed = tmp_path / "landing" / "batch=0001" / "ratings.csv"
+    folder = tmp_path / "landing" / "batch=0001"
+    manifest = (folder / "manifest.json").read_text()
+    landed = folder / "ratings.csv"
     data = landed.read_bytes()
     landed.write_bytes(data.replace(b",964982704\r\n", b"\r\n64982704\r\n", 1))  # same size, one line more
-    with workspace() as ws, pytest.raises(LoadError, match=r"manifest of batch=0001 says 4 data rows, the file has 5"):
+    with workspace() as ws, pytest.raises(NetflixEltError, match=r"ratings\.csv does not match the sha256"):
         ws.load(url)
+    # a manifest written by another system with the right checksum but a wrong record count
+    landed.write_bytes(data)
+    (folder / "manifest.json").write_text(manifest.replace('"rows": 4', '"rows": 5', 1))
+    with workspace() as ws, pytest.raises(LoadError, match=r"manifest of batch=0001 says 5 data rows, the file has 4"):
+        ws.load(url)
+    assert '"rows": 4' in manifest
