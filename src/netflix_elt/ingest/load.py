@@ -71,6 +71,7 @@ class LandedBatch:
     files: dict[str, Path]
     number: int | None = None  # the landing's batch number (None for a plain folder)
     rows: dict[str, int] = field(default_factory=dict)  # data records per file, from the manifest
+    sha256: dict[str, str] = field(default_factory=dict)  # checksums the fetch verified the copies against
 
 
 @dataclass
@@ -151,7 +152,8 @@ def batches_from(url: str, work_dir: Path, declared: set[str] | None = None) -> 
         files = {f.name: folder / f.name for f in manifest.files}
         uri = manifest.url if getattr(manifest, "url", None) else f"{url.rstrip('/')}/batch={manifest.batch:04d}"
         rows = {f.name: f.rows for f in manifest.files}
-        result.append(LandedBatch(f"batch={manifest.batch:04d}", uri, files, manifest.batch, rows))
+        sha = {f.name: f.sha256 for f in manifest.files}
+        result.append(LandedBatch(f"batch={manifest.batch:04d}", uri, files, manifest.batch, rows, sha))
     if not result:
         raise LoadError(f"landing {url} holds no batches; run `netflix-elt extract --to {url}` first")
     return result
@@ -246,7 +248,7 @@ def load(
                         report.warnings.append(f"{file_uri} is absent: {src.table} gets no rows from {batch.label}")
                     report.files.append(FileLoad(name, src.table, file_uri, "MISSING"))
                     continue
-                digest = sha256_of(path)
+                digest = batch.sha256.get(src.file) or sha256_of(path)  # a fetched copy was verified
                 earlier = book.same_content(src, file_uri, digest)
                 if earlier is not None:
                     why = ALREADY_LOADED if earlier.file == file_uri else f"same content as {earlier.describe()}"
