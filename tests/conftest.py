@@ -75,6 +75,16 @@ def fixture_workspace(built_fixture_warehouse: Path, monkeypatch: pytest.MonkeyP
         yield ws
 
 
+def tiny_config(sources: str, *, name: str = "tiny", database: str = "TINY", threads: int = 1) -> str:
+    """The config of a throwaway project for `write_tiny_project`: the embedded profile, target DEV,
+    and the given `[sources.*]` text (braces doubled, `{package}` is filled in later)."""
+    return (
+        f'[project]\nname = "{name}"\ntransforms = "{{package}}"\nseeds = "seeds"\nthreads = {threads}\n\n'
+        f'[warehouse]\ndatabase = "{database}"\n\n[targets.dev]\nschema = "DEV"\n\n'
+        '[profiles.local]\nengine = "embedded"\n\n' + sources.lstrip("\n")
+    )
+
+
 def write_tiny_project(root: Path, prefix: str, config: str, transforms: str, items_csv: str) -> Path:
     """A throwaway project in `root`: config (with `{package}` filled in), one transforms module
     under a package name unique to the test, and `landing/items.csv`."""

@@ -13,24 +13,10 @@ from click.testing import CliRunner
 
 from netflix_elt.api import Workspace
 from netflix_elt.cli import main
-from tests.conftest import write_tiny_project
+from tests.conftest import tiny_config, write_tiny_project
 
-CONFIG = """
-[project]
-name = "gate"
-transforms = "{package}"
-seeds = "seeds"
-threads = 1
-
-[warehouse]
-database = "GATE"
-
-[targets.dev]
-schema = "DEV"
-
-[profiles.local]
-engine = "embedded"
-
+CONFIG = tiny_config(
+    """
 [sources.raw_items]
 table = "RAW_ITEMS"
 file = "items.csv"
@@ -43,7 +29,11 @@ table = "RAW_SHOPS"
 file = "shops.csv"
 mode = "full"
 columns = {{ shop_id = "INTEGER", city = "VARCHAR" }}
-"""
+""",
+    name="gate",
+    database="GATE",
+    threads=1,
+)
 
 TRANSFORMS = """
 from snowflake.snowpark import functions as F

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from netflix_elt.api import Workspace
 from netflix_elt.materialize import WatermarkStore
-from tests.conftest import PROJECT_DIR, require_fixture
+from tests.conftest import PROJECT_DIR, require_fixture, tiny_config
 
 Rating = tuple[int, int, float, int]  # user, movie, rating, Unix seconds
 Row = tuple[int, int, float, int, int, int]  # ... then _LOAD_ID, _SOURCE_ROW
@@ -247,27 +247,18 @@ def test_any_load_order_and_run_grouping_gives_the_full_refresh_table(shared_ws,
     assert fct(ws, users) == incremental
 
 
-TINY_CONFIG = """
-[project]
-name = "tiny"
-transforms = "{package}"
-seeds = "seeds"
-
-[warehouse]
-database = "TINY"
-
-[targets.dev]
-schema = "DEV"
-
-[profiles.local]
-engine = "embedded"
-
+TINY_CONFIG = tiny_config(
+    """
 [sources.raw_items]
 table = "RAW_ITEMS"
 file = "items.csv"
 mode = "append"
 columns = {{ id = "INTEGER", version = "INTEGER" }}
-"""
+""",
+    name="tiny",
+    database="TINY",
+    threads=4,
+)
 
 TINY_TRANSFORMS = """
 from netflix_elt import transform

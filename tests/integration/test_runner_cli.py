@@ -12,30 +12,20 @@ import pytest
 from click.testing import CliRunner
 
 from netflix_elt.cli import main
-from tests.conftest import write_tiny_project
+from tests.conftest import tiny_config, write_tiny_project
 
-CONFIG = """
-[project]
-name = "tiny"
-transforms = "{package}"
-seeds = "seeds"
-threads = 2
-
-[warehouse]
-database = "TINY"
-
-[targets.dev]
-schema = "DEV"
-
-[profiles.local]
-engine = "embedded"
-
+CONFIG = tiny_config(
+    """
 [sources.raw_items]
 table = "RAW_ITEMS"
 file = "items.csv"
 mode = "append"
 columns = {{ id = "INTEGER", name = "VARCHAR", price = "FLOAT" }}
-"""
+""",
+    name="tiny",
+    database="TINY",
+    threads=2,
+)
 
 TRANSFORMS = """
 import os

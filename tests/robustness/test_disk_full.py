@@ -34,31 +34,21 @@ from netflix_elt import durability
 from netflix_elt.cli import main
 from netflix_elt.durability import DISK_FULL
 from netflix_elt.errors import LoadError, TransformError
-from tests.conftest import write_tiny_project
+from tests.conftest import tiny_config, write_tiny_project
 from tests.robustness.crash_harness import copy_project
 
-CONFIG = """
-[project]
-name = "tiny"
-transforms = "{package}"
-seeds = "seeds"
-threads = 1
-
-[warehouse]
-database = "TINY"
-
-[targets.dev]
-schema = "DEV"
-
-[profiles.local]
-engine = "embedded"
-
+CONFIG = tiny_config(
+    """
 [sources.raw_items]
 table = "RAW_ITEMS"
 file = "items.csv"
 mode = "append"
 columns = {{ id = "INTEGER", name = "VARCHAR", price = "FLOAT" }}
-"""
+""",
+    name="tiny",
+    database="TINY",
+    threads=1,
+)
 
 TRANSFORMS = """
 from netflix_elt import snapshot, transform
