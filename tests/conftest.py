@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -73,6 +74,35 @@ def fixture_workspace(built_fixture_warehouse: Path, monkeypatch: pytest.MonkeyP
 
     with Workspace.from_options(PROJECT_DIR) as ws:
         yield ws
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1 and a free port, for the S3 tests; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server._server.server_port}"  # type: ignore[union-attr]
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
+
+
+def use_moto(monkeypatch: pytest.MonkeyPatch, endpoint: str, secret: str = "testing") -> None:
+    """Point boto3's standard credential chain and endpoint at moto, and nowhere else."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(var, raising=False)
 
 
 def tiny_config(sources: str, *, name: str = "tiny", database: str = "TINY", threads: int = 1) -> str:

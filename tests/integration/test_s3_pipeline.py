@@ -9,31 +9,21 @@ from pathlib import Path
 import boto3
 import pytest
 from click.testing import CliRunner
-from moto.server import ThreadedMotoServer
 
 from netflix_elt.api import Workspace
 from netflix_elt.cli import main
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, moto_server, use_moto
 
 BUCKET = "movielens-landing"
 
 
 @pytest.fixture
 def s3(isolated_home, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server._server.server_port}")  # type: ignore[union-attr]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret-value")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(var, raising=False)
-    client = boto3.client("s3")
-    client.create_bucket(Bucket=BUCKET)
-    try:
+    with moto_server() as endpoint:
+        use_moto(monkeypatch, endpoint, secret="testing-secret-value")
+        client = boto3.client("s3")
+        client.create_bucket(Bucket=BUCKET)
         yield client
-    finally:
-        server.stop()
 
 
 def cli(*args: str):

@@ -11,10 +11,9 @@ from pathlib import Path
 import boto3
 import pytest
 from click.testing import CliRunner, Result
-from moto.server import ThreadedMotoServer
 
 from netflix_elt.cli import main
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, moto_server, use_moto
 
 GOOD = {
     "ratings.csv": "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n",
@@ -97,20 +96,11 @@ def test_header_only_file_after_a_first_load_is_fine(isolated_home: Path, tmp_pa
 
 @pytest.fixture
 def s3(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server._server.server_port}")  # type: ignore[union-attr]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(var, raising=False)
-    client = boto3.client("s3")
-    client.create_bucket(Bucket="landing")
-    try:
+    with moto_server() as endpoint:
+        use_moto(monkeypatch, endpoint, secret="testing-secret")
+        client = boto3.client("s3")
+        client.create_bucket(Bucket="landing")
         yield client
-    finally:
-        server.stop()
 
 
 def test_zero_byte_s3_object(s3, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -22,13 +22,12 @@ from pathlib import Path
 import boto3
 import pytest
 from click.testing import CliRunner, Result
-from moto.server import ThreadedMotoServer
 
 from netflix_elt.cli import main
 from netflix_elt.errors import IngestError, LockError
 from netflix_elt.ingest.extract import extract
 from netflix_elt.ingest.landing import Landing
-from tests.conftest import PROJECT_DIR, write_tiny_project
+from tests.conftest import PROJECT_DIR, use_moto, write_tiny_project
 
 BUCKET = "hostile-landing"
 SECRET = "pw-Hs41-never-print-me"
@@ -38,24 +37,9 @@ def cli(*args: str, project: Path = PROJECT_DIR) -> Result:
     return CliRunner().invoke(main, [*args, "--project-dir", str(project)])
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{server._server.server_port}"  # type: ignore[union-attr]
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(var, raising=False)
+    use_moto(monkeypatch, moto_endpoint)
     client = boto3.client("s3")
     client.create_bucket(Bucket=BUCKET)
     yield client
