@@ -43,6 +43,7 @@ from urllib.parse import unquote, urlparse
 from pydantic import BaseModel, Field, ValidationError
 
 from netflix_elt.errors import IngestError, LockError
+from netflix_elt.ingest.parse import sha256_of
 
 __all__ = [
     "DECLARED_FILES",
@@ -197,12 +198,11 @@ def open_regular(path: Path, *, follow_symlinks: bool = False, hint: str = "") -
     return fd
 
 
-def copy_verified(src: Path, dest: Path, *, follow_symlinks: bool = False, hint: str = "") -> tuple[int, int, str]:
-    """Copy a regular file to ``dest`` (created new, never through a link): (rows, bytes, sha256)."""
+def copy_verified(src: Path, dest: Path, *, follow_symlinks: bool = False, hint: str = "") -> tuple[int, str]:
+    """Copy a regular file to ``dest`` (created new, never through a link): (bytes, sha256)."""
     fd = open_regular(src, follow_symlinks=follow_symlinks, hint=hint)
     h = hashlib.sha256()
-    size = newlines = 0
-    last = b""
+    size = 0
     out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
         with os.fdopen(fd, "rb") as fh, os.fdopen(out, "wb") as oh:
@@ -210,13 +210,10 @@ def copy_verified(src: Path, dest: Path, *, follow_symlinks: bool = False, hint:
                 h.update(block)
                 oh.write(block)
                 size += len(block)
-                newlines += block.count(b"\n")
-                last = block[-1:]
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
-    lines = newlines + (1 if size and last != b"\n" else 0)
-    return max(0, lines - 1), size, h.hexdigest()
+    return size, h.hexdigest()
 
 
 def check_landing_url(url: str) -> str:
@@ -512,12 +509,12 @@ class LocalLanding(Landing):
                 size = path.stat().st_size
                 if size != e.bytes:
                     raise IngestError(f"{path} has {size} bytes, the manifest says {e.bytes}")
-                if verify and file_digest(path)[2] != e.sha256:
+                if verify and sha256_of(path) != e.sha256:
                     raise IngestError(f"{path} does not match the sha256 in its manifest")
                 continue
             target = dest / e.name
             target.unlink(missing_ok=True)
-            _, size, sha = copy_verified(path, target)
+            size, sha = copy_verified(path, target)
             if size != e.bytes or sha != e.sha256:
                 target.unlink(missing_ok=True)
                 if size != e.bytes:
@@ -762,7 +759,7 @@ class S3Landing(Landing):
                 target.is_file()
                 and not target.is_symlink()
                 and target.stat().st_size == e.bytes
-                and file_digest(target)[2] == e.sha256
+                and sha256_of(target) == e.sha256
             ):
                 continue  # already fetched
             part = dest / f".{e.name}.part"
@@ -772,7 +769,7 @@ class S3Landing(Landing):
             except (ClientError, BotoCoreError) as exc:
                 part.unlink(missing_ok=True)
                 raise self._fail(exc, f"downloading s3://{self.bucket}/{key}") from None
-            rows, size, sha = file_digest(part)
+            size, sha = part.stat().st_size, sha256_of(part)
             if size == e.bytes and sha == e.sha256:
                 os.replace(part, target)
             else:
