@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from netflix_elt import materialize
 from netflix_elt.artifacts import NodeResult, unique_id, write_manifest, write_run_results
+from netflix_elt.build_state import BuildState
 from netflix_elt.config import Settings, load_settings
 from netflix_elt.engine import open_session
 from netflix_elt.errors import ConfigError, TransformError
-from netflix_elt.freshness import BuildState
 from netflix_elt.registry import Node, Project, load_project
 from netflix_elt.runner import Reporter, Runner, write_compiled
 from netflix_elt.selectors import select
@@ -101,11 +101,7 @@ class Workspace:
     @property
     def relations(self) -> dict[str, str]:
         comp = materialize.Compiler(self.project, self.settings, None)  # type: ignore[arg-type]
-        return {
-            n.name: comp.relation(n)
-            for n in self.project.nodes.values()
-            if n.materialized not in ("ephemeral", "analysis")
-        }
+        return {n.name: comp.relation(n) for n in self.project.nodes.values() if n.builds}
 
     def compiler(self, *, inline_missing: bool = False) -> materialize.Compiler:
         """Builds DataFrames; with inline_missing, unbuilt upstream transforms are inlined (compile, show)."""
@@ -272,9 +268,7 @@ class Workspace:
         args: dict[str, Any] | None = None,
     ) -> RunOutcome:
         """Build the selected transforms (ephemeral and analyses are compiled, not built)."""
-        names = [
-            n for n in self.selected(select_, exclude) if self.project[n].materialized not in ("ephemeral", "analysis")
-        ]
+        names = [n for n in self.selected(select_, exclude) if self.project[n].builds]
         return self.execute(
             names,
             self._build_transform(full_refresh),
@@ -367,11 +361,7 @@ class Workspace:
         node upstream of it that this build ran succeeded and passed its tests.
         """
         names = self.selected(select_, exclude, kinds=("transform", "snapshot"))
-        transforms = [
-            n
-            for n in names
-            if self.project[n].kind == "transform" and self.project[n].materialized not in ("ephemeral", "analysis")
-        ]
+        transforms = [n for n in names if self.project[n].kind == "transform" and self.project[n].builds]
         inputs = self._tested_inputs(select_, exclude, names)
         todo = [n for n in self.project.order if n in set(inputs) | set(transforms)]
         deps = self._test_deps(todo)
@@ -470,7 +460,7 @@ class Workspace:
             raise ConfigError(f"no node named {name!r}")
         node = self.project[name]
         comp = self.compiler(inline_missing=True)
-        if node.kind == "transform" and node.materialized in ("ephemeral", "analysis"):
+        if node.kind == "transform" and not node.builds:
             sql = comp.select_sql(node)
         else:
             relation = comp.relation(node)

@@ -23,6 +23,7 @@ from netflix_elt import durability
 from netflix_elt.config import Settings
 from netflix_elt.connections import scrub, snowflake_connection_params
 from netflix_elt.errors import ConfigError
+from netflix_elt.sql import first_line
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -210,7 +211,7 @@ def open_session(settings: Settings) -> Iterator[Session]:
     try:
         session = Session.builder.configs(params).create()
     except Exception as e:  # the connector may echo parameters: scrub every secret from its message
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         msg = scrub(f"could not connect to Snowflake account {params.get('account')!r}: {first}", params)
         raise ConfigError(msg) from None
     try:

@@ -18,20 +18,16 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 from sqlglot import exp
 
+from netflix_elt.build_state import WatermarkStore
 from netflix_elt.config import Settings
 from netflix_elt.durability import confirm_written
 from netflix_elt.errors import TransformError
 from netflix_elt.faults import fault
 from netflix_elt.registry import Node, Project
-from netflix_elt.state import StateTable
+from netflix_elt.sql import literal, quote, wrap
 
 if TYPE_CHECKING:
     from snowflake.snowpark import DataFrame, Session
-
-
-def quote(name: str) -> str:
-    """A quoted upper-case identifier, so column names survive any reserved word."""
-    return '"' + name.upper().replace('"', '""') + '"'
 
 
 @dataclass
@@ -149,11 +145,6 @@ def check_output_names(sql: str, node: Node) -> None:
         )
 
 
-def wrap(sql: str) -> str:
-    """`SELECT * FROM (...)`: the emulator cannot run or describe a top-level set operation."""
-    return f"SELECT * FROM (\n{sql}\n)"
-
-
 def dedupe_sql(sql: str, unique_key: Sequence[str], latest_by: Sequence[str]) -> str:
     """One row per unique key: the first by `latest_by`, each column descending, NULL last."""
     keys = ", ".join(quote(k) for k in unique_key)
@@ -224,7 +215,7 @@ def delta_sql(sql: str, node: Node, watermark: Any) -> str:
     assert node.incremental_key
     if watermark is None:
         return sql
-    return f"{wrap(sql)}\nWHERE {quote(node.incremental_key)} > {_literal(watermark)}"
+    return f"{wrap(sql)}\nWHERE {quote(node.incremental_key)} > {literal(watermark)}"
 
 
 def incremental_source_sql(sql: str, node: Node, watermark: Any) -> str:
@@ -232,14 +223,6 @@ def incremental_source_sql(sql: str, node: Node, watermark: Any) -> str:
     `latest_order(node)`. Which row is latest does not depend on when it was loaded, only on that
     order, so a MERGE guarded by the same order gives the table a full build over all rows gives."""
     return dedupe_sql(delta_sql(sql, node, watermark), node.unique_key, latest_order(node))
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return f"'{value.isoformat(sep=' ')}'::TIMESTAMP_NTZ"
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 @dataclass
@@ -287,28 +270,6 @@ def build(compiler: Compiler, node: Node, *, full_refresh: bool = False) -> Buil
     if node.materialized == "incremental":
         return _build_incremental(compiler, node, relation, sql, full_refresh)
     raise TransformError(f"transform {node.name!r}: materialization {node.materialized!r} is not built")
-
-
-class WatermarkStore:
-    """The last merged value of each incremental transform's incremental_key, kept in the AUDIT schema.
-
-    Why not `MAX(key)` of the target: on an engine where a MERGE is not atomic (the emulator runs
-    it as an UPDATE and an INSERT), a crash between the two leaves the target's maximum advanced
-    while some rows of that load are missing. The stored watermark moves only after the MERGE
-    succeeded, so the next run merges those rows again (a MERGE is idempotent).
-    """
-
-    def __init__(self, session: Session, settings: Settings) -> None:
-        self.state = StateTable(session, settings, "INCREMENTAL_STATE", "WATERMARK")
-
-    def get(self, node: str) -> Any:
-        value = self.state.get(node)
-        if value is None:
-            return None
-        return int(value) if re.fullmatch(r"-?\d+", value) else value
-
-    def set(self, node: str, value: Any) -> None:
-        self.state.put(node, None if value is None else str(value))
 
 
 def _build_incremental(compiler: Compiler, node: Node, relation: str, sql: str, full_refresh: bool) -> BuildResult:

@@ -14,6 +14,7 @@ import pkgutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,10 +22,31 @@ from netflix_elt.config import Settings
 from netflix_elt.dag import DAG
 from netflix_elt.errors import GraphError
 
-Layer = Literal["staging", "core", "marts", "snapshots"]
-Materialized = Literal["view", "table", "incremental", "ephemeral", "snapshot"]
+
+class Kind(StrEnum):
+    """What a node of the project graph is (a StrEnum, so `node.kind == "transform"` still reads)."""
+
+    SOURCE = "source"
+    SEED = "seed"
+    TRANSFORM = "transform"
+    SNAPSHOT = "snapshot"
+
+
+class Materialized(StrEnum):
+    """How a node is stored. Ephemeral transforms are inlined into what reads them, analyses
+    are only compiled; every other node is a relation in the warehouse."""
+
+    VIEW = "view"
+    TABLE = "table"
+    INCREMENTAL = "incremental"
+    EPHEMERAL = "ephemeral"
+    ANALYSIS = "analysis"
+    SNAPSHOT = "snapshot"
+
+
 LAYERS = ("staging", "core", "marts", "analyses")
-MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral", "analysis")
+MATERIALIZATIONS = tuple(m.value for m in Materialized if m is not Materialized.SNAPSHOT)
+NOT_BUILT = frozenset({Materialized.EPHEMERAL, Materialized.ANALYSIS})
 # parameter names the runner provides rather than the graph
 RESERVED_INPUTS = frozenset({"session", "run_started_at"})
 SPEC_ATTR = "__netflix_elt_spec__"
@@ -45,9 +67,9 @@ class Node:
     """A node of the project graph: a source, a seed, a transform or a snapshot."""
 
     name: str
-    kind: Literal["source", "seed", "transform", "snapshot"]
+    kind: Kind
     layer: str
-    materialized: str
+    materialized: Materialized
     inputs: tuple[str, ...] = ()
     func: Callable[..., Any] | None = None
     unique_key: tuple[str, ...] = ()
@@ -58,6 +80,19 @@ class Node:
     columns: dict[str, str] = field(default_factory=dict)
     file: str = ""
     snapshot: SnapshotConfig | None = None
+
+    def __post_init__(self) -> None:
+        # plain strings (decorators, tests) are stored as the enums; an unknown value stays as
+        # given, for load_project's check to name the transform, its file and the allowed values
+        for attr, enum in (("kind", Kind), ("materialized", Materialized)):
+            value = getattr(self, attr)
+            if not isinstance(value, enum) and value in {m.value for m in enum}:
+                object.__setattr__(self, attr, enum(value))
+
+    @property
+    def builds(self) -> bool:
+        """Whether the node is a relation in the warehouse (not ephemeral, not an analysis)."""
+        return self.materialized not in NOT_BUILT
 
     @property
     def takes_session(self) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from netflix_elt.artifacts import NodeResult, unique_id
 from netflix_elt.registry import Node, Project
+from netflix_elt.sql import first_line
 
 Builder = Callable[[Node], NodeResult]
 Reporter = Callable[[int, int, NodeResult], None]
@@ -57,7 +58,7 @@ class Runner:
         try:
             result = self.builder(node)
         except Exception as e:  # one failing node must not stop the others
-            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            msg = first_line(e)
             if self.debug:
                 msg += "\n" + traceback.format_exc()
             result = NodeResult(node.name, unique_id(self.project_name, node), node.kind, "error", message=msg)

@@ -11,7 +11,8 @@ from netflix_elt.config import SeedSection, Settings
 from netflix_elt.durability import confirm_written
 from netflix_elt.errors import LoadError
 from netflix_elt.ingest.load import copy_parquet, ensure_raw
-from netflix_elt.ingest.parse import _CAST, _sql_str, read_header
+from netflix_elt.ingest.parse import _CAST, read_header
+from netflix_elt.sql import first_line, string
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -25,9 +26,9 @@ def _to_parquet(path: Path, seed: SeedSection, out: Path) -> int:
         raise LoadError(f"{path}: header {','.join(header)!r} does not match the declared columns {list(seed.columns)}")
     con = duckdb.connect()
     try:
-        cols = ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in seed.columns)
+        cols = ", ".join(f"{string(c)}: 'VARCHAR'" for c in seed.columns)
         con.execute(
-            f"CREATE TABLE s AS SELECT * FROM read_csv({_sql_str(str(path))}, header = true, all_varchar = true, "
+            f"CREATE TABLE s AS SELECT * FROM read_csv({string(str(path))}, header = true, all_varchar = true, "
             f"quote = '\"', escape = '\"', columns = {{{cols}}})"
         )
         for i, (col, typ) in enumerate(seed.columns.items()):
@@ -40,12 +41,12 @@ def _to_parquet(path: Path, seed: SeedSection, out: Path) -> int:
         select = ", ".join(
             f'TRY_CAST(NULLIF(TRIM("{c}"), \'\') AS {_CAST[t]}) AS "{c.upper()}"' for c, t in seed.columns.items()
         )
-        con.execute(f"COPY (SELECT {select} FROM s ORDER BY rowid) TO {_sql_str(str(out))} (FORMAT PARQUET)")
+        con.execute(f"COPY (SELECT {select} FROM s ORDER BY rowid) TO {string(str(out))} (FORMAT PARQUET)")
         return int(con.execute("SELECT COUNT(*) FROM s").fetchone()[0])  # type: ignore[index]
     except Exception as e:
         if isinstance(e, LoadError):
             raise
-        raise LoadError(f"{path}: cannot read seed: {str(e).splitlines()[0]}") from None
+        raise LoadError(f"{path}: cannot read seed: {first_line(e)}") from None
     finally:
         con.close()
 

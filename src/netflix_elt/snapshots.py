@@ -53,15 +53,16 @@ import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from netflix_elt.config import SnapshotMetaColumns
 from netflix_elt.durability import confirm_written
 from netflix_elt.errors import SnapshotError
 from netflix_elt.faults import fault
-from netflix_elt.materialize import BuildResult, Compiler, count_rows, quote, table_exists, wrap
+from netflix_elt.materialize import BuildResult, Compiler, count_rows, table_exists
 from netflix_elt.registry import Node, SnapshotConfig
+from netflix_elt.sql import first_line, literal, quote, ts_literal, wrap
 
 # the MERGE source's bookkeeping columns (never stored)
 ACTION = "_SNAPSHOT_ACTION"
@@ -106,13 +107,6 @@ class SnapshotPlan:
         if self.config.hard_deletes == "new_record":
             cols.append(m.is_deleted)
         return tuple(cols)
-
-
-def ts_literal(value: datetime) -> str:
-    """A TIMESTAMP_NTZ literal in UTC with microseconds (identical on Snowflake and DuckDB)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return f"CAST('{value.isoformat(sep=' ', timespec='microseconds')}' AS TIMESTAMP_NTZ)"
 
 
 def row_id_sql(key_exprs: Sequence[str], valid_from: str) -> str:
@@ -328,17 +322,11 @@ def sql_type(datatype: Any) -> str:
     return convert_sp_to_sf_type(datatype)
 
 
-def _literal(value: Any) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return str(value)
-
-
 def duplicate_message(name: str, keys: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """`snap_tags: 2 duplicate keys in the source, e.g. (user_id=1, movie_id=5, tag='funny') x2`."""
     total = int(rows[0][-1])
     examples = ", ".join(
-        "(" + ", ".join(f"{k.lower()}={_literal(v)}" for k, v in zip(keys, r, strict=False)) + f") x{int(r[-2])}"
+        "(" + ", ".join(f"{k.lower()}={literal(v)}" for k, v in zip(keys, r, strict=False)) + f") x{int(r[-2])}"
         for r in rows
     )
     return f"{name}: {total} duplicate key{'s' if total != 1 else ''} in the source, e.g. {examples}"
@@ -379,7 +367,7 @@ def apply_merge(session: Any, merge: str, *, transactional: bool, log: list[str]
                 log.append("ROLLBACK")
                 with contextlib.suppress(Exception):
                     session.sql("ROLLBACK").collect()
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            first = first_line(e)
             raise SnapshotError(
                 f"{name}: the MERGE failed{' and was rolled back' if transactional else ''}: {first}"
             ) from e

@@ -18,7 +18,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from netflix_elt.errors import ConfigError
-from netflix_elt.materialize import dataframe_sql, quote, wrap
+from netflix_elt.materialize import dataframe_sql
+from netflix_elt.sql import quote, string, wrap
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,7 +58,7 @@ def _literal(value: Any, sql_type: str) -> str:
         return f"'{value.isoformat(sep=' ')}'::TIMESTAMP_NTZ"
     if sql_type == "DATE":
         return f"'{value.isoformat()}'::DATE"
-    return "'" + str(value).replace("'", "''") + "'"
+    return string(str(value))
 
 
 def _as_rows(data: Rows | pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:

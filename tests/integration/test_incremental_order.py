@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netflix_elt.api import Workspace
-from netflix_elt.materialize import WatermarkStore
+from netflix_elt.build_state import WatermarkStore
 from tests.conftest import PROJECT_DIR, require_fixture, tiny_config
 
 Rating = tuple[int, int, float, int]  # user, movie, rating, Unix seconds

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlglot import exp
 
 from netflix_elt import materialize as m
+from netflix_elt import sql
 from netflix_elt.admin import admin_sql
 from netflix_elt.config import load_settings
 from netflix_elt.registry import Node
@@ -112,8 +113,10 @@ def test_newer_sql_is_the_order_of_dedupe_sql(pair):
 
 
 def test_quote_escapes():
-    assert m.quote('we"ird') == '"WE""IRD"'
-    assert m._literal("o'neil") == "'o''neil'"
+    assert sql.quote('we"ird') == '"WE""IRD"'
+    assert sql.literal("o'neil") == "'o''neil'"
+    assert sql.literal(7) == "7" and sql.literal(None) == "NULL"
+    assert sql.first_line(ValueError("first\nsecond")) == "first" and sql.first_line(ValueError()) == "ValueError"
 
 
 def test_admin_sql_parses_and_names_everything(tmp_path, monkeypatch):

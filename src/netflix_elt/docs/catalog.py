@@ -114,7 +114,7 @@ def snowflake_type(dt: DataType) -> str:
 
 def describe_query(session: Session, sql: str) -> list[Column]:
     """Columns of a query without running it (ephemeral transforms and analyses have no relation)."""
-    from netflix_elt.materialize import wrap
+    from netflix_elt.sql import wrap
 
     schema = session.sql(wrap(sql)).schema
     return [Column(f.name.strip('"'), snowflake_type(f.datatype), i) for i, f in enumerate(schema.fields, start=1)]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from netflix_elt.config import Settings, SourceSection, check_identifier
 from netflix_elt.errors import ConfigError, LoadError
 from netflix_elt.ingest.parse import rule_checks
+from netflix_elt.sql import string as _q
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -34,10 +35,6 @@ CSV_FORMAT = (
     "ESCAPE_UNENCLOSED_FIELD = NONE EMPTY_FIELD_AS_NULL = TRUE ENCODING = 'UTF8' "
     "ERROR_ON_COLUMN_COUNT_MISMATCH = TRUE"
 )
-
-
-def _q(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def stage_sql(settings: Settings, url: str) -> str:

@@ -24,6 +24,7 @@ from netflix_elt.errors import ConfigError, LoadError
 from netflix_elt.faults import fault
 from netflix_elt.ingest.landing import BatchManifest, Landing
 from netflix_elt.ingest.parse import ParsedFile, parse_csv, sha256_of
+from netflix_elt.sql import string
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -426,9 +427,9 @@ def _apply(
             keys = parsed.keys if parsed is not None and fl.status == "LOADED" else 0
             session.sql(
                 f"INSERT INTO {raw}.LOAD_HISTORY ({', '.join(HISTORY_COLUMNS)}) VALUES "
-                f"({fl.load_id}, '{fl.table}', {_q(fl.file)}, {_q(batch.label)}, '{fl.checksum}', "
+                f"({fl.load_id}, '{fl.table}', {string(fl.file)}, {string(batch.label)}, '{fl.checksum}', "
                 f"{fl.rows_parsed}, {fl.rows_loaded}, {fl.rows_rejected}, "
-                f"'{loaded_at.isoformat(sep=' ')}'::TIMESTAMP_NTZ, '{fl.status}', {_q(fl.message)}, {keys})"
+                f"'{loaded_at.isoformat(sep=' ')}'::TIMESTAMP_NTZ, '{fl.status}', {string(fl.message)}, {keys})"
             ).collect()
         session.sql("COMMIT").collect()
         confirm_written(session, f"the load of {len(plan)} files into {raw}", LoadError, *_history_check(raw, plan))
@@ -444,10 +445,6 @@ def _history_check(raw: str, plan: list[tuple[LandedBatch, ParsedFile | None, Fi
     """The read-back after COMMIT: this load's LOAD_HISTORY rows must all be there."""
     ids = ", ".join(str(fl.load_id) for *_, fl in plan)
     return f"SELECT COUNT(*) FROM {raw}.LOAD_HISTORY WHERE LOAD_ID IN ({ids})", len(plan)
-
-
-def _q(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def check_s3_headers(settings: Settings, url: str, manifest: BatchManifest) -> None:

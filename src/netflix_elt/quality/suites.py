@@ -210,7 +210,7 @@ def load_suites(settings: Settings, project: Project) -> list[Suite]:
         node = project.nodes.get(suite.name)
         if node is None and suite.folder != "snapshots":
             raise SuiteError(f"{path}: suite {suite.name!r} names no node of the project")
-        if node is not None and node.materialized in ("ephemeral", "analysis"):
+        if node is not None and not node.builds:
             raise SuiteError(f"{path}: {suite.name!r} is {node.materialized}, so there is no table to test")
         suites[suite.name] = suite
     return list(suites.values())

@@ -24,9 +24,9 @@ from urllib.parse import quote_plus, urlencode
 from netflix_elt.artifacts import NodeResult
 from netflix_elt.config import Settings
 from netflix_elt.errors import ConfigError
-from netflix_elt.materialize import quote
 from netflix_elt.quality.suites import MACROS, REF, ExpectationSpec, Suite, SuiteError, load_suites, resolve_refs
 from netflix_elt.registry import Project
+from netflix_elt.sql import first_line, quote, string
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -247,7 +247,7 @@ class DataValidator:
     def _relations(self) -> dict[str, str]:
         out = {}
         for n in self.project.nodes.values():
-            if n.materialized not in ("ephemeral", "analysis"):
+            if n.builds:
                 out[n.name] = self.relation_of(n.name)
         return out
 
@@ -271,7 +271,7 @@ class DataValidator:
             db, schema, name = rel.split(".")
             todo.setdefault(db, {})[(schema, name)] = rel
         for db, pairs in todo.items():
-            cond = " OR ".join(f"(TABLE_SCHEMA = {_lit(s)} AND TABLE_NAME = {_lit(n)})" for s, n in sorted(pairs))
+            cond = " OR ".join(f"(TABLE_SCHEMA = {string(s)} AND TABLE_NAME = {string(n)})" for s, n in sorted(pairs))
             rows = self.session.sql(
                 f"SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM {db}.INFORMATION_SCHEMA.COLUMNS "
                 f"WHERE {cond} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
@@ -487,7 +487,7 @@ class DataValidator:
                 df = self.session.sql(f"SELECT * FROM ({sql}) LIMIT {SAMPLE_SIZE}")
                 return [{k.lower(): v for k, v in r.as_dict().items()} for r in df.collect()]
             except Exception as e:  # the sample is a courtesy; the count already says it failed
-                return [f"(sample query failed: {str(e).splitlines()[0]})"]
+                return [f"(sample query failed: {first_line(e)})"]
         if res.get("partial_unexpected_list"):
             return list(res["partial_unexpected_list"])[:SAMPLE_SIZE]
         if "observed_value" in res:
@@ -514,15 +514,15 @@ class DataValidator:
                 "("
                 + ", ".join(
                     [
-                        _lit(self.invocation_id),
-                        _lit(r.suite),
-                        _lit(r.expectation),
-                        _lit(r.gx_type),
-                        _lit(r.severity),
-                        _lit(r.status),
+                        string(self.invocation_id),
+                        string(r.suite),
+                        string(r.expectation),
+                        string(r.gx_type),
+                        string(r.severity),
+                        string(r.status),
                         count,
-                        _lit(sample),
-                        _lit(r.relation or ""),
+                        string(sample),
+                        string(r.relation or ""),
                         f"'{run_at}'::TIMESTAMP_NTZ",
                     ]
                 )
@@ -565,10 +565,6 @@ class DataValidator:
             with contextlib.suppress(Exception):
                 self._datasource.get_engine().dispose()
         self._context = self._datasource = None
-
-
-def _lit(value: str) -> str:
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _exception_message(info: Any) -> str:

@@ -1,28 +1,82 @@
-"""Skip what is up to date: a node is rebuilt only when its code or what it reads has changed.
+"""What the framework remembers between commands, kept on the warehouse itself (the AUDIT schema).
 
-A node's fingerprint hashes the project's code (every file of the transforms package and the
-config), its name, and the fingerprints of its inputs; a source's fingerprint is its newest
-load in `RAW.LOAD_HISTORY`, a seed's is its file's checksum. The fingerprint of each node built
-(and tested) successfully is kept in `AUDIT.BUILD_STATE`; when it matches and the relation
-still exists, the node is skipped, as SQLMesh does. `--full-refresh` rebuilds everything.
-What this cannot see: rows changed in RAW by hand, outside `netflix-elt load`.
+Two kinds of state, both one value per (target schema, node) in a small key-value table, so they
+work the same on the emulator and on Snowflake:
+
+* build fingerprints (`AUDIT.BUILD_STATE`): a node is rebuilt only when its code or what it
+  reads has changed. The fingerprint of each node built (and tested) successfully is kept; when
+  it matches and the relation still exists, the node is skipped, as SQLMesh does.
+  `--full-refresh` rebuilds everything. What this cannot see: rows changed in RAW by hand.
+* incremental watermarks (`AUDIT.INCREMENTAL_STATE`): how far each incremental transform has
+  read its input.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from netflix_elt.config import CONFIG_FILE, Settings
 from netflix_elt.registry import Node, Project
-from netflix_elt.state import StateTable
+from netflix_elt.sql import string
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
-
 TESTED = "+tested"
+
+
+class StateTable:
+    """`<DB>.<AUDIT>.<name>(TARGET_SCHEMA, NODE, <value_column>, <stamp_column>)`, created on first use."""
+
+    def __init__(
+        self, session: Session, settings: Settings, name: str, value_column: str, stamp_column: str = "UPDATED_AT"
+    ) -> None:
+        self.session = session
+        self.schema = f"{settings.database}.{settings.audit_schema}"
+        self.table = f"{self.schema}.{name}"
+        self.value_column = value_column
+        self.stamp_column = stamp_column
+        self.scope = string(settings.target_schema)
+        self._ready = False
+
+    def _ensure(self) -> None:
+        if not self._ready:
+            self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {self.schema}").collect()
+            self.session.sql(
+                f"CREATE TABLE IF NOT EXISTS {self.table} (TARGET_SCHEMA VARCHAR, NODE VARCHAR, "
+                f"{self.value_column} VARCHAR, {self.stamp_column} TIMESTAMP_NTZ)"
+            ).collect()
+            self._ready = True
+
+    def all(self) -> dict[str, str]:
+        """Every node's value in this target schema."""
+        self._ensure()
+        rows = self.session.sql(
+            f"SELECT NODE, {self.value_column} FROM {self.table} WHERE TARGET_SCHEMA = {self.scope}"
+        ).collect()
+        return {r[0]: r[1] for r in rows}
+
+    def get(self, node: str) -> str | None:
+        self._ensure()
+        rows = self.session.sql(
+            f"SELECT {self.value_column} FROM {self.table} WHERE TARGET_SCHEMA = {self.scope} AND NODE = {string(node)}"
+        ).collect()
+        return rows[0][0] if rows else None
+
+    def put(self, node: str, value: str | None) -> None:
+        """Replace the node's value; None removes it."""
+        self._ensure()
+        self.session.sql(
+            f"DELETE FROM {self.table} WHERE TARGET_SCHEMA = {self.scope} AND NODE = {string(node)}"
+        ).collect()
+        if value is not None:
+            self.session.sql(
+                f"INSERT INTO {self.table} (TARGET_SCHEMA, NODE, {self.value_column}, {self.stamp_column}) "
+                f"VALUES ({self.scope}, {string(node)}, {string(value)}, CURRENT_TIMESTAMP())"
+            ).collect()
 
 
 def code_version(settings: Settings) -> str:
@@ -108,3 +162,25 @@ class BuildState:
     def forget(self, node: Node) -> None:
         self.state.put(node.name, None)
         self.recorded().pop(node.name, None)
+
+
+class WatermarkStore:
+    """The last merged value of each incremental transform's incremental_key, kept in the AUDIT schema.
+
+    Why not `MAX(key)` of the target: on an engine where a MERGE is not atomic (the emulator runs
+    it as an UPDATE and an INSERT), a crash between the two leaves the target's maximum advanced
+    while some rows of that load are missing. The stored watermark moves only after the MERGE
+    succeeded, so the next run merges those rows again (a MERGE is idempotent).
+    """
+
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.state = StateTable(session, settings, "INCREMENTAL_STATE", "WATERMARK")
+
+    def get(self, node: str) -> Any:
+        value = self.state.get(node)
+        if value is None:
+            return None
+        return int(value) if re.fullmatch(r"-?\d+", value) else value
+
+    def set(self, node: str, value: Any) -> None:
+        self.state.put(node, None if value is None else str(value))
