@@ -1,30 +1,31 @@
-"""The Python API behind every CLI command, usable from notebooks and tests.
+"""The Python API behind every CLI command, usable from notebooks, scripts and tests.
 
-A :class:`Workspace` holds the resolved settings, the project graph and (lazily) one Snowpark
-session; commands are methods that return plain results, and the CLI only prints them.
+A :class:`Workspace` holds the resolved settings, the project graph and one engine adapter (which
+owns the Snowpark session). Every command is a method that takes the warehouse lock itself, runs
+one graph (commands.py) and returns plain results; the CLI only parses and prints.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netflix_elt import materialize
-from netflix_elt.artifacts import NodeResult, unique_id, write_manifest, write_run_results
+from netflix_elt import commands
+from netflix_elt.adapters import adapter_for
+from netflix_elt.artifacts import NodeResult, write_compiled, write_manifest
 from netflix_elt.build_state import BuildState
+from netflix_elt.builders import Builders
+from netflix_elt.compiler import Compiler, relation_of
 from netflix_elt.config import Settings, load_settings
-from netflix_elt.engine import open_session
 from netflix_elt.errors import ConfigError, TransformError
-from netflix_elt.registry import Node, Project, load_project
-from netflix_elt.runner import Reporter, Runner, write_compiled
+from netflix_elt.graph import plan
+from netflix_elt.invocation import Invocation
+from netflix_elt.registry import Kind, Project, load_project
+from netflix_elt.runner import Reporter
 from netflix_elt.selectors import select
+from netflix_elt.timings import Timings
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -32,50 +33,29 @@ if TYPE_CHECKING:
     from netflix_elt.ingest.load import LoadReport
     from netflix_elt.quality import DataValidator, ValidationReport
 
-
-@dataclass
-class RunOutcome:
-    results: list[NodeResult]
-    elapsed: float
-    command: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return all(r.status in ("success", "pass", "warn") for r in self.results)
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for r in self.results:
-            out[r.status] = out.get(r.status, 0) + 1
-        return out
+RunOutcome = commands.RunOutcome
+Progress = Callable[[int, int, NodeResult], None]
 
 
 class Workspace:
-    """Settings + project + session for one command (or one notebook)."""
+    """Settings + project + engine adapter for one command, a script or a notebook."""
 
     def __init__(self, settings: Settings, project: Project | None = None) -> None:
         self.settings = settings
+        self.adapter = adapter_for(settings)
         self._project = project
-        self._session: Session | None = None
         self._stack = contextlib.ExitStack()
-        self.invocation_id = str(uuid.uuid4())
-        self.timings: dict[str, dict[str, float]] = {}
-        self._state: BuildState | None = None
-        self._stage_stack: list[list[float]] = []
+        self._validator: DataValidator | None = None
+        self.timings = Timings()
+        self.invocation = Invocation("none", settings.target)
+        self.caller = "python"  # who holds the lock, in its message: the CLI says `netflix-elt`
+        self.lock_timeout: float | None = None  # None: [project] lock_timeout
+        self.notify: Callable[[str], None] | None = None  # e.g. a stale lock taken over
 
     @classmethod
-    def from_options(
-        cls,
-        project_dir: Path | None = None,
-        *,
-        target: str | None = None,
-        profile: str | None = None,
-        threads: int | None = None,
-    ) -> Workspace:
-        return cls(load_settings(project_dir, target=target, profile=profile, threads=threads))
+    def from_options(cls, project_dir: Path | None = None, **options: Any) -> Workspace:
+        return cls(load_settings(project_dir, **options))
 
-    # lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> Workspace:
         return self
 
@@ -83,8 +63,10 @@ class Workspace:
         self.close()
 
     def close(self) -> None:
+        """Render pending Data Docs, close GX and the session, release the warehouse."""
         self._stack.close()
-        self._session = None
+        self._validator = None
+        self.adapter.close()
 
     @property
     def project(self) -> Project:
@@ -94,568 +76,238 @@ class Workspace:
 
     @property
     def session(self) -> Session:
-        if self._session is None:
-            self._session = self._stack.enter_context(open_session(self.settings))
-        return self._session
+        return self.adapter.session
+
+    @property
+    def invocation_id(self) -> str:
+        return self.invocation.id
 
     @property
     def relations(self) -> dict[str, str]:
-        comp = materialize.Compiler(self.project, self.settings, None)  # type: ignore[arg-type]
-        return {n.name: comp.relation(n) for n in self.project.nodes.values() if n.builds}
+        return {n.name: relation_of(self.settings, n) for n in self.project.nodes.values() if n.builds}
 
-    def compiler(self, *, inline_missing: bool = False) -> materialize.Compiler:
+    def compiler(self, *, inline_missing: bool = False) -> Compiler:
         """Builds DataFrames; with inline_missing, unbuilt upstream transforms are inlined (compile, show)."""
-        return materialize.Compiler(self.project, self.settings, self.session, inline_missing=inline_missing)
+        return Compiler(self.project, self.settings, self.adapter, self.invocation, inline_missing=inline_missing)
 
+    def selected(self, select_: Sequence[str] = (), exclude: Sequence[str] = (), kinds: Sequence[str] = ("transform",)):
+        return select(self.project, select_, exclude, kinds)
+
+    # the warehouse lock ----------------------------------------------------------------------
     @contextlib.contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        """Time a stage of a command (load, seed, run, snapshot, validate) and the peak RSS after it.
+    def writing(self, command: str, *, wait: bool = True) -> Iterator[None]:
+        """Hold the warehouse lock for a command (netflix_elt.lock): one writer at a time.
 
-        Nested stages are subtracted from the enclosing one, so `run` excludes the validation
-        that `build` does right after each table.
+        Writers wait up to `lock_timeout`; readers (`wait=False`) need it only where one process
+        at a time may open the warehouse (the embedded engine), and fail at once if it is held.
         """
-        import resource
+        from netflix_elt.lock import warehouse_lock
 
-        frame = [time.perf_counter(), 0.0]
-        self._stage_stack.append(frame)
-        try:
+        if not wait and not self.adapter.exclusive_warehouse:
             yield
-        finally:
-            self._stage_stack.pop()
-            total = time.perf_counter() - frame[0]
-            if self._stage_stack:
-                self._stage_stack[-1][1] += total
-            entry = self.timings.setdefault(name, {"seconds": 0.0, "peak_rss_mb": 0.0})
-            entry["seconds"] += total - frame[1]
-            entry["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            return
+        timeout = self.settings.config.project.lock_timeout if self.lock_timeout is None else self.lock_timeout
+        with warehouse_lock(self.settings.state_dir, f"{self.caller} {command}", timeout if wait else 0) as stale:
+            if stale is not None and self.notify:
+                self.notify(f"took over the warehouse lock left by {stale.describe()}, which did not finish")
+            yield
 
-    def write_timings(self) -> Path:
-        """target/timings.json: seconds and peak RSS per stage of the last command."""
-        import json
-
-        path = self.settings.target_dir / "timings.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"invocation_id": self.invocation_id, "stages": self.timings}, indent=2))
-        return path
+    def _start(self, command: str, args: dict[str, Any] | None = None) -> Invocation:
+        """A new invocation (id, one clock) for a command."""
+        self.invocation = Invocation(command, self.settings.target, dict(args or {}))
+        if self._validator is not None:
+            self._validator.invocation_id = self.invocation.id
+        return self.invocation
 
     # commands --------------------------------------------------------------------------------
     def init(self) -> list[str]:
         """Create the database and schemas (and RAW's tables); returns the statements run."""
+        from netflix_elt.ingest.load import ensure_raw
+
         s = self.settings
         stmts = [f"CREATE DATABASE IF NOT EXISTS {s.database}"] + [
             f"CREATE SCHEMA IF NOT EXISTS {s.database}.{schema}"
             for schema in (s.raw_schema, s.target_schema, s.snapshot_schema, s.audit_schema)
         ]
-        for stmt in stmts:
-            self.session.sql(stmt).collect()
-        from netflix_elt.ingest.load import ensure_raw
-
-        ensure_raw(self.session, s)
+        with self.writing("init"):
+            for stmt in stmts:
+                self.session.sql(stmt).collect()
+            ensure_raw(self.session, s)
         return stmts
 
-    def load(
-        self,
-        url: str | None = None,
-        *,
-        force: bool = False,
-        allow_deletes: bool = False,
-        skip_batches: Sequence[int] = (),
-        progress: Callable[[str], None] | None = None,
-    ) -> LoadReport:
+    def load(self, url: str | None = None, *, progress: Callable[[str], None] | None = None, **opts: Any) -> LoadReport:
+        """COPY what landed and is not loaded yet into RAW (options: force, allow_deletes, skip_batches)."""
         from netflix_elt.ingest.load import load
 
-        self.init()
-        return load(
-            self.session,
-            self.settings,
-            url,
-            force=force,
-            allow_deletes=allow_deletes,
-            skip_batches=skip_batches,
-            progress=progress,
-        )
+        with self.writing("load"):
+            self.init()
+            with self.timings.stage("load"):
+                return load(self.adapter, self.settings, url, progress=progress, **opts)
+
+    def _run_graph(
+        self, names: Sequence[str], command: str, args: dict[str, Any] | None, *, tested: Sequence[str] = (),
+        full_refresh: bool = False, reporter: Progress | None = None, debug: bool = False,
+    ) -> RunOutcome:  # fmt: skip
+        inv = self._start(command, args)
+        validator = self.validator() if tested else None
+        suites = validator.suites if validator else {}
+        graph = plan(
+            self.project, self.settings.config.project.name, names, tested=tested,
+            refs={n: suites[n].refs() for n in tested},
+        )  # fmt: skip
+        state = BuildState(self.session, self.settings, self.project, self.suite_files())
+        builders = Builders(self.settings, self.project, self.adapter, inv, state, validator, full_refresh)
+        hooks = [self.timings, *([Reporter(reporter)] if reporter else [])]
+        return commands.execute(
+            self.settings, self.project, self.adapter, inv, graph, builders.by_step(),
+            relations=self.relations, hooks=hooks, debug=debug,
+        )  # fmt: skip
+
+    def suite_files(self) -> dict[str, Path]:
+        from netflix_elt.quality.suites import load_suites
+
+        return {s.name: Path(s.file) for s in load_suites(self.settings, self.project)}
 
     def seed(self, names: list[str] | None = None, *, force: bool = False) -> dict[str, int | None]:
         """Load seeds; one whose file is unchanged since its last load is left as it is (rows None)."""
-        from netflix_elt.seeds import load_seeds
-
-        state = self.fresh_state()
         wanted = [n for n in self.settings.config.seeds if names is None or n in names]
-        stale = [
-            n
-            for n in wanted
-            if force or not state.is_current(self.project[n], materialize.table_exists(self.session, self._rel(n)))
-        ]
-        loaded: dict[str, int | None] = dict(load_seeds(self.session, self.settings, stale)) if stale else {}
-        for n in stale:
-            state.record(self.project[n])
-        return {n: loaded.get(n) for n in wanted}
+        with self.writing("seed"):
+            out = self._run_graph(wanted, "seed", {"select": wanted}, full_refresh=force)
+        failed = [r for r in out.results if r.status != "success"]
+        if failed:  # the seed's own error (a bad file is exit 4), not a summary
+            raise failed[0].exception or TransformError(f"seed {failed[0].name!r}: {failed[0].message}")
+        return {r.name: (None if r.message.startswith("up to date") else r.rows) for r in out.results}
 
-    def _rel(self, name: str) -> str:
-        return materialize.Compiler(self.project, self.settings, None).relation(self.project[name])  # type: ignore[arg-type]
-
-    def fresh_state(self) -> BuildState:
-        """Build state for one command (source versions are read once, now)."""
-        self._state = BuildState(self.session, self.settings, self.project)
-        return self._state
-
-    def _up_to_date(self, node: Node, relation: str) -> NodeResult:
-        return NodeResult(
-            node.name,
-            unique_id(self.settings.config.project.name, node),
-            node.kind,
-            "success",
-            message="up to date (code and inputs unchanged)",
-            relation=relation,
-            extra={"up_to_date": True},
-        )
-
-    def selected(
-        self, select_: Sequence[str] = (), exclude: Sequence[str] = (), kinds: Sequence[str] = ("transform",)
-    ) -> list[str]:
-        return select(self.project, select_, exclude, kinds)
-
-    def _stateful_builder(
-        self,
-        materialize_node: Callable[[materialize.Compiler, Node], materialize.BuildResult],
-        compiled_text: Callable[[materialize.Compiler, Node, materialize.BuildResult], str],
-        *,
-        skip_current: bool = True,
-    ) -> Callable[[Node], NodeResult]:
-        """A builder that skips up-to-date nodes, builds the rest, records their build state
-        and writes what ran under target/compiled/ (shared by transforms and snapshots)."""
-        pname = self.settings.config.project.name
-        state = self.fresh_state()
-
-        def build(node: Node) -> NodeResult:
-            comp = self.compiler()
-            relation = comp.relation(node)
-            if skip_current and state.is_current(node, materialize.table_exists(self.session, relation)):
-                return self._up_to_date(node, relation)
-            state.forget(node)
-            res = materialize_node(comp, node)
-            state.record(node)
-            path = write_compiled(self.settings.target_dir, node, compiled_text(comp, node, res))
-            return NodeResult(
-                node.name,
-                unique_id(pname, node),
-                node.kind,
-                "success",
-                rows=res.rows,
-                message=res.message or node.materialized,
-                relation=relation,
-                compiled_path=os.path.relpath(path, self.settings.project_dir),
-            )
-
-        return build
-
-    def _build_transform(self, full_refresh: bool) -> Callable[[Node], NodeResult]:
-        return self._stateful_builder(
-            lambda comp, node: materialize.build(comp, node, full_refresh=full_refresh),
-            lambda comp, node, res: res.sql[-1] if res.sql else comp.select_sql(node),
-            skip_current=not full_refresh,
-        )
-
-    def run(
-        self,
-        select_: Sequence[str] = (),
-        exclude: Sequence[str] = (),
-        *,
-        full_refresh: bool = False,
-        reporter: Reporter | None = None,
-        debug: bool = False,
-        command: str = "run",
-        args: dict[str, Any] | None = None,
-    ) -> RunOutcome:
+    def run(self, select_: Sequence[str] = (), exclude: Sequence[str] = (), *, full_refresh: bool = False,
+            reporter: Progress | None = None, debug: bool = False, args: dict[str, Any] | None = None) -> RunOutcome:  # fmt: skip
         """Build the selected transforms (ephemeral and analyses are compiled, not built)."""
-        names = [n for n in self.selected(select_, exclude) if self.project[n].builds]
-        return self.execute(
-            names,
-            self._build_transform(full_refresh),
-            reporter=reporter,
-            debug=debug,
-            command=command,
-            args=args or {},
-        )
+        names = commands.built_nodes(self.project, self.selected(select_, exclude))
+        args = args or {"select": list(select_), "exclude": list(exclude), "full_refresh": full_refresh}
+        with self.writing("run"):
+            return self._run_graph(names, "run", args, full_refresh=full_refresh, reporter=reporter, debug=debug)
 
-    def _build_snapshot(self, run_started_at: datetime) -> Callable[[Node], NodeResult]:
-        from netflix_elt.snapshots import build_snapshot
+    def snapshot(self, select_: Sequence[str] = (), exclude: Sequence[str] = (), *, reporter: Progress | None = None,
+                 debug: bool = False, args: dict[str, Any] | None = None) -> RunOutcome:  # fmt: skip
+        """Apply the selected SCD2 snapshots, each as one MERGE, with one timestamp for all."""
+        names = self.selected(select_, exclude, ("snapshot",))
+        args = args or {"select": list(select_), "exclude": list(exclude)}
+        with self.writing("snapshot"):
+            return self._run_graph(names, "snapshot", args, reporter=reporter, debug=debug)
 
-        return self._stateful_builder(
-            lambda comp, node: build_snapshot(comp, node, run_started_at=run_started_at),
-            # the whole script (checks, ALTERs, MERGE) so what ran can be replayed and reviewed
-            lambda comp, node, res: ";\n\n".join(res.sql),
-        )
-
-    def snapshot(
-        self,
-        select_: Sequence[str] = (),
-        exclude: Sequence[str] = (),
-        *,
-        reporter: Reporter | None = None,
-        debug: bool = False,
-        command: str = "snapshot",
-        args: dict[str, Any] | None = None,
-        after: RunOutcome | None = None,
-    ) -> RunOutcome:
-        """Apply the selected SCD2 snapshots, each as one MERGE, in dependency order.
-
-        `after` is the transforms' outcome of the same `build`: then a selection that names no
-        snapshot is fine, a snapshot whose input failed there is skipped (not applied to a stale
-        view), and run_results.json records both steps.
-        """
-        kinds = ("snapshot",) if after is None else ("transform", "snapshot")
-        names = [n for n in self.selected(select_, exclude, kinds) if self.project[n].kind == "snapshot"]
-        upstream = {r.name: r for r in after.results} if after else {}
-        pname = self.settings.config.project.name
-        skipped = []
-        for n in names:
-            # every node it reads, directly or not (snap_movies <- src_movies <- raw_movies), that
-            # this build ran must have succeeded and passed its error-severity tests
-            why = upstream_failure(self.project, upstream, self.project.dag.ancestors(n))
-            if why:
-                res = NodeResult(n, unique_id(pname, self.project[n]), "snapshot", "skipped", message=f"skipped: {why}")
-                skipped.append(res)
-                if reporter:
-                    reporter(len(skipped), len(names), res)
-        todo = [n for n in names if n not in {r.name for r in skipped}]
-        # one timestamp for the whole invocation: VALID_FROM/VALID_TO of the check strategy and deletes
-        builder = self._build_snapshot(datetime.now(UTC))
-        if after is not None:  # part of `build`: validate each snapshot right after it is applied
-            builder = self.tested(builder)
-        args = args or {}
-
-        def numbered(i: int, total: int, res: NodeResult) -> None:  # after the skipped ones
-            if reporter:
-                reporter(i + len(skipped), len(names), res)
-
-        outcome = self.execute(todo, builder, reporter=numbered, debug=debug, command=command, args=args)
-        outcome.results = [*skipped, *outcome.results]
-        if after is not None:
-            write_run_results(
-                self.settings,
-                [*after.results, *outcome.results],
-                command=command,
-                args=args,
-                elapsed=after.elapsed + outcome.elapsed,
-                invocation_id=self.invocation_id,
+    def build(self, select_: Sequence[str] = (), exclude: Sequence[str] = (), *, from_url: str | None = None,
+              full_refresh: bool = False, allow_deletes: bool = False, reporter: Progress | None = None,
+              debug: bool = False, args: dict[str, Any] | None = None, progress: Callable[[str], None] | None = None,
+              on_load: Callable[[LoadReport], None] | None = None) -> RunOutcome:  # fmt: skip
+        """The whole build as one graph, after the load: seeds, the suites of the sources they
+        read, transforms, snapshots, each table's suite right after it (as `dbt build`). An
+        error-severity failure skips everything downstream, snapshots included."""
+        suites = self.validator().suites
+        names, tested = commands.build_selection(self.project, suites, select_, exclude)  # check before loading
+        args = args or {"select": list(select_), "exclude": list(exclude)}
+        with self.writing("build"):
+            with self.timings.stage("startup"):
+                self.session  # noqa: B018 - start the engine (embedded) or connect (Snowflake)
+            report = self.load(from_url, allow_deletes=allow_deletes, progress=progress)
+            if on_load is not None:
+                on_load(report)
+            out = self._run_graph(
+                names, "build", args, tested=tested, full_refresh=full_refresh, reporter=reporter, debug=debug
             )
-        return outcome
+            out.load = report
+            with self.timings.stage("validate"):
+                self._render_docs()
+        return out
 
-    def build(
-        self,
-        select_: Sequence[str] = (),
-        exclude: Sequence[str] = (),
-        *,
-        full_refresh: bool = False,
-        reporter: Reporter | None = None,
-        debug: bool = False,
-        args: dict[str, Any] | None = None,
-    ) -> tuple[RunOutcome, RunOutcome]:
-        """The suites of the sources (and seeds) it reads, the transforms, then the snapshots that
-        read them (`netflix-elt build` after load and seed).
+    def retry(self, *, reporter: Progress | None = None, debug: bool = False) -> tuple[Any, Any]:
+        """Rerun what failed or was skipped in the last run/build/snapshot/validate (dbt retry):
+        (plan, outcome), outcome None when nothing failed."""
+        from netflix_elt.retry import plan_retry
 
-        A source or seed with a suite is a node of the build: its suite runs before any transform,
-        and an error-severity failure skips everything downstream of it, as `dbt build` tests
-        sources before the models that select from them. A snapshot is applied only when every
-        node upstream of it that this build ran succeeded and passed its tests.
-        """
-        names = self.selected(select_, exclude, kinds=("transform", "snapshot"))
-        transforms = [n for n in names if self.project[n].kind == "transform" and self.project[n].builds]
-        inputs = self._tested_inputs(select_, exclude, names)
-        todo = [n for n in self.project.order if n in set(inputs) | set(transforms)]
-        deps = self._test_deps(todo)
-        for n in transforms:
-            # skip on any failed node upstream, also when the nodes between are not selected
-            deps.setdefault(n, set()).update(self.project.dag.ancestors(n) & set(todo))
-        build_transform = self.tested(self._build_transform(full_refresh))
+        plan_ = plan_retry(self.settings)
+        if not plan_.names:
+            return plan_, None
+        args = {**plan_.args, "retry_of": plan_.invocation_id}
+        with self.writing("retry"):
+            if plan_.command == "validate":
+                return plan_, self.validate(plan_.names, args=args)
+            if plan_.command == "run":
+                full = bool(plan_.args.get("full_refresh"))
+                return plan_, self.run(plan_.names, full_refresh=full, reporter=reporter, debug=debug, args=args)
+            if plan_.command == "build":
+                return plan_, self.build(plan_.names, reporter=reporter, debug=debug, args=args)
+            return plan_, self.snapshot(plan_.names, reporter=reporter, debug=debug, args=args)
 
-        def builder(node: Node) -> NodeResult:
-            return self._test_input(node) if node.kind in ("source", "seed") else build_transform(node)
-
-        seen: dict[str, NodeResult] = {}
-
-        def explain(i: int, total: int, res: NodeResult) -> None:
-            """Name the node (and expectation) a skip comes from, before the line is printed."""
-            seen[res.name] = res
-            if res.status == "skipped" and res.name in self.project.nodes:
-                why = upstream_failure(self.project, seen, {*self.project[res.name].inputs, *deps.get(res.name, ())})
-                if why:
-                    res.message = f"skipped: {why}"
-            if reporter:
-                reporter(i, total, res)
-
-        args = args or {}
-        with self.stage("run"):
-            run = self.execute(
-                todo,
-                builder,
-                reporter=explain,
-                debug=debug,
-                command="build",
-                args=args,
-                extra_deps=deps,
-            )
-        with self.stage("snapshot"):
-            snaps = self.snapshot(
-                select_, exclude, reporter=reporter, debug=debug, command="build", args=args, after=run
-            )
-        return run, snaps
-
-    def execute(
-        self,
-        names: list[str],
-        builder: Callable[[Node], NodeResult],
-        *,
-        reporter: Reporter | None = None,
-        debug: bool = False,
-        command: str,
-        args: dict[str, Any],
-        extra_deps: dict[str, set[str]] | None = None,
-    ) -> RunOutcome:
-        started = time.perf_counter()
-        if names:
-            self.session  # noqa: B018 - start the engine before the clock of the first node
-            schema = f"{self.settings.database}.{self.settings.target_schema}"
-            self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}").collect()
-        runner = Runner(
-            self.project,
-            self.settings.config.project.name,
-            builder,
-            threads=self.settings.threads,
-            serialize=self.settings.engine == "embedded",
-            reporter=reporter,
-            debug=debug,
-        )
-        results = runner.run(names, extra_deps)
-        elapsed = time.perf_counter() - started
-        write_manifest(self.project, self.settings, self.relations, self.invocation_id)
-        write_run_results(
-            self.settings,
-            results,
-            command=command,
-            args=args,
-            elapsed=elapsed,
-            invocation_id=self.invocation_id,
-        )
-        return RunOutcome(results, elapsed, command)
+    def validate(self, select_: Sequence[str] = (), exclude: Sequence[str] = (), *, command: str = "validate",
+                 args: dict[str, Any] | None = None) -> ValidationReport:  # fmt: skip
+        """Run the expectation suites of the selected tables (all suites when none selected)."""
+        names = self.selected(select_, exclude, commands.EVERYTHING) if select_ or exclude else None
+        inv = self._start(command, args or {"select": list(select_), "exclude": list(exclude)})
+        with self.writing(command):
+            return commands.validate(self.validator(), self.settings, inv, names)
 
     def compile(self, names: Sequence[str] = ()) -> dict[str, tuple[Path, str]]:
         """SQL of each transform (all when none named), also written under target/compiled/."""
         chosen = list(names) or [n.name for n in self.project.of_kind("transform", "snapshot")]
-        out: dict[str, tuple[Path, str]] = {}
-        comp = self.compiler(inline_missing=True)
         for name in chosen:
-            if name not in self.project or self.project[name].kind in ("source", "seed"):
+            if name not in self.project or self.project[name].kind in (Kind.SOURCE, Kind.SEED):
                 raise ConfigError(f"no transform named {name!r}")
-            node = self.project[name]
-            sql = comp.select_sql(node)
-            out[name] = (write_compiled(self.settings.target_dir, node, sql), sql)
+        out: dict[str, tuple[Path, str]] = {}
+        with self.writing("compile", wait=False):
+            comp = self.compiler(inline_missing=True)
+            for name in chosen:
+                sql = comp.select_sql(self.project[name])
+                out[name] = (write_compiled(self.settings.target_dir, self.project[name], sql), sql)
         write_manifest(self.project, self.settings, self.relations, self.invocation_id)
         return out
 
     def show(self, name: str, limit: int = 10) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Preview rows of a node (built relation, or the compiled query for ephemeral/analysis)."""
+        """Preview rows of a node (its relation, or the compiled query for ephemeral/analysis)."""
         if name not in self.project:
             raise ConfigError(f"no node named {name!r}")
         node = self.project[name]
-        comp = self.compiler(inline_missing=True)
-        if node.kind == "transform" and not node.builds:
-            sql = comp.select_sql(node)
-        else:
-            relation = comp.relation(node)
-            if not materialize.table_exists(self.session, relation):
-                raise TransformError(f"{name!r} is not built yet ({relation}); run `netflix-elt run -s {name}`")
-            sql = f"SELECT * FROM {relation}"
-        df = self.session.sql(f"SELECT * FROM ({sql}) LIMIT {int(limit)}")
-        rows = df.collect()
-        cols = [c.strip('"') for c in df.columns]
-        return cols, [tuple(r) for r in rows]
+        with self.writing("show", wait=False):
+            if not node.builds:
+                sql = self.compiler(inline_missing=True).select_sql(node)
+            else:
+                relation = relation_of(self.settings, node)
+                if not self.adapter.relation_exists(relation):
+                    raise TransformError(f"{name!r} is not built yet ({relation}); run `netflix-elt run -s {name}`")
+                sql = f"SELECT * FROM {relation}"
+            df = self.session.sql(f"SELECT * FROM ({sql}) LIMIT {int(limit)}")
+            rows = df.collect()
+        return [c.strip('"') for c in df.columns], [tuple(r) for r in rows]
 
     def tables(self) -> list[tuple[str, str, int]]:
         """Every table and view of the warehouse with its row count (schema, name, rows)."""
         s = self.settings
-        rows = self.session.sql(
-            f"SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE FROM {s.database}.INFORMATION_SCHEMA.TABLES "
-            f"WHERE TABLE_SCHEMA <> 'INFORMATION_SCHEMA' ORDER BY 1, 2"
-        ).collect()
-        out = []
-        for schema, name, _kind in rows:
-            n = materialize.count_rows(self.session, f"{s.database}.{schema}.{name}")
-            out.append((schema, name, n))
-        return out
+        with self.writing("tables", wait=False):
+            rows = self.session.sql(
+                f"SELECT TABLE_SCHEMA, TABLE_NAME FROM {s.database}.INFORMATION_SCHEMA.TABLES "
+                f"WHERE TABLE_SCHEMA <> 'INFORMATION_SCHEMA' ORDER BY 1, 2"
+            ).collect()
+            return [(schema, name, self.adapter.row_count(f"{s.database}.{schema}.{name}")) for schema, name in rows]
 
-    # data tests (netflix_elt.quality) ------------------------------------------------------------
+    def docs(self) -> Any:
+        """`netflix-elt docs generate`: the site, catalog.json and lineage.json from the warehouse."""
+        from netflix_elt.docs import generate_docs
+
+        with self.writing("docs generate"):
+            return generate_docs(self)
+
+    # data tests (netflix_elt.quality) ----------------------------------------------------------
     def validator(self) -> DataValidator:
-        """The command's data-test runner (one GX context), closed with the workspace."""
-        if getattr(self, "_validator", None) is None:
+        """The workspace's data-test runner (one GX context), closed with the workspace."""
+        if self._validator is None:
             from netflix_elt.quality import DataValidator
 
-            v = DataValidator(self.settings, self.project, self.session, self.invocation_id)
-            self._stack.callback(v.close)
-            self._validator: DataValidator | None = v
-        assert self._validator is not None
+            self._validator = DataValidator(self.settings, self.project, self.adapter, self.invocation_id)
+            self._stack.callback(self._validator.close)
         return self._validator
 
-    def validate(
-        self,
-        select_: Sequence[str] = (),
-        exclude: Sequence[str] = (),
-        *,
-        command: str = "validate",
-        args: dict[str, Any] | None = None,
-    ) -> ValidationReport:
-        """Run the expectation suites of the selected tables (all suites when none selected).
-
-        Failing expectations go to AUDIT.TEST_FAILURES under this invocation id, GX Data Docs to
-        target/data_docs/, and every expectation to target/run_results.json.
-        """
-        from netflix_elt.quality import ValidationReport
-        from netflix_elt.quality.validate import as_node_result
-
-        started = time.perf_counter()
-        names = None
-        if select_ or exclude:
-            names = self.selected(select_, exclude, kinds=("source", "seed", "transform", "snapshot"))
-        v = self.validator()
-        results = v.validate(names)
-        audit_rows = v.record_failures(results)
-        docs = v.build_docs()
-        elapsed = time.perf_counter() - started
-        pname = self.settings.config.project.name
-        write_run_results(
-            self.settings,
-            [as_node_result(pname, r) for r in results],
-            command=command,
-            args=args or {"select": list(select_), "exclude": list(exclude)},
-            elapsed=elapsed,
-            invocation_id=self.invocation_id,
-        )
-        return ValidationReport(results, elapsed, self.invocation_id, docs, audit_rows)
-
-    def tested(self, builder: Callable[[Node], NodeResult]) -> Callable[[Node], NodeResult]:
-        """Wrap a builder so a node's suite runs right after it is built, as `dbt build` does.
-
-        An error-severity failure turns the node's status into 'fail', so the Runner skips its
-        downstream; warn-severity failures are only reported in the node's message.
-        """
-
-        def build_and_test(node: Node) -> NodeResult:
-            res = builder(node)
-            state = self._state
-            if res.status != "success":
-                return res
-            if res.extra.get("up_to_date") and state is not None and state.was_tested(node):
-                return res  # unchanged since its suite passed
-            with self.stage("validate"):
-                res = self._test_built(node, res)
-            if state is not None:
-                if res.status == "success":
-                    state.record(node, tested=True)
-                else:
-                    state.forget(node)  # rebuilt and retested next time
-            return res
-
-        return build_and_test
-
-    def _tested_inputs(self, select_: Sequence[str], exclude: Sequence[str], names: Sequence[str]) -> list[str]:
-        """Sources and seeds whose suites `build` runs: the selected ones and those upstream of the
-        selected transforms and snapshots (all, when nothing is selected), minus the excluded."""
-        suites = self.validator().suites
-        everything = ("source", "seed", "transform", "snapshot")
-        chosen = set(self.selected(select_, exclude, kinds=everything))
-        kept = set(select(self.project, (), exclude, kinds=everything))  # what --exclude leaves
-        for n in names:
-            chosen |= self.project.dag.ancestors(n) & kept
-        return [
-            n for n in self.project.order if n in chosen and n in suites and self.project[n].kind in ("source", "seed")
-        ]
-
-    def _test_input(self, node: Node) -> NodeResult:
-        """A source or seed in `build`: nothing to build, its suite runs on the loaded table."""
-        v = self.validator()
-        res = NodeResult(
-            node.name,
-            unique_id(self.settings.config.project.name, node),
-            node.kind,
-            "success",
-            message=f"{node.kind} table",
-            relation=v.relation_of(node.name),
-        )
-        with self.stage("validate"):
-            return self._test_built(node, res)
-
-    def _test_deps(self, names: list[str]) -> dict[str, set[str]]:
-        """In `build`, a node is tested right after it is built, so it waits for the tables its
-        suite reads too (fct_ratings' relationship test reads dim_movies), as dbt orders tests."""
-        chosen = set(names)
-        suites = self.validator().suites
-        deps: dict[str, set[str]] = {}
-        for n in names:
-            if n in suites:
-                refs = {r for r in suites[n].refs() if r in chosen and r not in self.project.dag.descendants(n)}
-                if refs:
-                    deps[n] = refs
-        return deps
-
-    def _build_docs_timed(self, validator: Any) -> None:
-        with self.stage("validate"):
-            validator.build_docs()
-
-    def _test_built(self, node: Node, res: NodeResult) -> NodeResult:
-        """Run a freshly built node's suite and fold the outcome into its result."""
-        v = self.validator()
-        suite = v.suites.get(node.name)
-        if suite is None:
-            return res
-        tests = v.run_suite(suite)
-        v.record_failures(tests)
-        if not getattr(self, "_docs_pending", False):  # render Data Docs once, when the command ends
-            self._docs_pending = True
-            self._stack.callback(self._build_docs_timed, v)
-        failed = [t.expectation for t in tests if t.blocks]
-        warned = [t.expectation for t in tests if t.status == "warn"]
-        res.extra["tests"] = [
-            {
-                "expectation": t.expectation,
-                "severity": t.severity,
-                "status": t.status,
-                "unexpected": t.unexpected_count,
-            }
-            for t in tests
-        ]
-        if failed:
-            res.status, res.failures = "fail", len(failed)
-            res.message = f"{len(failed)} error-severity expectation(s) failed: {', '.join(failed)}"
-        elif warned:
-            res.message = f"{res.message}; {len(tests)} tests, warn: {', '.join(warned)}"
-        else:
-            res.message = f"{res.message}; {len(tests)} tests passed"
-        return res
-
-
-FAILED = ("error", "fail", "skipped")
-
-
-def failure_reason(res: NodeResult) -> str:
-    """Why what reads this failed node is skipped: `upstream 'raw_movies' failed test a, b`."""
-    if res.status == "skipped":  # already names where the failure comes from
-        return res.message.removeprefix("skipped: ")
-    tests = res.extra.get("tests") or ()
-    failed = [t["expectation"] for t in tests if t["severity"] == "error" and t["status"] in ("fail", "error")]
-    if failed:
-        return f"upstream {res.name!r} failed test {', '.join(failed)}"
-    return f"upstream {res.name!r} did not succeed"
-
-
-def upstream_failure(project: Project, results: dict[str, NodeResult], upstream: set[str]) -> str | None:
-    """The reason to skip a node whose `upstream` includes a node that failed in this command, or
-    None. A node that failed itself is named before one that was only skipped, upstream first."""
-    bad = [n for n in project.order if n in upstream and n in results and results[n].status in FAILED]
-    if not bad:
-        return None
-    roots = [n for n in bad if results[n].status != "skipped"]
-    return failure_reason(results[(roots or bad)[0]])
+    def _render_docs(self) -> None:
+        """GX Data Docs for the tests this command ran (once, at its end)."""
+        if self._validator is not None:
+            self._validator.build_docs()
 
 
 @contextlib.contextmanager

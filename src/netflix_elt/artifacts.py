@@ -16,20 +16,12 @@ from typing import Any
 
 from netflix_elt import __version__
 from netflix_elt.config import Settings
+from netflix_elt.graph import unique_id
 from netflix_elt.registry import Node, Project
 
 MANIFEST_VERSION = "https://netflix-elt.dev/schemas/manifest/v1.json"
 RUN_RESULTS_VERSION = "https://netflix-elt.dev/schemas/run-results/v1.json"
-RESOURCE_TYPES = {"transform": "model", "seed": "seed", "source": "source", "snapshot": "snapshot"}
-
-
-def unique_id(project_name: str, node: Node) -> str:
-    rtype = RESOURCE_TYPES[node.kind]
-    if node.materialized == "analysis":
-        rtype = "analysis"
-    if node.kind == "source":
-        return f"source.{project_name}.raw.{node.name}"
-    return f"{rtype}.{project_name}.{node.name}"
+RESOURCE_TYPES = {"transform": "model", "seed": "seed", "source": "source", "snapshot": "snapshot", "test": "test"}
 
 
 def _metadata(kind: str, settings: Settings, invocation_id: str) -> dict[str, Any]:
@@ -115,6 +107,7 @@ class NodeResult:
     completed_at: str | None = None
     failures: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    exception: BaseException | None = field(default=None, repr=False, compare=False)  # not written
 
 
 def write_run_results(
@@ -154,10 +147,26 @@ def write_run_results(
     return path
 
 
-def read_run_results(settings: Settings) -> dict[str, Any]:
-    path = settings.target_dir / "run_results.json"
+def read_run_results(target_dir: Path, *, required: bool = True) -> dict[str, Any]:
+    """The last command's run_results.json; without it, ConfigError (exit 2) or {} when not required."""
+    path = target_dir / "run_results.json"
     if not path.is_file():
+        if not required:
+            return {}
         from netflix_elt.errors import ConfigError
 
         raise ConfigError(f"{path} does not exist: there is no previous run to retry")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        if not required:
+            return {}
+        raise
+
+
+def write_compiled(target_dir: Path, node: Node, sql: str) -> Path:
+    """Write a node's SQL under target/compiled/<layer>/<name>.sql (as dbt does)."""
+    path = target_dir / "compiled" / node.layer / f"{node.name}.sql"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(sql.rstrip() + ";\n", encoding="utf-8")
+    return path

@@ -14,11 +14,13 @@ work the same on the emulator and on Snowflake:
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netflix_elt.config import CONFIG_FILE, Settings
+from netflix_elt.config import Settings
 from netflix_elt.registry import Node, Project
 from netflix_elt.sql import string
 
@@ -79,32 +81,70 @@ class StateTable:
             ).collect()
 
 
-def code_version(settings: Settings) -> str:
-    """One hash over the transforms package, the expectation suites and the config.
+def module_files(func: Any, project_dir: Path) -> list[Path]:
+    """The file defining a transform and every project file it imports, directly or not.
 
-    Any edit rebuilds (and retests) what depends on code: coarse, but never stale.
+    A transform's code is its module (its helpers and constants too) plus what it imports from
+    the project (`from transforms._latest import latest_load`); library code is not hashed.
     """
-    h = hashlib.sha256()
-    package = settings.project_dir / settings.config.project.transforms.replace(".", "/")
-    suites = settings.project_dir / "expectations"
-    suite_files = sorted(p for p in suites.rglob("*") if p.suffix in (".yml", ".yaml", ".toml"))
-    files = sorted(package.rglob("*.py")) + suite_files
-    for path in [*files, settings.project_dir / CONFIG_FILE]:
-        if path.is_file():
-            h.update(str(path.relative_to(settings.project_dir)).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
+    import ast
+    import importlib.util
+
+    start = inspect.getsourcefile(func)
+    if start is None:
+        return []
+    root = project_dir.resolve()
+    seen: list[Path] = []
+    todo = [Path(start).resolve()]
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen.append(path)
+        for stmt in ast.walk(ast.parse(path.read_bytes())):
+            names = []
+            if isinstance(stmt, ast.Import):
+                names = [a.name for a in stmt.names]
+            elif isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level:
+                names = [stmt.module]
+            for name in names:
+                try:
+                    spec = importlib.util.find_spec(name)
+                except (ImportError, ValueError):
+                    continue
+                origin = Path(spec.origin).resolve() if spec and spec.origin else None
+                if origin is not None and origin.is_relative_to(root):
+                    todo.append(origin)
+    return sorted(seen)
+
+
+def node_config(node: Node) -> str:
+    """The decorator's settings that change what a node builds (not its description)."""
+    return repr(
+        (
+            node.kind.value,
+            node.materialized.value,
+            node.layer,
+            node.unique_key,
+            node.incremental_key,
+            node.latest_by,
+            sorted(node.columns.items()),
+            node.snapshot,
+        )
+    )
 
 
 class BuildState:
     """Fingerprints of the project's nodes and the ones recorded at their last good build."""
 
-    def __init__(self, session: Session, settings: Settings, project: Project) -> None:
+    def __init__(
+        self, session: Session, settings: Settings, project: Project, suites: Mapping[str, Path] | None = None
+    ) -> None:
         self.session = session
         self.settings = settings
         self.project = project
+        self.suites = dict(suites or {})  # node name -> its suite file
         self.state = StateTable(session, settings, "BUILD_STATE", "FINGERPRINT", "BUILT_AT")
-        self._code = code_version(settings)
         self._fingerprints: dict[str, str] = {}
         self._sources: dict[str, str] | None = None
         self._recorded: dict[str, str] | None = None
@@ -131,16 +171,23 @@ class BuildState:
             node = self.project[name]
             h = hashlib.sha256(f"{node.kind}:{name}".encode())
             if node.kind == "source":
-                table = self.settings.config.sources[name].table
-                h.update(self.source_versions().get(table, "never loaded").encode())
+                source = self.settings.config.sources[name]
+                h.update(self.source_versions().get(source.table, "never loaded").encode())
+                h.update(source.model_dump_json().encode())
             elif node.kind == "seed":
                 path = Path(node.file)
                 h.update(path.read_bytes() if path.is_file() else b"missing")
                 h.update(repr(self.settings.config.seeds[name].columns).encode())
-            else:
-                h.update(self._code.encode())
+            else:  # its own code and settings, its suite, and its inputs' fingerprints
+                for path in module_files(node.func, self.settings.project_dir):
+                    h.update(path.read_bytes())
+                h.update(node_config(node).encode())
+                if node.kind == "snapshot":
+                    h.update(repr(self.settings.config.snapshots.meta_column_names).encode())
                 for inp in node.inputs:
                     h.update(self.fingerprint(inp).encode())
+            suite = self.suites.get(name)
+            h.update(suite.read_bytes() if suite is not None and suite.is_file() else b"no suite")
             self._fingerprints[name] = h.hexdigest()
         return self._fingerprints[name]
 

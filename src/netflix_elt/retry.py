@@ -30,7 +30,7 @@ class RetryPlan:
 
 def plan_retry(settings: Settings) -> RetryPlan:
     """Read the last run's results; ConfigError (exit 2) when there is none or it cannot be retried."""
-    data = read_run_results(settings)
+    data = read_run_results(settings.target_dir)
     command = str(data.get("command", ""))
     if command not in COMMANDS:
         raise ConfigError(f"the last command was {command!r}; retry reruns only {', '.join(COMMANDS)}")

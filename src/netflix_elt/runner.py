@@ -1,8 +1,10 @@
-"""Run selected nodes in dependency order, independent ones in parallel, skipping downstream of failures.
+"""Run a command's graph: ready steps in dependency order, independent ones in parallel.
 
-Each node is handed to a builder (a materialization or the snapshot MERGE); the runner only
-schedules, times, reports and records. On the embedded engine statements are serialized (the
-emulator has one DuckDB connection per warehouse); on Snowflake up to `threads` run at once.
+The runner only schedules, skips and records; what a step does is its builder's job (one per
+step kind: seed, transform, snapshot, test). What reads a step that did not succeed is skipped,
+naming the failure it comes from. Around each step, hooks (Hamilton's lifecycle hooks) time and
+report it. On an engine without parallel sessions statements are serialized; otherwise up to
+`threads` steps run at once.
 """
 
 from __future__ import annotations
@@ -11,117 +13,125 @@ import contextlib
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Protocol
 
-from netflix_elt.artifacts import NodeResult, unique_id
-from netflix_elt.registry import Node, Project
+from netflix_elt.artifacts import NodeResult
+from netflix_elt.graph import BuildGraph, GraphNode, Step
 from netflix_elt.sql import first_line
 
-Builder = Callable[[Node], NodeResult]
-Reporter = Callable[[int, int, NodeResult], None]
+Builder = Callable[[GraphNode], NodeResult]
+FAILED = ("error", "fail", "skipped")
+
+
+class Hook(Protocol):
+    """Called around every step (timings, progress lines); a hook must not raise."""
+
+    def after(self, index: int, total: int, gnode: GraphNode, result: NodeResult) -> None: ...
+
+
+class Reporter:
+    """A hook from a plain `(index, total, result)` callback (the CLI's progress line)."""
+
+    def __init__(self, callback: Callable[[int, int, NodeResult], None]) -> None:
+        self.callback = callback
+
+    def after(self, index: int, total: int, gnode: GraphNode, result: NodeResult) -> None:
+        self.callback(index, total, result)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def failure_reason(res: NodeResult) -> str:
+    """Why what reads this failed step is skipped: `upstream 'raw_movies' failed test a, b`."""
+    if res.status == "skipped":  # already names where the failure comes from
+        return res.message.removeprefix("skipped: ")
+    tests = res.extra.get("tests") or ()
+    failed = [t["expectation"] for t in tests if t["severity"] == "error" and t["status"] in ("fail", "error")]
+    if failed:
+        return f"upstream {res.name!r} failed test {', '.join(failed)}"
+    return f"upstream {res.name!r} did not succeed"
+
+
 class Runner:
     def __init__(
         self,
-        project: Project,
-        project_name: str,
-        builder: Builder,
+        graph: BuildGraph,
+        builders: Mapping[Step, Builder],
         *,
         threads: int = 1,
         serialize: bool = True,
-        reporter: Reporter | None = None,
+        hooks: Iterable[Hook] = (),
         debug: bool = False,
     ) -> None:
-        self.project = project
-        self.project_name = project_name
-        self.builder = builder
+        self.graph = graph
+        self.builders = builders
         self.threads = max(1, threads)
         self.lock = threading.Lock() if serialize else None
-        self.reporter = reporter
+        self.hooks = list(hooks)
         self.debug = debug
 
-    def _run_one(self, node: Node) -> NodeResult:
+    def _run_one(self, gnode: GraphNode) -> NodeResult:
         with self.lock if self.lock is not None else contextlib.nullcontext():
-            return self._timed(node)
+            started = time.perf_counter()
+            started_at = _now()
+            try:
+                result = self.builders[gnode.step](gnode)
+            except Exception as e:  # one failing step must not stop the others
+                msg = first_line(e)
+                if self.debug:
+                    msg += "\n" + traceback.format_exc()
+                result = NodeResult(gnode.name, gnode.unique_id, gnode.kind, "error", message=msg, exception=e)
+            result.execution_time = time.perf_counter() - started
+            result.started_at, result.completed_at = started_at, _now()
+            return result
 
-    def _timed(self, node: Node) -> NodeResult:
-        started = time.perf_counter()
-        started_at = _now()
-        try:
-            result = self.builder(node)
-        except Exception as e:  # one failing node must not stop the others
-            msg = first_line(e)
-            if self.debug:
-                msg += "\n" + traceback.format_exc()
-            result = NodeResult(node.name, unique_id(self.project_name, node), node.kind, "error", message=msg)
-        result.execution_time = time.perf_counter() - started
-        result.started_at, result.completed_at = started_at, _now()
-        return result
+    def _skip(self, gnode: GraphNode, done: Mapping[str, NodeResult]) -> NodeResult | None:
+        """A skipped result when an upstream step failed: the one that failed itself is named
+        before one that was only skipped, the earliest in the graph's order first."""
+        bad = [d for d in self.graph.order if d in gnode.depends_on and d in done and done[d].status in FAILED]
+        if not bad:
+            return None
+        roots = [d for d in bad if done[d].status != "skipped"]
+        why = failure_reason(done[(roots or bad)[0]])
+        return NodeResult(gnode.name, gnode.unique_id, gnode.kind, "skipped", message=f"skipped: {why}")
 
-    def run(self, names: Sequence[str], extra_deps: Mapping[str, set[str]] | None = None) -> list[NodeResult]:
-        """Run the named nodes; `extra_deps` adds ordering edges (e.g. a test that reads another table)."""
-        selected = list(names)
-        chosen = set(selected)
-        extra = extra_deps or {}
-        deps = {n: {d for d in (*self.project[n].inputs, *extra.get(n, ())) if d in chosen} for n in selected}
-        # an ephemeral node is not built; its consumers depend on what it depends on
+    def run(self) -> list[NodeResult]:
+        """Run every step; the results come in the graph's order."""
+        graph = self.graph
+        deps = {k: {d for d in graph[k].depends_on if d in graph.nodes} for k in graph.order}
+        position = {k: i for i, k in enumerate(graph.order)}
         done: dict[str, NodeResult] = {}
-        total = len(selected)
-        order = {n: i for i, n in enumerate(selected)}
-        pending = set(selected)
+        pending = set(graph.order)
         running: dict[Future[NodeResult], str] = {}
-        failed: set[str] = set()
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="netflix-elt") as pool:
             while pending or running:
-                ready = sorted((n for n in pending if deps[n] <= done.keys()), key=order.__getitem__)
-                for n in ready:
-                    pending.discard(n)
-                    bad = deps[n] & failed
-                    if bad:
-                        res = NodeResult(
-                            n,
-                            unique_id(self.project_name, self.project[n]),
-                            self.project[n].kind,
-                            "skipped",
-                            message=f"skipped: upstream {sorted(bad)[0]!r} did not succeed",
-                        )
-                        failed.add(n)
-                        self._record(done, res, total)
+                ready = sorted((k for k in pending if deps[k] <= done.keys()), key=position.__getitem__)
+                for k in ready:
+                    skipped = self._skip(graph[k], done)
+                    if skipped is not None:
+                        pending.discard(k)
+                        self._record(done, k, skipped)
                         continue
                     if len(running) >= self.threads:
-                        pending.add(n)
-                        continue
-                    running[pool.submit(self._run_one, self.project[n])] = n
+                        break
+                    pending.discard(k)
+                    running[pool.submit(self._run_one, graph[k])] = k
                 if not running:
                     if pending and not ready:  # cannot happen with a DAG; guard against a hang
-                        raise RuntimeError(f"unschedulable nodes: {sorted(pending)}")
+                        raise RuntimeError(f"unschedulable steps: {sorted(pending)}")
                     continue
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for fut in finished:
-                    n = running.pop(fut)
-                    res = fut.result()
-                    if res.status in ("error", "fail", "skipped"):
-                        failed.add(n)
-                    self._record(done, res, total)
-        return [done[n] for n in selected]
+                    k = running.pop(fut)
+                    self._record(done, k, fut.result())
+        return [done[k] for k in graph.order]
 
-    def _record(self, done: dict[str, NodeResult], res: NodeResult, total: int) -> None:
-        done[res.name] = res
-        if self.reporter:
-            self.reporter(len(done), total, res)
-
-
-def write_compiled(target_dir: Path, node: Node, sql: str) -> Path:
-    """Write a node's SQL under target/compiled/<layer>/<name>.sql (as dbt does)."""
-    path = target_dir / "compiled" / node.layer / f"{node.name}.sql"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(sql.rstrip() + ";\n", encoding="utf-8")
-    return path
+    def _record(self, done: dict[str, NodeResult], key: str, res: NodeResult) -> None:
+        done[key] = res
+        for hook in self.hooks:
+            hook.after(len(done), len(self.graph), self.graph[key], res)

@@ -125,8 +125,9 @@ def build(project: Path, folder: Path, *args: str):
 
 
 def results(project: Path) -> dict[str, dict]:
+    """The last command's results by name; a suite (a test node) as `test:<table>`."""
     data = json.loads((project / "target" / "run_results.json").read_text())
-    return {r["name"]: r for r in data["results"]}
+    return {("test:" if r["resource_type"] == "test" else "") + r["name"]: r for r in data["results"]}
 
 
 def snapshot_rows(project: Path) -> list[tuple]:
@@ -151,12 +152,12 @@ def test_a_failing_raw_suite_skips_what_reads_the_source_and_leaves_the_snapshot
     first = build(project, project / "landing")
     assert first.exit_code == 0, first.output
     r = results(project)
-    # the source is a node of the build, tested before any transform; a warn-only failure skips nothing
+    # the source's suite is a node of the build, run before any transform; a warn-only failure skips nothing
     order = list(r)
-    assert order.index("raw_items") < order.index("stg_items") and r["raw_items"]["resource_type"] == "source"
-    assert r["raw_items"]["status"] == "success"
-    assert "warn: name_is_lower_case" in r["raw_items"]["message"]
-    tests = {t["expectation"]: t["status"] for t in r["raw_items"]["details"]["tests"]}
+    assert order.index("test:raw_items") < order.index("stg_items") and "raw_items" not in r
+    assert r["test:raw_items"]["status"] == "warn"
+    assert "warn: name_is_lower_case" in r["test:raw_items"]["message"]
+    tests = {t["expectation"]: t["status"] for t in r["test:raw_items"]["details"]["tests"]}
     assert tests == {"price_in_range": "pass", "name_is_lower_case": "warn"}
     assert r["snap_items"]["status"] == "success" and r["snap_items"]["message"].startswith("created: 3 versions")
     before = snapshot_rows(project)
@@ -167,15 +168,15 @@ def test_a_failing_raw_suite_skips_what_reads_the_source_and_leaves_the_snapshot
     second = build(project, bad)
     assert second.exit_code == 1, second.output
     r = results(project)
-    assert r["raw_items"]["status"] == "fail"
-    assert r["raw_items"]["message"] == "1 error-severity expectation(s) failed: price_in_range"
-    failed = [t for t in r["raw_items"]["details"]["tests"] if t["status"] == "fail"]
+    assert r["test:raw_items"]["status"] == "fail"
+    assert r["test:raw_items"]["message"] == "1 error-severity expectation(s) failed: price_in_range"
+    failed = [t for t in r["test:raw_items"]["details"]["tests"] if t["status"] == "fail"]
     assert [(t["expectation"], t["unexpected"]) for t in failed] == [("price_in_range", 1)]
     reason = "skipped: upstream 'raw_items' failed test price_in_range"
     for name in ("stg_items", "dim_items", "cur_items", "snap_items"):
         assert (r[name]["status"], r[name]["message"]) == ("skipped", reason), name
     assert r["dim_shops"]["status"] == "success"  # not downstream of raw_items
-    assert "raw_shops" not in r  # a source with no suite is no node of the build
+    assert "raw_shops" not in r and "test:raw_shops" not in r  # a source with no suite is no node of the build
     assert f"SKIP  snapshot snap_items {reason}" in second.output
     after = snapshot_rows(project)
     assert fingerprint(after) == fingerprint(before)  # no version closed, none opened
@@ -194,7 +195,8 @@ def test_a_failing_test_upstream_leaves_the_snapshot_until_the_data_is_fixed(pro
     res = build(project, failing)
     assert res.exit_code == 1, res.output
     r = results(project)
-    assert r["raw_items"]["status"] == "success" and r["dim_items"]["status"] == "fail"
+    assert r["test:raw_items"]["status"] == "warn" and r["dim_items"]["status"] == "success"
+    assert r["test:dim_items"]["status"] == "fail"
     reason = "skipped: upstream 'dim_items' failed test price_below_50"
     assert (r["cur_items"]["status"], r["cur_items"]["message"]) == ("skipped", reason)
     assert (r["snap_items"]["status"], r["snap_items"]["message"]) == ("skipped", reason)
@@ -205,8 +207,8 @@ def test_a_failing_test_upstream_leaves_the_snapshot_until_the_data_is_fixed(pro
     res = build(project, failing, "-s", "dim_items", "-s", "snap_items")
     assert res.exit_code == 1, res.output
     r = results(project)
-    assert set(r) == {"raw_items", "dim_items", "snap_items"}
-    assert r["dim_items"]["status"] == "fail"
+    assert set(r) == {"test:raw_items", "dim_items", "test:dim_items", "snap_items"}
+    assert r["test:dim_items"]["status"] == "fail"
     assert (r["snap_items"]["status"], r["snap_items"]["message"]) == ("skipped", reason)
     assert fingerprint(snapshot_rows(project)) == fingerprint(before)
 

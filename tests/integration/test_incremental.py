@@ -129,29 +129,28 @@ def test_build_tests_a_fact_after_the_dimension_its_relationship_test_reads(ws, 
     """A new movie and a rating of it arrive together: fct_ratings' relationship test must see the
     new dim_movies, so build orders fct_ratings' test after dim_movies (dbt orders tests so too)."""
     fixture = require_fixture()
-    ws.load(str(fixture))
-    ws.seed()
-    first = ws.build()
-    assert all(o.ok for o in first), [(r.name, r.message) for o in first for r in o.results if r.status != "success"]
+    first = ws.build(from_url=str(fixture))
+    assert first.ok, [(r.name, r.message) for r in first.results if r.status not in ("success", "pass")]
     batch2 = tmp_path / "batch2"
     batch2.mkdir()
     for name in ("links.csv", "tags.csv"):
         shutil.copy(fixture / name, batch2 / name)
     (batch2 / "movies.csv").write_bytes((fixture / "movies.csv").read_bytes() + b"999999,Brand New (2026),Drama\r\n")
     (batch2 / "ratings.csv").write_text("userId,movieId,rating,timestamp\r\n1,999999,4.5,1700000000\r\n", newline="")
-    ws.load(str(batch2))
-    second = ws.build()
-    status = {r.name: (r.status, r.message) for o in second for r in o.results}
-    assert status["fct_ratings"][0] == "success", status["fct_ratings"]
-    assert status["mart_movie_releases"][0] == "success"
+    second = ws.build(from_url=str(batch2))
+    status = {(r.kind, r.name): (r.status, r.message) for r in second.results}
+    assert status[("test", "fct_ratings")][0] == "pass", status[("test", "fct_ratings")]
+    assert status[("transform", "mart_movie_releases")][0] == "success"
 
 
 def test_build_tests_what_run_built_untested_then_skips_it(ws):
     """`run` builds without tests; the next `build` must still test those nodes once."""
-    ws.load(str(require_fixture()))
+    fixture = str(require_fixture())
+    ws.load(fixture)
     ws.run(["+dim_users"])
-    first = {r.name: r for o in ws.build(["dim_users"]) for r in o.results}["dim_users"]
-    assert first.message.startswith("up to date") and first.extra.get("tests"), first.message
-    assert all(t["status"] == "pass" for t in first.extra["tests"])
-    second = {r.name: r for o in ws.build(["dim_users"]) for r in o.results}["dim_users"]
+    first = ws.build(["dim_users"], from_url=fixture)
+    assert first.of("dim_users", "transform").message.startswith("up to date")
+    tested = first.of("dim_users", "test")
+    assert tested.extra.get("tests") and all(t["status"] == "pass" for t in tested.extra["tests"]), tested.message
+    second = ws.build(["dim_users"], from_url=fixture).of("dim_users", "test")
     assert second.message.startswith("up to date") and not second.extra.get("tests")

@@ -438,9 +438,8 @@ def test_end_to_end_on_movielens_fixture(tmp_path: Path, monkeypatch: pytest.Mon
 
     selection = ["+snap_tags", "+snap_movies"]
     with Workspace(load_settings(REPO)) as ws:
-        ws.load(str(FIXTURE))
-        run, snaps = ws.build(selection)
-        assert run.ok and snaps.ok, [r.message for r in run.results + snaps.results if r.message]
+        outcome = ws.build(selection, from_url=str(FIXTURE))
+        assert outcome.ok, [r.message for r in outcome.results if r.message]
         ws.load(str(second))
         assert ws.run(selection).ok
     result = CliRunner().invoke(main, ["snapshot", "-s", "snap_tags", "-s", "snap_movies"])

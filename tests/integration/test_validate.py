@@ -34,12 +34,10 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         mp.setenv("NETFLIX_ELT_HOME", str(root / "home"))
         mp.setenv("NETFLIX_ELT_TARGET_PATH", str(root / "target"))
         with Workspace.from_options(PROJECT_DIR) as ws:
-            ws.load(str(fixture))
-            ws.seed()
-            run, snaps = ws.build()
-            bad = [(r.name, r.status, r.message) for r in [*run.results, *snaps.results] if r.status != "success"]
-            assert not bad, [(r.name, r.status, r.message[:150]) for r in [*run.results, *snaps.results]]
-            tested = {r.name: r.extra.get("tests") for r in [*run.results, *snaps.results]}
+            outcome = ws.build(from_url=str(fixture))
+            bad = [(r.name, r.status, r.message) for r in outcome.results if r.status not in ("success", "pass")]
+            assert not bad, [(r.name, r.status, r.message[:150]) for r in outcome.results]
+            tested = {r.name: r.extra.get("tests") for r in outcome.results if r.kind == "test"}
             (root / "build_tests.json").write_text(json.dumps(tested, default=str))
         yield root
 
@@ -320,18 +318,30 @@ def test_cli_exits_0_with_only_warn_failures(ws: Workspace) -> None:
 # --- build skips downstream of an error failure --------------------------------------------------
 
 
-def test_tested_builder_fails_node_and_runner_skips_downstream(ws: Workspace) -> None:
+def test_a_failing_suite_node_fails_and_the_runner_skips_downstream(ws: Workspace) -> None:
+    from netflix_elt.build_state import BuildState
+    from netflix_elt.builders import Builders
+    from netflix_elt.graph import Step, plan
+    from netflix_elt.invocation import Invocation
     from netflix_elt.runner import Runner
 
-    def pretend_built(node: Any) -> NodeResult:
-        return NodeResult(node.name, node.name, node.kind, "success", message="pretend")
+    def pretend_built(gnode: Any) -> NodeResult:
+        return NodeResult(gnode.name, gnode.unique_id, gnode.kind, "success", message="pretend")
 
-    runner = Runner(ws.project, "movielens", ws.tested(pretend_built))
+    state = BuildState(ws.session, ws.settings, ws.project)
+    builders = Builders(ws.settings, ws.project, ws.adapter, Invocation("build", "dev"), state, ws.validator())
+    graph = plan(ws.project, "movielens", ["fct_ratings", "mart_movie_releases"], tested=["fct_ratings"])
+    runner = Runner(graph, {Step.TRANSFORM: pretend_built, Step.TEST: builders.test})
     with broken(ws, FCT, f"UPDATE {FCT} SET rating = 6.0 WHERE user_id = 1 AND movie_id = 1"):
-        results = {r.name: r for r in runner.run(["fct_ratings", "mart_movie_releases"])}
-    assert results["fct_ratings"].status == "fail"
-    assert "expect_column_values_to_be_between(rating)" in results["fct_ratings"].message
-    assert results["mart_movie_releases"].status == "skipped"
+        results = {(r.kind, r.name): r for r in runner.run()}
+    assert results[("transform", "fct_ratings")].status == "success"
+    assert results[("test", "fct_ratings")].status == "fail"
+    assert "expect_column_values_to_be_between(rating)" in results[("test", "fct_ratings")].message
+    assert results[("transform", "mart_movie_releases")].status == "skipped"
+    assert (
+        "failed test expect_column_values_to_be_between(rating)"
+        in results[("transform", "mart_movie_releases")].message
+    )
 
 
 # --- suite errors, not built -------------------------------------------------------------------

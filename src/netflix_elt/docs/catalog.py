@@ -8,7 +8,6 @@ Missing pieces (an unbuilt table, no run results, no suites) leave blanks, never
 
 from __future__ import annotations
 
-import json
 import platform
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 
 CATALOG_VERSION = "https://schemas.getdbt.com/dbt/catalog/v1.json"
 NETFLIX_ELT_CATALOG_VERSION = "https://netflix-elt.dev/schemas/catalog/v1.json"
-SUITE_SUFFIXES = (".yml", ".yaml", ".toml")
 
 
 @dataclass
@@ -121,15 +119,6 @@ def describe_query(session: Session, sql: str) -> list[Column]:
 
 
 # run_results.json -------------------------------------------------------------------------------
-def read_run_results(target_dir: Path) -> dict[str, Any]:
-    """The last command's results, or {} when there is none (or it is unreadable)."""
-    path = target_dir / "run_results.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def last_runs(run_results: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
     """Per node name: its build result, and its expectation results (from `build` or `validate`)."""
     builds: dict[str, dict[str, Any]] = {}
@@ -178,19 +167,16 @@ def read_suites(project_dir: Path) -> tuple[dict[str, dict[str, Any]], list[str]
 
     Read as plain YAML/TOML (not through GX), so the docs need neither GX nor a valid suite.
     """
-    import tomllib
-
     import yaml
 
-    root = project_dir / "expectations"
+    from netflix_elt.quality.suites import suite_files
+
     suites: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []
-    if not root.is_dir():
-        return suites, warnings
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in SUITE_SUFFIXES):
+    for path in suite_files(project_dir):
         try:
             text = path.read_text(encoding="utf-8")
-            raw = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+            raw = yaml.safe_load(text)
         except Exception as e:
             warnings.append(f"{path.relative_to(project_dir)}: {e}")
             continue

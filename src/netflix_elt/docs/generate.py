@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netflix_elt.artifacts import _write_json, unique_id, write_manifest
+from netflix_elt.artifacts import _write_json, read_run_results, write_manifest
 from netflix_elt.docs.catalog import (
     Column,
     Relation,
@@ -22,11 +22,11 @@ from netflix_elt.docs.catalog import (
     describe_query,
     last_runs,
     read_relations,
-    read_run_results,
     read_suites,
 )
 from netflix_elt.docs.lineage import ColumnLineage, ColumnRef, build_schema, node_lineage, trace
 from netflix_elt.errors import NetflixEltError
+from netflix_elt.graph import unique_id
 from netflix_elt.registry import Node
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def gather(ws: Workspace) -> tuple[list[dict[str, Any]], dict[str, Any], dict[st
     rel_to_node = {fqn: name for name, fqn in relations.items()}
     warnings: list[str] = []
     wh = read_relations(ws.session, settings, (settings.raw_schema, settings.target_schema, settings.snapshot_schema))
-    builds, tests = last_runs(read_run_results(settings.target_dir))
+    builds, tests = last_runs(read_run_results(settings.target_dir, required=False))
     suites, suite_warnings = read_suites(settings.project_dir)
     warnings += suite_warnings
     meta_cols = set(settings.config.snapshots.meta_column_names.model_dump().values())

@@ -193,8 +193,9 @@ def read_suite(path: Path, known_nodes: Iterable[str] = ()) -> Suite:
     )
 
 
-def suite_files(settings: Settings) -> list[Path]:
-    root = settings.project_dir / SUITES_DIR
+def suite_files(project_dir: Path) -> list[Path]:
+    """The suite files of a project (every reader lists them here, so all agree on the suffixes)."""
+    root = project_dir / SUITES_DIR
     if not root.is_dir():
         return []
     return sorted(p for p in root.rglob("*") if p.suffix in SUITE_SUFFIXES and p.is_file())
@@ -203,7 +204,7 @@ def suite_files(settings: Settings) -> list[Path]:
 def load_suites(settings: Settings, project: Project) -> list[Suite]:
     """Every suite of the project, checked; two files for one table is an error naming both."""
     suites: dict[str, Suite] = {}
-    for path in suite_files(settings):
+    for path in suite_files(settings.project_dir):
         suite = read_suite(path, project.nodes)
         if suite.name in suites:
             raise SuiteError(f"table {suite.name!r} has two suites: {suites[suite.name].file} and {path}")

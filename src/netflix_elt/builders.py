@@ -1,0 +1,142 @@
+"""One builder per step kind of a command's graph: seed, transform, snapshot, test suite.
+
+Builders share one context (settings, project, adapter, invocation, build state, validator): a
+node whose fingerprint is recorded and whose relation exists is left as it is ("up to date");
+what is built is recorded after it is confirmed on disk; a suite that passed is recorded with
+its node, so an unchanged node is not tested twice (`run` builds without tests, `build` tests).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from netflix_elt.artifacts import NodeResult, write_compiled
+from netflix_elt.build_state import BuildState
+from netflix_elt.compiler import Compiler, relation_of
+from netflix_elt.graph import GraphNode, Step
+from netflix_elt.materializations import BuildContext, strategy_for
+from netflix_elt.registry import Kind, Node
+
+if TYPE_CHECKING:
+    from netflix_elt.adapters import Adapter
+    from netflix_elt.config import Settings
+    from netflix_elt.invocation import Invocation
+    from netflix_elt.quality import DataValidator
+    from netflix_elt.registry import Project
+    from netflix_elt.runner import Builder
+
+
+@dataclass
+class Builders:
+    """The builders of one command, over one build state read once when the command starts."""
+
+    settings: Settings
+    project: Project
+    adapter: Adapter
+    invocation: Invocation
+    state: BuildState
+    validator: DataValidator | None = None  # only commands that run tests need GX
+    full_refresh: bool = False
+    built: dict[str, NodeResult] = field(default_factory=dict)
+
+    def by_step(self) -> dict[Step, Builder]:
+        return {Step.SEED: self.seed, Step.TRANSFORM: self.model, Step.SNAPSHOT: self.model, Step.TEST: self.test}
+
+    # helpers -----------------------------------------------------------------------------------
+    def context(self) -> BuildContext:
+        compiler = Compiler(self.project, self.settings, self.adapter, self.invocation)
+        return BuildContext(self.settings, self.project, self.adapter, self.invocation, compiler)
+
+    def _result(self, gnode: GraphNode, status: str, message: str, **kw: Any) -> NodeResult:
+        return NodeResult(gnode.name, gnode.unique_id, gnode.kind, status, message=message, **kw)
+
+    def _current(self, node: Node, relation: str) -> bool:
+        return not self.full_refresh and self.state.is_current(node, self.adapter.relation_exists(relation))
+
+    # steps -------------------------------------------------------------------------------------
+    def seed(self, gnode: GraphNode) -> NodeResult:
+        """Load a seed whose file changed since its last load (or whose table is gone)."""
+        from netflix_elt.seeds import load_seeds
+
+        node = gnode.node
+        relation = relation_of(self.settings, node)
+        if self._current(node, relation):
+            res = self._result(gnode, "success", "up to date (file unchanged)", relation=relation)
+        else:
+            self.state.forget(node)
+            rows = load_seeds(self.adapter.session, self.settings, [node.name])[node.name]
+            self.state.record(node)
+            res = self._result(gnode, "success", "seed", rows=rows, relation=relation)
+        self.built[node.name] = res
+        return res
+
+    def model(self, gnode: GraphNode) -> NodeResult:
+        """Build a transform or apply a snapshot, unless it is up to date; write what ran."""
+        node = gnode.node
+        relation = relation_of(self.settings, node)
+        if self._current(node, relation):
+            res = self._result(
+                gnode,
+                "success",
+                "up to date (code and inputs unchanged)",
+                relation=relation,
+                extra={"up_to_date": True},
+            )
+        else:
+            self.state.forget(node)
+            strategy = strategy_for(node)
+            ctx = self.context()
+            built = strategy.build(ctx, node, full_refresh=self.full_refresh)
+            self.state.record(node)
+            path = write_compiled(self.settings.target_dir, node, strategy.compiled_text(ctx, node, built))
+            res = self._result(
+                gnode,
+                "success",
+                built.message or str(node.materialized),
+                rows=built.rows,
+                relation=relation,
+                compiled_path=os.path.relpath(path, self.settings.project_dir),
+            )
+        self.built[node.name] = res
+        return res
+
+    def test(self, gnode: GraphNode) -> NodeResult:
+        """Run a node's suite on its table; an error-severity failure fails the step (and so
+        skips what reads the table), a warn-severity one only shows in the message."""
+        assert self.validator is not None, "a graph with tests needs a validator"
+        node = gnode.node
+        relation = relation_of(self.settings, node)
+        built = self.built.get(node.name)
+        if built is not None and built.extra.get("up_to_date") and self.state.was_tested(node):
+            return self._result(gnode, "pass", "up to date (its tests passed on this build)", relation=relation)
+        suite = self.validator.suites[node.name]
+        tests = self.validator.run_suite(suite)
+        self.validator.record_failures(tests)
+        failed = [t.expectation for t in tests if t.blocks]
+        warned = [t.expectation for t in tests if t.status == "warn"]
+        extra = {
+            "suite": node.name,
+            "tests": [
+                {
+                    "expectation": t.expectation,
+                    "severity": t.severity,
+                    "status": t.status,
+                    "unexpected": t.unexpected_count,
+                }
+                for t in tests
+            ],
+        }
+        if failed:
+            status, message = "fail", f"{len(failed)} error-severity expectation(s) failed: {', '.join(failed)}"
+        elif warned:
+            status, message = "warn", f"{len(tests)} tests, warn: {', '.join(warned)}"
+        else:
+            status, message = "pass", f"{len(tests)} tests passed"
+        if node.kind not in (Kind.SOURCE, Kind.SEED):  # sources and seeds are tested on every build
+            if failed:
+                self.state.forget(node)  # rebuilt and retested next time
+            else:
+                self.state.record(node, tested=True)
+        return self._result(gnode, status, message, relation=relation, failures=len(failed) or None, extra=extra)

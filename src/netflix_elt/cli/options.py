@@ -1,0 +1,144 @@
+"""Options every command shares, the one error handler (dbt's exit codes) and one-line usage errors."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from netflix_elt.cli.output import err_console, esc, safe, scrubbed_traceback
+from netflix_elt.errors import NetflixEltError
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """One error handler: a one-line message and dbt's exit code; the traceback only with --debug."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = kwargs.get("debug", False)
+        try:
+            return func(*args, **kwargs)
+        except NetflixEltError as e:
+            if debug:
+                raise
+            err_console.print(f"[red]Error:[/red] {safe(str(e))}", soft_wrap=True)
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            err_console.print("[red]Interrupted[/red]")
+            sys.exit(130)
+        except Exception as e:  # a bug or an engine failure: still one line unless --debug
+            if debug:
+                raise
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            err_console.print(
+                f"[red]Error:[/red] {type(e).__name__}: {safe(first)} (run with --debug for details)",
+                soft_wrap=True,
+            )
+            sys.exit(2)
+
+    return wrapper
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every warehouse command takes."""
+    options = [
+        click.option(
+            "--project-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Project folder (holding config/netflix_elt.toml). Default: found from the current folder.",
+        ),
+        click.option("--target", "-t", default=None, help="Target schema set: dev (default) or prod."),
+        click.option(
+            "--profile",
+            default=None,
+            help="Where to run: local (embedded engine, default) or snowflake (a real account).",
+        ),
+        click.option("--debug", is_flag=True, help="Show tracebacks for errors."),
+    ]
+    return handle_errors(with_options(func, options))
+
+
+def with_options(func: Callable[..., Any], options: list[Callable[..., Any]]) -> Callable[..., Any]:
+    """Apply click options so that --help lists them in the order given."""
+    for opt in reversed(options):
+        func = opt(func)
+    return func
+
+
+def lock_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--lock-timeout for commands that write the warehouse (the API takes the lock)."""
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=None,
+        help="Seconds to wait for another netflix-elt writing to the warehouse (default: 60).",
+    )(func)
+
+
+def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--select",
+            "-s",
+            "select_",
+            multiple=True,
+            help="dbt selectors: name, +name (with upstream), name+ (with downstream), layer:L, tag:T.",
+        ),
+        click.option("--exclude", multiple=True, help="Selectors to leave out."),
+    ]
+    return with_options(func, options)
+
+
+def workspace(
+    project_dir: Path | None,
+    target: str | None,
+    profile: str | None,
+    threads: int | None = None,
+    lock_timeout: float | None = None,
+):
+    from netflix_elt.api import Workspace
+
+    ws = Workspace.from_options(project_dir, target=target, profile=profile, threads=threads)
+    ws.caller, ws.lock_timeout = "netflix-elt", lock_timeout
+    ws.notify = lambda msg: err_console.print(f"[dim]{esc(msg)}[/dim]", soft_wrap=True)
+    return ws
+
+
+class OneLineUsageErrors(click.Group):
+    """Usage errors (unknown flag, bad value) as one line, like every other error.
+
+    click would print the usage, a hint and the error on three lines; exit code 2 is kept.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from netflix_elt.tempfiles import process_scope
+
+        if kwargs.get("standalone_mode", True) is False:
+            with process_scope():
+                return super().main(*args, **kwargs)
+        # the console script (no args given): an exception reaching here is a --debug one
+        real_process = not args and kwargs.get("args") is None
+        try:
+            with process_scope():
+                rv = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.ClickException as e:
+            if type(e).__name__ == "NoArgsIsHelpError":  # bare `netflix-elt`: the help, as click shows it
+                e.show()
+                sys.exit(e.exit_code)
+            where = f" (see `{e.ctx.command_path} --help`)" if getattr(e, "ctx", None) else ""
+            err_console.print(f"[red]Error:[/red] {safe(e.format_message())}{where}", soft_wrap=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            err_console.print("[red]Interrupted[/red]")
+            sys.exit(130)
+        except Exception as e:  # --debug: the traceback, scrubbed, and the usual exit code
+            if not real_process:
+                raise  # CliRunner and other callers get the exception itself
+            sys.stderr.write(scrubbed_traceback(e))
+            sys.exit(e.exit_code if isinstance(e, NetflixEltError) else 2)
+        sys.exit(rv if isinstance(rv, int) else 0)

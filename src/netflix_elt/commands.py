@@ -1,0 +1,138 @@
+"""What a command runs, shared by every command of the API: its graph, its execution, its outcome.
+
+`selection()` picks the project nodes of a command (for `build`: the selected transforms and
+snapshots, the seeds and tested sources they read); `execute()` runs the graph once with one
+runner and writes manifest.json and run_results.json once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from netflix_elt.artifacts import NodeResult, write_manifest, write_run_results
+from netflix_elt.graph import BuildGraph
+from netflix_elt.registry import Kind, Project
+from netflix_elt.runner import Builder, Hook, Runner
+from netflix_elt.selectors import select
+
+if TYPE_CHECKING:
+    from netflix_elt.adapters import Adapter
+    from netflix_elt.config import Settings
+    from netflix_elt.graph import Step
+    from netflix_elt.ingest.load import LoadReport
+    from netflix_elt.invocation import Invocation
+    from netflix_elt.quality import DataValidator, ValidationReport
+
+EVERYTHING = ("source", "seed", "transform", "snapshot")
+PASSED = ("success", "pass", "warn")
+
+
+@dataclass
+class RunOutcome:
+    """The results of one command, in graph order; `load` is build's load report."""
+
+    results: list[NodeResult]
+    elapsed: float
+    command: str
+    load: LoadReport | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in PASSED for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+    def of(self, name: str, kind: str | None = None) -> NodeResult:
+        """The result of one node (`kind="test"` for its suite)."""
+        return next(r for r in self.results if r.name == name and (kind is None or r.kind == kind))
+
+
+def built_nodes(project: Project, names: Iterable[str]) -> list[str]:
+    """Those of `names` that are relations (ephemeral transforms and analyses are only compiled)."""
+    return [n for n in names if project[n].builds]
+
+
+def build_selection(
+    project: Project, suites: Mapping[str, Any], select_: Sequence[str], exclude: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """(nodes, tested) of `build`: the selected transforms and snapshots, the seeds they read
+    (all seeds when nothing is selected), and the sources and seeds with a suite that are
+    selected or upstream of the selection, minus the excluded; `tested` are those with a suite."""
+    models = built_nodes(project, select(project, select_, exclude, ("transform", "snapshot")))
+    chosen = set(select(project, select_, exclude, EVERYTHING))
+    kept = set(select(project, (), exclude, EVERYTHING))  # what --exclude leaves
+    for n in models:
+        chosen |= project.dag.ancestors(n) & kept
+    inputs = [
+        n
+        for n in project.order
+        if n in chosen and (project[n].kind == Kind.SEED or (project[n].kind == Kind.SOURCE and n in suites))
+    ]
+    nodes = [n for n in project.order if n in set(inputs) | set(models)]
+    return nodes, [n for n in nodes if n in suites]
+
+
+def execute(
+    settings: Settings,
+    project: Project,
+    adapter: Adapter,
+    invocation: Invocation,
+    graph: BuildGraph,
+    builders: Mapping[Step, Builder],
+    *,
+    relations: dict[str, str],
+    hooks: Iterable[Hook] = (),
+    debug: bool = False,
+) -> RunOutcome:
+    """Run the graph; manifest.json and run_results.json are written once, when it ends."""
+    started = time.perf_counter()
+    if len(graph):
+        adapter.session.sql(f"CREATE SCHEMA IF NOT EXISTS {settings.database}.{settings.target_schema}").collect()
+    runner = Runner(
+        graph, builders, threads=settings.threads, serialize=not adapter.parallel_sessions, hooks=hooks, debug=debug
+    )
+    results = runner.run()
+    elapsed = time.perf_counter() - started
+    write_manifest(project, settings, relations, invocation.id)
+    write_run_results(
+        settings,
+        results,
+        command=invocation.command,
+        args=invocation.args,
+        elapsed=elapsed,
+        invocation_id=invocation.id,
+    )
+    return RunOutcome(results, elapsed, invocation.command)
+
+
+def validate(
+    validator: DataValidator, settings: Settings, invocation: Invocation, names: list[str] | None
+) -> ValidationReport:
+    """`netflix-elt validate`: the suites of `names` (all when None), their failures in
+    AUDIT.TEST_FAILURES, GX Data Docs, and one run_results.json row per expectation."""
+    from netflix_elt.quality import ValidationReport
+    from netflix_elt.quality.validate import as_node_result
+
+    started = time.perf_counter()
+    results = validator.validate(names)
+    audit_rows = validator.record_failures(results)
+    docs = validator.build_docs()
+    elapsed = time.perf_counter() - started
+    pname = settings.config.project.name
+    write_run_results(
+        settings,
+        [as_node_result(pname, r) for r in results],
+        command=invocation.command,
+        args=invocation.args,
+        elapsed=elapsed,
+        invocation_id=invocation.id,
+    )
+    return ValidationReport(results, elapsed, invocation.id, docs, audit_rows)
