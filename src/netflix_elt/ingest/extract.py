@@ -18,7 +18,8 @@ from pathlib import Path
 
 from netflix_elt import tempfiles
 from netflix_elt.errors import IngestError
-from netflix_elt.ingest.landing import BatchManifest, Landing, copy_verified, open_regular
+from netflix_elt.ingest.landing import BatchManifest, Landing
+from netflix_elt.ingest.landing.files import copy_verified, open_regular
 from netflix_elt.movielens.generator import FILE_HEADERS, generate, parse_scale
 
 _HINT = " (--follow-symlinks copies its target)"
