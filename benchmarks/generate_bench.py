@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from netflix_elt.ingest.generator import generate, parse_scale
+from netflix_elt.movielens.generator import generate, parse_scale
 
 
 def main(argv: list[str] | None = None) -> int:

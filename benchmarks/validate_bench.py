@@ -45,7 +45,7 @@ def land(scale: str, landing: Path) -> str:
         return str(landing)
     except ImportError:
         folder = landing / "shape"
-        from netflix_elt.ingest.generator import parse_scale
+        from netflix_elt.movielens.generator import parse_scale
 
         subprocess.run([sys.executable, str(SHAPE_GENERATOR), str(folder), str(parse_scale(scale))], check=True)
         return str(folder)

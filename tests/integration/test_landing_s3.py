@@ -13,7 +13,9 @@ import pytest
 
 from netflix_elt.errors import IngestError
 from netflix_elt.ingest.extract import extract
-from netflix_elt.ingest.landing import Landing, LocalLanding, S3Landing
+from netflix_elt.ingest.landing import Landing
+from netflix_elt.ingest.landing.local import LocalLanding
+from netflix_elt.ingest.landing.s3 import S3Landing
 from tests.conftest import use_moto
 
 BUCKET = "landing-bucket"

@@ -281,7 +281,7 @@ def land(landing, folder: Path, name: str) -> int:
     land) is put there by hand, as another system writing the landing zone might."""
     from datetime import UTC, datetime
 
-    from netflix_elt.ingest.landing import BatchManifest, FileEntry, file_digest
+    from netflix_elt.ingest.landing.manifest import BatchManifest, FileEntry, file_digest
 
     if (folder / name).stat().st_size:
         return landing.write_batch(folder, [name]).batch

@@ -8,7 +8,7 @@ import sqlglot
 from netflix_elt.config import load_settings
 from netflix_elt.errors import ConfigError, LoadError
 from netflix_elt.ingest import external_stage as ext
-from netflix_elt.ingest.landing import BatchManifest, FileEntry
+from netflix_elt.ingest.landing.manifest import BatchManifest, FileEntry
 from netflix_elt.ingest.load import PastLoad, _Book
 from tests.conftest import PROJECT_DIR
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netflix_elt.errors import IngestError
-from netflix_elt.ingest.generator import (
+from netflix_elt.movielens.generator import (
     BATCH_EPOCH,
     FILE_HEADERS,
     WINDOW_END,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from netflix_elt.errors import IngestError
-from netflix_elt.ingest.grouplens import DATASETS, download
+from netflix_elt.movielens.grouplens import DATASETS, download
 
 NAME = "ml-latest-small"
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from netflix_elt import tempfiles
 from netflix_elt.errors import IngestError
-from netflix_elt.ingest.generator import FILE_HEADERS, generate, parse_scale
-from netflix_elt.ingest.landing import BatchManifest, Landing, copy_verified, open_regular
+from netflix_elt.ingest.landing import BatchManifest, Landing
+from netflix_elt.ingest.landing.files import copy_verified, open_regular
+from netflix_elt.movielens.generator import FILE_HEADERS, generate, parse_scale
 
 _HINT = " (--follow-symlinks copies its target)"
 
@@ -66,7 +67,7 @@ def extract(
             description = f"synthetic scale={scale} ({n} ratings) seed={seed} batch={k}"
             folder = work
         elif src.startswith("grouplens:"):
-            from netflix_elt.ingest.grouplens import download
+            from netflix_elt.movielens.grouplens import download
 
             name = src.split(":", 1)[1]
             cache = Path(cache_dir or DEFAULT_CACHE_DIR).expanduser()

@@ -449,7 +449,7 @@ def _history_check(raw: str, plan: list[tuple[LandedBatch, ParsedFile | None, Fi
 
 def check_s3_headers(settings: Settings, url: str, manifest: BatchManifest) -> None:
     """Read only the first line of each landed object: a wrong header fails before any COPY."""
-    from netflix_elt.ingest.landing import S3Landing
+    from netflix_elt.ingest.landing.s3 import S3Landing
 
     landing = Landing.from_url(url)
     assert isinstance(landing, S3Landing)

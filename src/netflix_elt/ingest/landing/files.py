@@ -1,0 +1,76 @@
+"""Regular files only: open one without following links, copy one verified (size, sha256)."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+from netflix_elt.errors import IngestError
+
+_BLOCK = 8 << 20
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symlink"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def open_regular(path: Path, *, follow_symlinks: bool = False, hint: str = "") -> int:
+    """A read-only descriptor on ``path`` if it is a regular file; IngestError naming it otherwise.
+
+    Why: O_NOFOLLOW and fstat on the open descriptor, so a symlink swapped in after a check is
+    still refused, and nothing about the target of a link is revealed.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise IngestError(f"{path} does not exist") from None
+    if stat.S_ISLNK(st.st_mode) and not follow_symlinks:
+        raise IngestError(f"{path} is a symlink, not a regular file; refused{hint}")
+    if not stat.S_ISLNK(st.st_mode) and not stat.S_ISREG(st.st_mode):
+        raise IngestError(f"{path} is {_kind(st.st_mode)}, not a regular file; refused")
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if not follow_symlinks and exc.errno == errno.ELOOP:  # swapped for a symlink after the lstat
+            raise IngestError(f"{path} is a symlink, not a regular file; refused{hint}") from None
+        raise IngestError(f"cannot read {path}: {exc.strerror}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        what = "the target of symlink" if follow_symlinks else "now"
+        raise IngestError(f"{path} ({what}) is {_kind(st.st_mode)}, not a regular file; refused")
+    return fd
+
+
+def copy_verified(src: Path, dest: Path, *, follow_symlinks: bool = False, hint: str = "") -> tuple[int, str]:
+    """Copy a regular file to ``dest`` (created new, never through a link): (bytes, sha256)."""
+    fd = open_regular(src, follow_symlinks=follow_symlinks, hint=hint)
+    h = hashlib.sha256()
+    size = 0
+    out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        with os.fdopen(fd, "rb") as fh, os.fdopen(out, "wb") as oh:
+            while block := fh.read(_BLOCK):
+                h.update(block)
+                oh.write(block)
+                size += len(block)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return size, h.hexdigest()
