@@ -12,16 +12,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netflix_elt import materialize
+from netflix_elt.adapters import Adapter, adapter_for
 from netflix_elt.artifacts import NodeResult, unique_id, write_manifest, write_run_results
 from netflix_elt.build_state import BuildState
+from netflix_elt.compiler import Compiler, relation_of
 from netflix_elt.config import Settings, load_settings
-from netflix_elt.engine import open_session
 from netflix_elt.errors import ConfigError, TransformError
+from netflix_elt.invocation import Invocation
+from netflix_elt.materializations import BuildContext, BuildResult, strategy_for
 from netflix_elt.registry import Node, Project, load_project
 from netflix_elt.runner import Reporter, Runner, write_compiled
 from netflix_elt.selectors import select
@@ -54,12 +55,13 @@ class RunOutcome:
 class Workspace:
     """Settings + project + session for one command (or one notebook)."""
 
-    def __init__(self, settings: Settings, project: Project | None = None) -> None:
+    def __init__(self, settings: Settings, project: Project | None = None, adapter: Adapter | None = None) -> None:
         self.settings = settings
         self._project = project
-        self._session: Session | None = None
+        self.adapter = adapter or adapter_for(settings)  # owns the session (opened on first use)
         self._stack = contextlib.ExitStack()
         self.invocation_id = str(uuid.uuid4())
+        self.invocation = Invocation("api", settings.target, id=self.invocation_id)
         self.timings: dict[str, dict[str, float]] = {}
         self._state: BuildState | None = None
         self._stage_stack: list[list[float]] = []
@@ -84,7 +86,7 @@ class Workspace:
 
     def close(self) -> None:
         self._stack.close()
-        self._session = None
+        self.adapter.close()
 
     @property
     def project(self) -> Project:
@@ -94,18 +96,24 @@ class Workspace:
 
     @property
     def session(self) -> Session:
-        if self._session is None:
-            self._session = self._stack.enter_context(open_session(self.settings))
-        return self._session
+        return self.adapter.session
 
     @property
     def relations(self) -> dict[str, str]:
-        comp = materialize.Compiler(self.project, self.settings, None)  # type: ignore[arg-type]
-        return {n.name: comp.relation(n) for n in self.project.nodes.values() if n.builds}
+        return {n.name: relation_of(self.settings, n) for n in self.project.nodes.values() if n.builds}
 
-    def compiler(self, *, inline_missing: bool = False) -> materialize.Compiler:
+    def begin(self, command: str, args: dict[str, Any] | None = None) -> Invocation:
+        """A new command of this workspace: one clock reading for all its nodes (same invocation id)."""
+        self.invocation = Invocation(command, self.settings.target, args or {}, id=self.invocation_id)
+        return self.invocation
+
+    def compiler(self, *, inline_missing: bool = False) -> Compiler:
         """Builds DataFrames; with inline_missing, unbuilt upstream transforms are inlined (compile, show)."""
-        return materialize.Compiler(self.project, self.settings, self.session, inline_missing=inline_missing)
+        return Compiler(self.project, self.settings, self.adapter, self.invocation, inline_missing=inline_missing)
+
+    def build_context(self) -> BuildContext:
+        """What every materialization of the current command builds with."""
+        return BuildContext(self.settings, self.project, self.adapter, self.invocation, self.compiler())
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -169,6 +177,7 @@ class Workspace:
             self.session,
             self.settings,
             url,
+            copies_from_external_stage=self.adapter.copies_from_external_stage,
             force=force,
             allow_deletes=allow_deletes,
             skip_batches=skip_batches,
@@ -184,7 +193,7 @@ class Workspace:
         stale = [
             n
             for n in wanted
-            if force or not state.is_current(self.project[n], materialize.table_exists(self.session, self._rel(n)))
+            if force or not state.is_current(self.project[n], self.adapter.relation_exists(self._rel(n)))
         ]
         loaded: dict[str, int | None] = dict(load_seeds(self.session, self.settings, stale)) if stale else {}
         for n in stale:
@@ -192,7 +201,7 @@ class Workspace:
         return {n: loaded.get(n) for n in wanted}
 
     def _rel(self, name: str) -> str:
-        return materialize.Compiler(self.project, self.settings, None).relation(self.project[name])  # type: ignore[arg-type]
+        return relation_of(self.settings, self.project[name])
 
     def fresh_state(self) -> BuildState:
         """Build state for one command (source versions are read once, now)."""
@@ -217,8 +226,7 @@ class Workspace:
 
     def _stateful_builder(
         self,
-        materialize_node: Callable[[materialize.Compiler, Node], materialize.BuildResult],
-        compiled_text: Callable[[materialize.Compiler, Node, materialize.BuildResult], str],
+        full_refresh: bool = False,
         *,
         skip_current: bool = True,
     ) -> Callable[[Node], NodeResult]:
@@ -228,14 +236,15 @@ class Workspace:
         state = self.fresh_state()
 
         def build(node: Node) -> NodeResult:
-            comp = self.compiler()
-            relation = comp.relation(node)
-            if skip_current and state.is_current(node, materialize.table_exists(self.session, relation)):
+            ctx = self.build_context()
+            relation = ctx.relation(node)
+            if skip_current and state.is_current(node, self.adapter.relation_exists(relation)):
                 return self._up_to_date(node, relation)
             state.forget(node)
-            res = materialize_node(comp, node)
+            strategy = strategy_for(node)
+            res: BuildResult = strategy.build(ctx, node, full_refresh=full_refresh)
             state.record(node)
-            path = write_compiled(self.settings.target_dir, node, compiled_text(comp, node, res))
+            path = write_compiled(self.settings.target_dir, node, strategy.compiled_text(ctx, node, res))
             return NodeResult(
                 node.name,
                 unique_id(pname, node),
@@ -250,11 +259,7 @@ class Workspace:
         return build
 
     def _build_transform(self, full_refresh: bool) -> Callable[[Node], NodeResult]:
-        return self._stateful_builder(
-            lambda comp, node: materialize.build(comp, node, full_refresh=full_refresh),
-            lambda comp, node, res: res.sql[-1] if res.sql else comp.select_sql(node),
-            skip_current=not full_refresh,
-        )
+        return self._stateful_builder(full_refresh, skip_current=not full_refresh)
 
     def run(
         self,
@@ -268,6 +273,7 @@ class Workspace:
         args: dict[str, Any] | None = None,
     ) -> RunOutcome:
         """Build the selected transforms (ephemeral and analyses are compiled, not built)."""
+        self.begin(command, args)
         names = [n for n in self.selected(select_, exclude) if self.project[n].builds]
         return self.execute(
             names,
@@ -278,14 +284,8 @@ class Workspace:
             args=args or {},
         )
 
-    def _build_snapshot(self, run_started_at: datetime) -> Callable[[Node], NodeResult]:
-        from netflix_elt.snapshots import build_snapshot
-
-        return self._stateful_builder(
-            lambda comp, node: build_snapshot(comp, node, run_started_at=run_started_at),
-            # the whole script (checks, ALTERs, MERGE) so what ran can be replayed and reviewed
-            lambda comp, node, res: ";\n\n".join(res.sql),
-        )
+    def _build_snapshot(self) -> Callable[[Node], NodeResult]:
+        return self._stateful_builder()
 
     def snapshot(
         self,
@@ -304,6 +304,8 @@ class Workspace:
         snapshot is fine, a snapshot whose input failed there is skipped (not applied to a stale
         view), and run_results.json records both steps.
         """
+        if after is None:  # its own command; in `build` it shares the transforms' invocation
+            self.begin(command, args)
         kinds = ("snapshot",) if after is None else ("transform", "snapshot")
         names = [n for n in self.selected(select_, exclude, kinds) if self.project[n].kind == "snapshot"]
         upstream = {r.name: r for r in after.results} if after else {}
@@ -320,7 +322,7 @@ class Workspace:
                     reporter(len(skipped), len(names), res)
         todo = [n for n in names if n not in {r.name for r in skipped}]
         # one timestamp for the whole invocation: VALID_FROM/VALID_TO of the check strategy and deletes
-        builder = self._build_snapshot(datetime.now(UTC))
+        builder = self._build_snapshot()
         if after is not None:  # part of `build`: validate each snapshot right after it is applied
             builder = self.tested(builder)
         args = args or {}
@@ -360,6 +362,7 @@ class Workspace:
         sources before the models that select from them. A snapshot is applied only when every
         node upstream of it that this build ran succeeded and passed its tests.
         """
+        self.begin("build", args)
         names = self.selected(select_, exclude, kinds=("transform", "snapshot"))
         transforms = [n for n in names if self.project[n].kind == "transform" and self.project[n].builds]
         inputs = self._tested_inputs(select_, exclude, names)
@@ -423,7 +426,7 @@ class Workspace:
             self.settings.config.project.name,
             builder,
             threads=self.settings.threads,
-            serialize=self.settings.engine == "embedded",
+            serialize=not self.adapter.parallel_sessions,
             reporter=reporter,
             debug=debug,
         )
@@ -464,7 +467,7 @@ class Workspace:
             sql = comp.select_sql(node)
         else:
             relation = comp.relation(node)
-            if not materialize.table_exists(self.session, relation):
+            if not self.adapter.relation_exists(relation):
                 raise TransformError(f"{name!r} is not built yet ({relation}); run `netflix-elt run -s {name}`")
             sql = f"SELECT * FROM {relation}"
         df = self.session.sql(f"SELECT * FROM ({sql}) LIMIT {int(limit)}")
@@ -481,7 +484,7 @@ class Workspace:
         ).collect()
         out = []
         for schema, name, _kind in rows:
-            n = materialize.count_rows(self.session, f"{s.database}.{schema}.{name}")
+            n = self.adapter.row_count(f"{s.database}.{schema}.{name}")
             out.append((schema, name, n))
         return out
 
@@ -491,7 +494,7 @@ class Workspace:
         if getattr(self, "_validator", None) is None:
             from netflix_elt.quality import DataValidator
 
-            v = DataValidator(self.settings, self.project, self.session, self.invocation_id)
+            v = DataValidator(self.settings, self.project, self.adapter, self.invocation_id)
             self._stack.callback(v.close)
             self._validator: DataValidator | None = v
         assert self._validator is not None
