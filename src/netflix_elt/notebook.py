@@ -26,7 +26,7 @@ COMMAND = "python (netflix_elt.connect)"
 def connect(
     target: str | None = None,
     profile: str | None = None,
-    project_dir: Path | None = None,
+    project_dir: Path | str | None = None,
     *,
     lock_timeout: float = 0.0,
     **_: Any,
@@ -37,7 +37,7 @@ def connect(
     warehouse folder (the emulator allows one login per folder and process, and switching that
     session's schema would silently point the first notebook cell at the other target).
     """
-    settings = load_settings(project_dir, target=target, profile=profile)
+    settings = load_settings(Path(project_dir) if project_dir else None, target=target, profile=profile)
     adapter = adapter_for(settings, command=COMMAND, lock_timeout=lock_timeout)
     holding = getattr(adapter, "open_target", lambda: None)()
     if holding is not None and holding != settings.target:

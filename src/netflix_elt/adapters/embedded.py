@@ -234,8 +234,11 @@ class EmbeddedAdapter(Adapter):
         s = self.settings
         session = self.engine.session(s.warehouse_dir, s.state_dir, self.command, s.target, self.lock_timeout)
         durability.register(session, s.database)  # DuckDB needs a checkpoint after each write
-        session.sql(f"CREATE DATABASE IF NOT EXISTS {s.database}").collect()
-        session.sql(f"USE DATABASE {s.database}").collect()
+        if (session.get_current_database() or "").strip('"').upper() != s.database.upper():
+            # only when it differs: USE DATABASE clears the current schema of the process's shared
+            # session, and the emulator runs no SELECT (the checkpoint's included) without one
+            session.sql(f"CREATE DATABASE IF NOT EXISTS {s.database}").collect()
+            session.sql(f"USE DATABASE {s.database}").collect()
         return session
 
     def open_target(self) -> str | None:
