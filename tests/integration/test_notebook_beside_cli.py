@@ -48,7 +48,7 @@ NOTEBOOK = """
 import os, sys
 import netflix_elt
 
-session = netflix_elt.connect(project_dir=sys.argv[1])
+session = netflix_elt.connect()  # the project from NETFLIX_ELT_PROJECT_DIR
 print("connected", os.getpid(), flush=True)
 sys.stdin.readline()
 netflix_elt.close_session(session)
@@ -71,6 +71,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     write_tiny_project(tmp_path, "nb", CONFIG, TRANSFORMS, "id,price\n1,3.5\n2,12.0\n")
     monkeypatch.setenv("NETFLIX_ELT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("NETFLIX_ELT_PROJECT_DIR", str(tmp_path))
     return tmp_path
 
 
@@ -108,7 +109,7 @@ def _readline(proc: subprocess.Popen[str]) -> str:
 
 @pytest.fixture
 def notebook(project: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    proc = _python(NOTEBOOK, str(project), cwd=project)
+    proc = _python(NOTEBOOK, cwd=project)
     try:
         word, pid = _readline(proc).split()
         assert word == "connected"
@@ -153,7 +154,6 @@ def test_connect_to_another_target_never_switches_the_first_session(project: Pat
     first = netflix_elt.connect(project_dir=project)
     try:
         assert first.get_current_schema() == '"DEV"'
-        assert read_holder(lock_path(project / "home")).command == "python (netflix_elt.connect)"  # type: ignore[union-attr]
         try:
             other = netflix_elt.connect(target="prod", project_dir=project)
         except ConfigError as e:
@@ -161,6 +161,7 @@ def test_connect_to_another_target_never_switches_the_first_session(project: Pat
         else:
             assert other is not first and other.get_current_schema() == '"PROD"'
         assert first.get_current_schema() == '"DEV"'
+        assert read_holder(lock_path(project / "home")).command == "python (netflix_elt.connect)"  # type: ignore[union-attr]
     finally:
         netflix_elt.close_session(first)
     assert read_holder(lock_path(project / "home")) is None  # the warehouse is released
