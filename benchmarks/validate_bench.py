@@ -104,7 +104,7 @@ def main() -> None:
             event.remove(Engine, "before_cursor_execute", count_statement)
             rows = int(ws.session.sql(f"SELECT COUNT(*) FROM {ws.settings.database}.DEV.FCT_RATINGS").collect()[0][0])
         if args.cli:
-            from netflix_elt.engine import ENGINE
+            from netflix_elt.adapters.embedded import ENGINE
 
             ENGINE.shutdown()  # release the warehouse files so the fresh process can open them
             t = time.perf_counter()

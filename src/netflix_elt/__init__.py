@@ -9,15 +9,23 @@ from netflix_elt.registry import snapshot, transform
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
-__all__ = ["connect", "snapshot", "transform"]
+__all__ = ["close_session", "connect", "snapshot", "transform"]
 __version__ = "0.1.0"
 
 
 def connect(target: str | None = None, profile: str | None = None, **kwargs: Any) -> Session:
-    """A ready Snowpark session for a notebook; the embedded engine stays up until the session closes.
+    """A ready Snowpark session for a notebook; on the embedded engine it holds the warehouse until closed.
 
-    Call `netflix_elt.engine.close_session(session)` (or let the process end) when done.
+    Call `netflix_elt.close_session(session)` when done, so CLI commands can open the warehouse
+    (or let the process end). While it is open, a CLI command exits 3 naming this process.
     """
     from netflix_elt.notebook import connect as _connect
 
     return _connect(target=target, profile=profile, **kwargs)
+
+
+def close_session(session: Session) -> None:
+    """Close a session from `connect()` and release the warehouse (lock and engine files)."""
+    from netflix_elt.adapters import close_session as _close
+
+    _close(session)

@@ -8,23 +8,25 @@ runner and writes manifest.json and run_results.json once.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from netflix_elt.artifacts import NodeResult, write_manifest, write_run_results
 from netflix_elt.graph import BuildGraph
 from netflix_elt.registry import Kind, Project
-from netflix_elt.runner import Builder, Hook, Runner
+from netflix_elt.runner import Builder, Hook, Reporter, Runner
 from netflix_elt.selectors import select
 
 if TYPE_CHECKING:
     from netflix_elt.adapters import Adapter
+    from netflix_elt.api import Workspace
     from netflix_elt.config import Settings
     from netflix_elt.graph import Step
     from netflix_elt.ingest.load import LoadReport
     from netflix_elt.invocation import Invocation
     from netflix_elt.quality import DataValidator, ValidationReport
+    from netflix_elt.retry import RetryPlan
 
 EVERYTHING = ("source", "seed", "transform", "snapshot")
 PASSED = ("success", "pass", "warn")
@@ -136,3 +138,57 @@ def validate(
         invocation_id=invocation.id,
     )
     return ValidationReport(results, elapsed, invocation.id, docs, audit_rows)
+
+
+def run_graph(
+    ws: Workspace,
+    names: Sequence[str],
+    *,
+    tested: Sequence[str] = (),
+    full_refresh: bool = False,
+    reporter: Callable[[int, int, NodeResult], None] | None = None,
+    debug: bool = False,
+) -> RunOutcome:
+    """The graph of `names` (with the suites of `tested` as nodes), built by one Builders over a
+    build state read once, timed by the workspace's Timings, for the workspace's invocation."""
+    from netflix_elt.build_state import BuildState
+    from netflix_elt.builders import Builders
+    from netflix_elt.graph import plan
+
+    validator = ws.validator() if tested else None
+    suites = validator.suites if validator is not None else {}
+    pname = ws.settings.config.project.name
+    graph = plan(ws.project, pname, names, tested=tested, refs={n: suites[n].refs() for n in tested})
+    state = BuildState(ws.session, ws.settings, ws.project, ws.suite_files())
+    builders = Builders(ws.settings, ws.project, ws.adapter, ws.invocation, state, validator, full_refresh)
+    hooks: list[Hook] = [ws.timings, *([Reporter(reporter)] if reporter else [])]
+    return execute(
+        ws.settings, ws.project, ws.adapter, ws.invocation, graph, builders.by_step(),
+        relations=ws.relations, hooks=hooks, debug=debug,
+    )  # fmt: skip
+
+
+def init_statements(settings: Settings) -> list[str]:
+    s = settings
+    return [f"CREATE DATABASE IF NOT EXISTS {s.database}"] + [
+        f"CREATE SCHEMA IF NOT EXISTS {s.database}.{schema}"
+        for schema in (s.raw_schema, s.target_schema, s.snapshot_schema, s.audit_schema)
+    ]
+
+
+def retry(ws: Workspace, **kw: Any) -> tuple[RetryPlan, Any]:
+    """Rerun what failed or was skipped in the last run/build/snapshot/validate (dbt retry):
+    (plan, outcome); outcome is None when nothing failed."""
+    from netflix_elt.retry import plan_retry
+
+    plan_ = plan_retry(ws.settings)
+    if not plan_.names:
+        return plan_, None
+    args = {**plan_.args, "retry_of": plan_.invocation_id}
+    if plan_.command == "validate":
+        return plan_, ws.validate(plan_.names, args=args)
+    if plan_.command == "run":
+        return plan_, ws.run(plan_.names, full_refresh=bool(plan_.args.get("full_refresh")), args=args, **kw)
+    if plan_.command == "build":
+        return plan_, ws.build(plan_.names, args=args, **kw)
+    return plan_, ws.snapshot(plan_.names, args=args, **kw)

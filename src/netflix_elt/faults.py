@@ -4,7 +4,8 @@
 send SIGKILL to the process: no cleanup, no `finally`, no atexit, the same as a power cut or the
 OOM killer. Used only by tests/robustness/test_crash_safety.py; unset, it costs one dict lookup.
 Points: load.copy, load.commit, seed.copy, transform.build, incremental.merge, snapshot.merge,
-snapshot.swap.
+snapshot.swap, incremental.work.merge, incremental.work.swap (the last four: the embedded
+adapter's copy-and-publish MERGE).
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ The kernel releases a flock when its process dies, however it dies (SIGKILL incl
 left by a crashed run is simply taken over; the JSON body (pid, host, command, started_at) is
 only information for the message. The lock file descriptor is not inherited by child processes
 (Python's default), so "flock held" means "its process is alive". On the snowflake profile the
-lock is local to this machine: it does not stop a writer on another machine.
+lock is local to this machine: it does not stop a writer on another machine. On the embedded
+engine the adapter also holds it for as long as its session is open (a notebook's too), since
+the DuckDB files stay attached while the session lives.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from netflix_elt.errors import LockError
 
 DEFAULT_TIMEOUT = 60.0
 _POLL = 0.1
-# locks held by this process: path -> [file, depth]; a nested command in one process re-enters
+# locks held by this process: path -> [file, depth]; a nested command or an open embedded session
+# re-enters, and the flock is released when the last of them leaves, in whatever order
 _HELD: dict[str, list[Any]] = {}
 _GUARD = threading.Lock()
 
@@ -87,7 +90,7 @@ def warehouse_lock(state_dir: Path, command: str, timeout: float = DEFAULT_TIMEO
     path = lock_path(state_dir)
     key = str(path.resolve())
     with _GUARD:
-        if key in _HELD:  # re-entered by the same process (a command calling another)
+        if key in _HELD:  # re-entered by the same process (a command calling another, a session)
             _HELD[key][1] += 1
             reentered = True
         else:
@@ -96,11 +99,10 @@ def warehouse_lock(state_dir: Path, command: str, timeout: float = DEFAULT_TIMEO
         try:
             yield None
         finally:
-            with _GUARD:
-                _HELD[key][1] -= 1
+            _leave(key)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    f: TextIO = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+    f: TextIO = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held until the last holder leaves
     try:
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
@@ -131,43 +133,31 @@ def warehouse_lock(state_dir: Path, command: str, timeout: float = DEFAULT_TIMEO
         f.truncate()
         f.write(json.dumps(me))
         f.flush()
-        with _GUARD:
-            _HELD[key] = [f, 1]
-        try:
-            # a body left behind means its process ended without releasing (it was killed)
-            yield stale
-        finally:
-            with _GUARD:
-                _HELD.pop(key, None)
-            with contextlib.suppress(OSError):
-                f.seek(0)
-                f.truncate()
-                f.flush()
-    finally:
-        f.close()  # closing the descriptor releases the flock
-
-
-@contextlib.contextmanager
-def command_lock(
-    project_dir: Path | None,
-    target: str | None,
-    profile: str | None,
-    *,
-    command: str,
-    timeout: float | None = None,
-    wait: bool = True,
-) -> Iterator[Holder | None]:
-    """The lock a CLI command holds: writers wait (flag, else `[project] lock_timeout`).
-
-    Readers (`wait=False`) only need it on the embedded engine, whose files one process at a
-    time can open: they try once, so they fail at once with a clear message instead of DuckDB's.
-    """
-    from netflix_elt.config import load_settings
-
-    settings = load_settings(project_dir, target=target, profile=profile)
-    if not wait and settings.engine != "embedded":
-        yield None
-        return
-    seconds = 0.0 if not wait else settings.config.project.lock_timeout if timeout is None else timeout
-    with warehouse_lock(settings.state_dir, command, seconds) as stale:
+    except BaseException:
+        f.close()
+        raise
+    with _GUARD:
+        _HELD[key] = [f, 1]
+    try:
+        # a body left behind means its process ended without releasing (it was killed)
         yield stale
+    finally:
+        _leave(key)
+
+
+def _leave(key: str) -> None:
+    """One holder of this process leaves; the last one (in any order) empties the body and unlocks."""
+    with _GUARD:
+        entry = _HELD.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] > 0:
+            return
+        del _HELD[key]
+    f = entry[0]
+    with contextlib.suppress(OSError):
+        f.seek(0)
+        f.truncate()
+        f.flush()
+    f.close()  # closing the descriptor releases the flock

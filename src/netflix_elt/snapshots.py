@@ -38,10 +38,11 @@ that agrees with it on every readable key part is not closed as deleted in that 
 single-column key: no deletes at all while such rows exist). Before anything changes, the rest
 of the source is checked: duplicate unique keys (and NULL updated_at for the timestamp
 strategy) raise SnapshotError and leave the table as it was.
-Snowflake commits an open transaction at any DDL, so the ALTERs run before BEGIN; the MERGE runs
-in BEGIN/COMMIT (ROLLBACK on failure) on Snowflake. The emulator rewrites MERGE into temp-table
-+ UPDATE + INSERT and cannot run them in a transaction, so there the MERGE goes into a copy that
-then replaces the table in one statement (`_merge_via_copy`, docs/robustness.md).
+This module holds the pure SQL builders (unit-tested in tests/unit/test_snapshot_sql.py); the
+strategy that runs them is netflix_elt.materializations.snapshot. The ALTERs run before the
+MERGE, and the MERGE goes through `adapter.merge`: one autocommitted statement on Snowflake; on
+the emulator, which rewrites MERGE into temp-table + UPDATE + INSERT and cannot run them in a
+transaction, a MERGE into a copy that then replaces the table in one statement (docs/robustness.md).
 
 (The module is `snapshots`, not `snapshot`: importing a submodule named `snapshot` would replace
 the `netflix_elt.snapshot` decorator on the package.)
@@ -49,27 +50,19 @@ the `netflix_elt.snapshot` decorator on the package.)
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from netflix_elt.config import SnapshotMetaColumns
-from netflix_elt.durability import confirm_written
-from netflix_elt.errors import SnapshotError
-from netflix_elt.faults import fault
-from netflix_elt.materialize import BuildResult, Compiler, count_rows, table_exists
-from netflix_elt.registry import Node, SnapshotConfig
-from netflix_elt.sql import first_line, literal, quote, ts_literal, wrap
+from netflix_elt.registry import SnapshotConfig
+from netflix_elt.sql import literal, quote, ts_literal, wrap
 
 # the MERGE source's bookkeeping columns (never stored)
 ACTION = "_SNAPSHOT_ACTION"
 CLOSE_AT = "_SNAPSHOT_CLOSE_AT"
 MERGE_KEY = "_SNAPSHOT_KEY_{}"
-# one snapshot transaction at a time per process: sessions are shared by the runner's threads
-_TXN_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -198,7 +191,7 @@ def create_sql(plan: SnapshotPlan) -> str:
     return f"CREATE TABLE {plan.relation} AS\nSELECT\n  {select}\nFROM ({keyed_source_sql(plan)}) AS src"
 
 
-def merge_sql(plan: SnapshotPlan, table_columns: Sequence[str]) -> str:
+def snapshot_merge_sql(plan: SnapshotPlan, table_columns: Sequence[str]) -> str:
     """The one MERGE of a later run.
 
     The USING source unions, per changed or deleted key, a 'close' row (merge keys = the key,
@@ -330,141 +323,3 @@ def duplicate_message(name: str, keys: Sequence[str], rows: Sequence[Sequence[An
         for r in rows
     )
     return f"{name}: {total} duplicate key{'s' if total != 1 else ''} in the source, e.g. {examples}"
-
-
-def _check_columns(node: Node, plan: SnapshotPlan) -> None:
-    """Fail early, naming the snapshot and the column, on a config that cannot work."""
-    cols = set(plan.data_columns)
-    where = f"snapshot {node.name!r} ({node.file})"
-    clash = sorted(cols & {c.upper() for c in plan.meta.model_dump().values()})
-    if clash:
-        raise SnapshotError(
-            f"{where}: source column(s) {clash} clash with snapshot meta columns; rename them in the "
-            "source or set [snapshots.meta_column_names]"
-        )
-    wanted = [*plan.unique_key, *([plan.config.updated_at] if plan.config.updated_at else []), *plan.check_columns]
-    missing = [c for c in wanted if c not in cols]
-    if missing:
-        raise SnapshotError(f"{where}: column(s) {missing} are not in the source (columns: {sorted(cols)})")
-
-
-def apply_merge(session: Any, merge: str, *, transactional: bool, log: list[str], name: str) -> list[Any]:
-    """Run the MERGE, in BEGIN/COMMIT when `transactional`; ROLLBACK and SnapshotError on failure."""
-
-    def run(sql: str) -> list[Any]:
-        log.append(sql)
-        return session.sql(sql).collect()
-
-    with _TXN_LOCK:
-        if transactional:
-            run("BEGIN")
-        try:
-            res = run(merge)
-            if transactional:
-                run("COMMIT")
-        except Exception as e:
-            if transactional:
-                log.append("ROLLBACK")
-                with contextlib.suppress(Exception):
-                    session.sql("ROLLBACK").collect()
-            first = first_line(e)
-            raise SnapshotError(
-                f"{name}: the MERGE failed{' and was rolled back' if transactional else ''}: {first}"
-            ) from e
-    return res
-
-
-def _merge_via_copy(session: Any, plan: SnapshotPlan, data_cols: Sequence[str], stmts: list[str]) -> list[Any]:
-    """The emulator's MERGE, made crash-safe: merge into a copy, then replace the table in one statement.
-
-    The emulator rewrites MERGE into temp table + UPDATE + INSERT, each committed on its own, and
-    cannot run them inside BEGIN/COMMIT (docs/EMULATOR_GAPS.md): a process killed between the
-    UPDATE and the INSERT would leave versions closed with no successor. So the MERGE runs on
-    `<NAME>__NETFLIX_ELT_WORK`, and `CREATE OR REPLACE TABLE <NAME> AS SELECT * FROM` the copy
-    (one DuckDB statement, atomic) publishes it: the snapshot table is always the old or the new one.
-    A work table left by a killed run is replaced by the next run and dropped after it.
-    """
-    work = f"{plan.relation}__NETFLIX_ELT_WORK"
-    stmts.append(f"CREATE OR REPLACE TABLE {work} AS SELECT * FROM {plan.relation}")
-    session.sql(stmts[-1]).collect()
-    res = apply_merge(
-        session, merge_sql(replace(plan, relation=work), data_cols), transactional=False, log=stmts, name=plan.name
-    )
-    fault("snapshot.merge")  # test hook (netflix_elt.faults): merged into the copy, not yet published
-    for sql in (f"CREATE OR REPLACE TABLE {plan.relation} AS SELECT * FROM {work}", f"DROP TABLE IF EXISTS {work}"):
-        stmts.append(sql)
-        session.sql(sql).collect()
-        fault("snapshot.swap")
-    return res
-
-
-def build_snapshot(compiler: Compiler, node: Node, *, run_started_at: datetime) -> BuildResult:
-    """Apply one snapshot run: CTAS on the first run, else pre-checks, ALTERs and one MERGE."""
-    assert node.snapshot is not None
-    session = compiler.session
-    settings = compiler.settings
-    source_sql = compiler.select_sql(node)
-    schema = session.sql(wrap(source_sql)).schema
-    from snowflake.snowpark.types import StringType
-
-    text_cols = {f.name.strip('"').upper() for f in schema.fields if isinstance(f.datatype, StringType)}
-    plan = SnapshotPlan(
-        name=node.name,
-        relation=compiler.relation(node),
-        source_sql=source_sql,
-        source_columns=tuple(f.name.strip('"') for f in schema.fields),
-        unique_key=node.unique_key,
-        config=node.snapshot,
-        meta=settings.config.snapshots.meta_column_names,
-        run_started_at=run_started_at,
-        text_keys=tuple(k for k in node.unique_key if k.upper() in text_cols),
-    )
-    _check_columns(node, plan)
-    stmts: list[str] = []
-
-    def run(sql: str) -> list[Any]:
-        stmts.append(sql)
-        return session.sql(sql).collect()
-
-    dups = run(precheck_sql(plan))
-    if dups:
-        raise SnapshotError(duplicate_message(node.name, plan.unique_key, dups))
-    bad_keys, null_ua = (int(v) for v in run(nulls_sql(plan))[0])
-    if null_ua:
-        raise SnapshotError(
-            f"{node.name}: the source has {null_ua} rows with a NULL {plan.config.updated_at.lower()}; "  # type: ignore[union-attr]
-            "a snapshot cannot track them"
-        )
-    skipped = f"; {skipped_keys_message(plan, bad_keys)}" if bad_keys else ""
-    plan = replace(plan, guard_deletes=bad_keys > 0)
-
-    if not table_exists(session, plan.relation):
-        run(f"CREATE SCHEMA IF NOT EXISTS {settings.database}.{settings.snapshot_schema}")
-        run(create_sql(plan))
-        confirm_written(session, f"snapshot {plan.relation}", SnapshotError, f"SELECT COUNT(*) FROM {plan.relation}")
-        rows = count_rows(session, plan.relation)
-        return BuildResult(rows, stmts, f"created: {rows} versions{skipped}")
-
-    table_cols = [c.strip('"') for c in session.table(plan.relation).columns]
-    meta_names = {c.upper() for c in plan.meta.model_dump().values()}
-    absent = [c for c in plan.meta_columns if c not in table_cols]
-    if absent:
-        raise SnapshotError(
-            f"{node.name}: {plan.relation} has no meta column(s) {absent}; were "
-            "[snapshots.meta_column_names] or hard_deletes changed after it was created?"
-        )
-    data_cols = [c for c in table_cols if c not in meta_names]
-    types = {f.name.strip('"'): f.datatype for f in schema.fields}
-    for col in plan.data_columns:
-        if col not in data_cols:
-            run(f"ALTER TABLE {plan.relation} ADD COLUMN {quote(col)} {sql_type(types[col])}")
-            data_cols.append(col)
-
-    if settings.engine == "embedded":
-        res = _merge_via_copy(session, plan, data_cols, stmts)
-    else:  # one MERGE statement in BEGIN/COMMIT: atomic on Snowflake
-        res = apply_merge(session, merge_sql(plan, data_cols), transactional=True, log=stmts, name=node.name)
-    confirm_written(session, f"snapshot {plan.relation}", SnapshotError, f"SELECT COUNT(*) FROM {plan.relation}")
-    inserted, closed = (int(res[0][0]), int(res[0][1])) if res and len(res[0]) > 1 else (0, 0)
-    rows = count_rows(session, plan.relation)
-    return BuildResult(rows, stmts, f"{inserted} new versions, {closed} closed{skipped}")

@@ -17,8 +17,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from netflix_elt.compiler import dataframe_sql
 from netflix_elt.errors import ConfigError
-from netflix_elt.materialize import dataframe_sql
 from netflix_elt.sql import quote, string, wrap
 
 if TYPE_CHECKING:

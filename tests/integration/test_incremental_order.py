@@ -180,8 +180,8 @@ def test_ties_go_to_the_later_load_then_the_later_source_row(ws, tmp_path):
 
 
 def test_a_merge_never_replaces_a_row_by_an_older_one_and_null_is_oldest(ws):
-    """The generic guard (materialize.merge_sql with latest_by), on the engine, NULLs included."""
-    from netflix_elt.materialize import merge_sql
+    """The generic guard (incremental_merge_sql with latest_by), on the engine, NULLs included."""
+    from netflix_elt.materializations.statements import incremental_merge_sql
 
     ws.init()
     cols = "K INT, V VARCHAR, TS TIMESTAMP_NTZ, L INT, R INT"
@@ -193,7 +193,7 @@ def test_a_merge_never_replaces_a_row_by_an_older_one_and_null_is_oldest(ws):
     }.items():
         ws.session.sql(f"CREATE OR REPLACE TABLE MOVIELENS.DEV.{name} ({cols})").collect()
         ws.session.sql(f"INSERT INTO MOVIELENS.DEV.{name} VALUES {values}").collect()
-    stmt = merge_sql(
+    stmt = incremental_merge_sql(
         "MOVIELENS.DEV.T", "SELECT * FROM MOVIELENS.DEV.S", ["K", "V", "TS", "L", "R"], ["K"], ["TS", "L", "R"]
     )
     assert [tuple(r) for r in ws.session.sql(stmt).collect()] == [(1, 3)]

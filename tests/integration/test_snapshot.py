@@ -23,12 +23,14 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from netflix_elt.adapters import adapter_for
 from netflix_elt.api import Workspace
 from netflix_elt.config import Settings, SnapshotMetaColumns, load_settings
 from netflix_elt.errors import SnapshotError
-from netflix_elt.materialize import Compiler
+from netflix_elt.invocation import Invocation
+from netflix_elt.materializations import BuildContext
+from netflix_elt.materializations.snapshot import Snapshot
 from netflix_elt.registry import Node, Project, SnapshotConfig
-from netflix_elt.snapshots import build_snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = Path("/work/shared/data/movielens/ml-latest-small")
@@ -92,7 +94,7 @@ class Snap:
             snapshot=self.cfg,
         )
 
-    def compiler(self) -> Compiler:
+    def context(self, at: datetime) -> BuildContext:
         cfg = self.settings.config
         settings = self.settings.model_copy(
             update={
@@ -101,7 +103,8 @@ class Snap:
                 )
             }
         )
-        return Compiler(Project([self.node()]), settings, self.session)
+        invocation = Invocation("snapshot", settings.target, run_started_at=at)
+        return BuildContext.create(settings, Project([self.node()]), adapter_for(settings), invocation)
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
         ddl = ", ".join(f'"{c}" {t}' for c, t in self.columns.items())
@@ -111,7 +114,7 @@ class Snap:
             self.session.sql(f"INSERT INTO {self.source} VALUES {values}").collect()
 
     def run(self, at: datetime) -> str:
-        res = build_snapshot(self.compiler(), self.node(), run_started_at=at)
+        res = Snapshot().build(self.context(at), self.node())
         self.statements += res.sql
         return res.message
 

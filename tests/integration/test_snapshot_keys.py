@@ -17,7 +17,7 @@ import sqlglot
 from netflix_elt.api import Workspace
 from netflix_elt.config import Settings, load_settings
 from netflix_elt.registry import Project, SnapshotConfig
-from netflix_elt.snapshots import SnapshotPlan, merge_sql, nulls_sql, precheck_sql
+from netflix_elt.snapshots import SnapshotPlan, nulls_sql, precheck_sql, snapshot_merge_sql
 from tests.integration.test_snapshot import REPO, SCHEMA, T0, Snap, micros, model_rows, model_run
 
 # Snap's key is (K INTEGER, N VARCHAR)
@@ -166,7 +166,7 @@ def test_the_key_checks_are_snowflake_sql() -> None:
             text_keys=("TAG",),
             guard_deletes=True,
         )
-        merge = merge_sql(plan, plan.data_columns)
+        merge = snapshot_merge_sql(plan, plan.data_columns)
         for sql in (precheck_sql(plan), nulls_sql(plan), merge):
             out = sqlglot.transpile(
                 sql, read="snowflake", write="snowflake", unsupported_level=sqlglot.ErrorLevel.RAISE

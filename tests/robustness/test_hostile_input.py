@@ -452,7 +452,7 @@ def test_debug_tracebacks_are_scrubbed(tmp_path: Path) -> None:
         'private_key_file_pwd = "keypass-Hs42-never-print-me"\n'
     )
     script = (
-        "import netflix_elt.engine as e, netflix_elt.connections as c\n"
+        "import netflix_elt.adapters.snowflake as e, netflix_elt.connections as c\n"
         "real = c.snowflake_connection_params\n"
         "def leaky(*a, **k):\n"
         "    p = real(*a, **k)\n"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from netflix_elt.adapters.embedded import ENGINE
 from netflix_elt.cli import main
-from netflix_elt.engine import ENGINE
 from tests.conftest import PROJECT_DIR
 from tests.robustness.test_retry import project  # noqa: F401 - the tiny project fixture
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from netflix_elt.adapters import adapter_for
 from netflix_elt.cli import main
 from netflix_elt.config import load_settings
 from netflix_elt.connections import scrub
-from netflix_elt.engine import open_session
 from netflix_elt.errors import ConfigError
 from tests.conftest import PROJECT_DIR
 
@@ -71,8 +71,8 @@ def test_connection_error_echoing_parameters_is_scrubbed(
     monkeypatch.setenv("SNOWFLAKE_HOME", str(snowflake_home(tmp_path)))
     monkeypatch.setattr(Session.SessionBuilder, "create", echo)
     settings = load_settings(PROJECT_DIR, profile="snowflake")
-    with pytest.raises(ConfigError) as e, open_session(settings):
-        pass
+    with pytest.raises(ConfigError) as e:
+        adapter_for(settings).session  # noqa: B018 - connecting is what fails
     assert "could not connect to Snowflake account 'acme-test'" in str(e.value)
     assert leaks(str(e.value)) == [] and "***" in str(e.value)
 

@@ -15,12 +15,11 @@ from netflix_elt.errors import ConfigError, SnapshotError
 from netflix_elt.registry import SnapshotConfig
 from netflix_elt.snapshots import (
     SnapshotPlan,
-    apply_merge,
     create_sql,
     duplicate_message,
-    merge_sql,
     nulls_sql,
     precheck_sql,
+    snapshot_merge_sql,
     ts_literal,
 )
 
@@ -58,7 +57,7 @@ def plan(cfg: SnapshotConfig, meta: SnapshotMetaColumns | None = None) -> Snapsh
 
 
 def statements(p: SnapshotPlan) -> list[str]:
-    return [precheck_sql(p), nulls_sql(p), create_sql(p), merge_sql(p, [*p.data_columns, "DROPPED_COL"])]
+    return [precheck_sql(p), nulls_sql(p), create_sql(p), snapshot_merge_sql(p, [*p.data_columns, "DROPPED_COL"])]
 
 
 @pytest.mark.parametrize("meta", [None, DBT_META], ids=["default", "dbt"])
@@ -75,7 +74,7 @@ def test_statements_are_snowflake_sql_that_round_trips(cfg: SnapshotConfig, meta
 def test_merge_has_the_shape_the_emulator_runs(cfg: SnapshotConfig) -> None:
     """Aliased source and target; INSERT and UPDATE take plain source columns (fakesnow copies only those)."""
     p = plan(cfg, DBT_META)
-    tree = sqlglot.parse_one(merge_sql(p, p.data_columns), read="snowflake")
+    tree = sqlglot.parse_one(snapshot_merge_sql(p, p.data_columns), read="snowflake")
     assert isinstance(tree, exp.Merge)
     assert tree.this.alias == "t" and tree.args["using"].alias == "s"
     whens = tree.args["whens"].expressions
@@ -92,11 +91,14 @@ def test_merge_has_the_shape_the_emulator_runs(cfg: SnapshotConfig) -> None:
     # the top level of the USING subquery is a SELECT, never a bare UNION (the emulator rejects it)
     using = tree.args["using"].this
     assert isinstance(using, exp.Select)
-    assert "CURRENT_TIMESTAMP" not in merge_sql(p, p.data_columns).upper()  # the run's time is a literal
+    assert "CURRENT_TIMESTAMP" not in snapshot_merge_sql(p, p.data_columns).upper()  # the run's time is a literal
 
 
 def test_deletes_only_appear_when_configured() -> None:
-    sql = {c.hard_deletes: merge_sql(plan(c), ("USER_ID", "MOVIE_ID", "TAG", "TAG_TIMESTAMP")) for c in CONFIGS[:3]}
+    sql = {
+        c.hard_deletes: snapshot_merge_sql(plan(c), ("USER_ID", "MOVIE_ID", "TAG", "TAG_TIMESTAMP"))
+        for c in CONFIGS[:3]
+    }
     assert "deletes AS" not in sql["ignore"]
     assert "deletes AS" in sql["invalidate"] and "IS_DELETED" not in sql["invalidate"]
     assert sql["new_record"].count("FROM deletes") == 2  # close + deletion record
@@ -105,7 +107,7 @@ def test_deletes_only_appear_when_configured() -> None:
 def test_check_all_compares_every_non_key_column() -> None:
     p = plan(SnapshotConfig(strategy="check", check_cols="all"))
     assert p.check_columns == ("TAG", "TAG_TIMESTAMP")
-    sql = merge_sql(p, p.data_columns)
+    sql = snapshot_merge_sql(p, p.data_columns)
     assert 'src."TAG" IS DISTINCT FROM cur."TAG"' in sql
     assert 'src."TAG_TIMESTAMP" IS DISTINCT FROM cur."TAG_TIMESTAMP"' in sql
     assert 'src."USER_ID" IS DISTINCT FROM' not in sql
@@ -145,18 +147,40 @@ class _Session:
         return [(1, 2)]
 
 
-def test_merge_runs_in_one_transaction_and_rolls_back() -> None:
+def _adapter(cls: type, session: _Session) -> Any:
+    adapter = cls(load_settings(REPO))
+    adapter._session = session  # a recording session instead of an engine
+    return adapter
+
+
+def test_merge_is_one_statement_on_snowflake_and_a_published_copy_on_the_emulator() -> None:
+    from netflix_elt.adapters.embedded import EmbeddedAdapter
+    from netflix_elt.adapters.snowflake import SnowflakeAdapter
+
+    def merge_for(target: str) -> str:
+        return f"MERGE INTO {target} x"
+
     ok = _Session()
     log: list[str] = []
-    assert apply_merge(ok, "MERGE x", transactional=True, log=log, name="snap") == [(1, 2)]
-    assert ok.seen == log == ["BEGIN", "MERGE x", "COMMIT"]
+    snowflake = _adapter(SnowflakeAdapter, ok)
+    assert snowflake.merge("D.S.T", merge_for, log=log, name="snap", error=SnapshotError) == [(1, 2)]
+    assert ok.seen == log == ["MERGE INTO D.S.T x"]  # atomic in autocommit: no BEGIN/COMMIT
     bad = _Session(fail_on="MERGE")
-    with pytest.raises(SnapshotError, match="^snap: the MERGE failed and was rolled back: boom$"):
-        apply_merge(bad, "MERGE x", transactional=True, log=[], name="snap")
-    assert bad.seen == ["BEGIN", "MERGE x", "ROLLBACK"]
+    with pytest.raises(SnapshotError, match="^snap: the MERGE failed: boom$"):
+        _adapter(SnowflakeAdapter, bad).merge("D.S.T", merge_for, log=[], name="snap", error=SnapshotError)
     emulator = _Session()
-    apply_merge(emulator, "MERGE x", transactional=False, log=[], name="snap")
-    assert emulator.seen == ["MERGE x"]
+    _adapter(EmbeddedAdapter, emulator).merge("D.S.T", merge_for, log=[], name="snap", error=SnapshotError)
+    work = "D.S.T__NETFLIX_ELT_WORK"
+    assert emulator.seen == [
+        f"CREATE OR REPLACE TABLE {work} AS SELECT * FROM D.S.T",
+        f"MERGE INTO {work} x",
+        f"CREATE OR REPLACE TABLE D.S.T AS SELECT * FROM {work}",  # one statement publishes it
+        f"DROP TABLE IF EXISTS {work}",
+    ]
+    failed = _Session(fail_on="MERGE")
+    with pytest.raises(SnapshotError, match="^snap: the MERGE failed: boom$"):
+        _adapter(EmbeddedAdapter, failed).merge("D.S.T", merge_for, log=[], name="snap", error=SnapshotError)
+    assert failed.seen[-1] == f"MERGE INTO {work} x"  # the table itself was never touched
 
 
 def _project(tmp_path: Path, extra: str) -> Path:

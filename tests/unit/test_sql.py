@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from netflix_elt import materialize as m
-from netflix_elt import sql
+from netflix_elt import compiler, sql
 from netflix_elt.admin import admin_sql
 from netflix_elt.config import load_settings
+from netflix_elt.materializations import statements as m
 from netflix_elt.registry import Node
 from tests.conftest import PROJECT_DIR
 
@@ -59,7 +59,7 @@ def test_incremental_source_filters_by_watermark_and_dedupes():
 
 
 def test_merge_statement_shape():
-    sql = m.merge_sql(
+    sql = m.incremental_merge_sql(
         "MOVIELENS.DEV.FCT",
         m.incremental_source_sql(SELECT, INC, 3),
         ["USER_ID", "MOVIE_ID", "RATING", "_LOAD_ID"],
@@ -170,8 +170,8 @@ def test_snowpark_disambiguated_names_are_refused(sql):
     from netflix_elt.errors import TransformError
 
     with pytest.raises(TransformError, match="a name Snowpark made up after a join; alias it"):
-        m.check_output_names(sql, INC)
+        compiler.check_output_names(sql, INC)
 
 
 def test_plain_names_pass():
-    m.check_output_names('SELECT "MOVIE_ID", "L_0000" FROM t', INC)
+    compiler.check_output_names('SELECT "MOVIE_ID", "L_0000" FROM t', INC)

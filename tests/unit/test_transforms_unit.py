@@ -28,14 +28,17 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A Snowpark session on the embedded engine over a throwaway warehouse folder."""
+    from netflix_elt.adapters import adapter_for
     from netflix_elt.config import load_settings
-    from netflix_elt.engine import open_session
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NETFLIX_ELT_HOME", str(tmp_path_factory.mktemp("unit_home")))
         settings = load_settings(REPO)
-        with open_session(settings) as s:
-            yield s
+        adapter = adapter_for(settings)
+        try:
+            yield adapter.session
+        finally:
+            adapter.close()
 
 
 def test_dim_movies_cleans_titles_with_initcap_and_splits_genres(session: Any) -> None:

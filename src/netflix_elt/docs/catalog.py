@@ -249,13 +249,14 @@ def catalog_entry(unique_id: str, rel: Relation, descriptions: dict[str, str]) -
     }
 
 
-def catalog_metadata(settings: Settings, invocation_id: str) -> dict[str, Any]:
+def catalog_metadata(settings: Settings, invocation_id: str, engine: str) -> dict[str, Any]:
+    """`engine` is the adapter's name (metadata only)."""
     return {
         "dbt_schema_version": CATALOG_VERSION,
         "netflix_elt_schema_version": NETFLIX_ELT_CATALOG_VERSION,
         "netflix_elt_version": __version__,
         "generated_at": datetime.now(UTC).isoformat(),
         "invocation_id": invocation_id,
-        "env": {"target": settings.target, "profile": settings.profile, "engine": settings.engine},
+        "env": {"target": settings.target, "profile": settings.profile, "engine": engine},
         "python": platform.python_version(),
     }

@@ -181,7 +181,7 @@ def gather(ws: Workspace) -> tuple[list[dict[str, Any]], dict[str, Any], dict[st
             c["lineage"] = lineage_out[name].get(c["name"])
 
     catalog: dict[str, Any] = {
-        "metadata": catalog_metadata(settings, ws.invocation_id),
+        "metadata": catalog_metadata(settings, ws.invocation_id, ws.adapter.name),
         "nodes": {},
         "sources": {},
         "errors": None,
@@ -195,7 +195,11 @@ def gather(ws: Workspace) -> tuple[list[dict[str, Any]], dict[str, Any], dict[st
         catalog[section][doc["unique_id"]] = catalog_entry(doc["unique_id"], rel, descriptions)
     lineage_doc = {
         "metadata": {
-            **{k: v for k, v in catalog_metadata(settings, ws.invocation_id).items() if k != "dbt_schema_version"},
+            **{
+                k: v
+                for k, v in catalog_metadata(settings, ws.invocation_id, ws.adapter.name).items()
+                if k != "dbt_schema_version"
+            },
             "netflix_elt_schema_version": LINEAGE_VERSION,
         },
         "columns": lineage_out,

@@ -212,18 +212,24 @@ def load(
     allow_deletes: bool = False,
     skip_batches: Sequence[int] = (),
     progress: Callable[[str], None] | None = None,
+    copies_from_external_stage: bool | None = None,
 ) -> LoadReport:
     """Load every batch of the landing URL that is not loaded yet.
 
     Every file is parsed and checked first; a refusal (exit 4) leaves RAW as it was. `force`
     loads content again that LOAD_HISTORY already has; `allow_deletes` lets a full extract drop
     more keys than its source's max_delete_fraction; `skip_batches` records those batches'
-    files as skipped by the user, so the batches after them load.
+    files as skipped by the user, so the batches after them load. An s3:// URL is read through an
+    external stage where the adapter can (`copies_from_external_stage`, default: the settings' adapter's).
     """
     url = url or settings.landing_url
+    if copies_from_external_stage is None:
+        from netflix_elt.adapters import adapter_class
+
+        copies_from_external_stage = adapter_class(settings).copies_from_external_stage
     say = progress or (lambda _msg: None)
     ensure_raw(session, settings)
-    if settings.engine == "snowflake" and url.startswith("s3://"):
+    if copies_from_external_stage and url.startswith("s3://"):
         return load_from_external_stage(
             session, settings, url, force=force, allow_deletes=allow_deletes, skip_batches=skip_batches, say=say
         )

@@ -201,6 +201,20 @@ def suite_files(project_dir: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix in SUITE_SUFFIXES and p.is_file())
 
 
+def suite_paths(project_dir: Path) -> dict[str, Path]:
+    """Which table each suite file tests (its `table:` or its file name), read without GX or
+    checks: cheap enough for every `run`, which hashes a node's suite into its fingerprint."""
+    out: dict[str, Path] = {}
+    for path in suite_files(project_dir):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            raw = None
+        table = raw.get("table") if isinstance(raw, dict) else None
+        out[str(table or path.stem).lower()] = path
+    return out
+
+
 def load_suites(settings: Settings, project: Project) -> list[Suite]:
     """Every suite of the project, checked; two files for one table is an error naming both."""
     suites: dict[str, Suite] = {}

@@ -1,7 +1,8 @@
 """Run expectation suites with Great Expectations, inside the engine, one GX batch per table.
 
-GX talks to the warehouse through its Snowflake (SQLAlchemy) datasource: on the embedded engine
-that is the same fakesnow server the Snowpark session uses, on Snowflake the same account. Every
+GX talks to the warehouse through its Snowflake (SQLAlchemy) datasource, whose URL and
+connection the engine adapter gives (`adapter.gx_connection()`: on the embedded engine GX borrows
+the Snowpark session's connection, on Snowflake it opens its own to the same account). Every
 expectation becomes SQL that runs where the data is; only counts and at most five sample rows per
 failing expectation come back. One ValidationDefinition per suite (a whole-table batch) lets GX
 bundle the table's metric queries instead of querying once per expectation.
@@ -19,17 +20,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote_plus, urlencode
 
 from netflix_elt.artifacts import NodeResult
+from netflix_elt.compiler import relation_of
 from netflix_elt.config import Settings
-from netflix_elt.errors import ConfigError
 from netflix_elt.quality.suites import MACROS, REF, ExpectationSpec, Suite, SuiteError, load_suites, resolve_refs
 from netflix_elt.registry import Project
 from netflix_elt.sql import first_line, quote, string
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
+
+    from netflix_elt.adapters import Adapter
 
 SAMPLE_SIZE = 5
 DATASOURCE = "netflix_elt"
@@ -86,135 +88,13 @@ class ValidationReport:
         return not any(r.blocks for r in self.results)
 
 
-SHARED_CONNECTION_KEY = "netflix_elt_shared_connection"
-_shared: dict[str, Any] = {}
-_listening = False
-
-
-class _BorrowedConnection:
-    """A DB-API connection lent to SQLAlchemy: its pool may not close or roll back the owner's."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-
-    def close(self) -> None:
-        pass
-
-    def rollback(self) -> None:
-        pass
-
-    def autocommit(self, mode: bool) -> None:
-        """Ignored: the owner's session stays in autocommit. SQLAlchemy's isolation level turned it
-        off, and the emulator then held every later DML of the command (MERGE, build state) in an
-        implicit transaction that only the next DDL committed (and a checkpoint refused)."""
-
-    def cursor(self, *args: Any, **kwargs: Any) -> _PyformatCursor:
-        return _PyformatCursor(self._conn, self._conn.cursor(*args, **kwargs))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-
-class _PyformatCursor:
-    """SQLAlchemy binds pyformat (`%(x)s`); Snowpark opened the connection with qmark (`?`)."""
-
-    def __init__(self, conn: Any, cursor: Any) -> None:
-        self._conn, self._cursor = conn, cursor
-
-    def execute(self, command: str, params: Any = None, **kwargs: Any) -> Any:
-        style = self._conn._paramstyle
-        self._conn._paramstyle = "pyformat"
-        try:
-            return self._cursor.execute(command, params, **kwargs)
-        finally:
-            self._conn._paramstyle = style
-
-    def __iter__(self) -> Any:
-        return iter(self._cursor)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cursor, name)
-
-
-def _do_connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
-    token = cparams.get(SHARED_CONNECTION_KEY)
-    if token is None:
-        return None  # any other engine connects as usual
-    return _BorrowedConnection(_shared[token])
-
-
-def _share_connection(session: Session) -> str:
-    """Register the session's connector connection for GX's engine (SQLAlchemy's do_connect hook)."""
-    global _listening
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    if not _listening:
-        event.listen(Engine, "do_connect", _do_connect)
-        _listening = True
-    token = f"conn-{id(session.connection)}"
-    _shared[token] = session.connection
-    return token
-
-
-def snowflake_url(params: dict[str, Any], database: str, schema: str) -> str:
-    """A snowflake-sqlalchemy URL with the account as the netloc and host/port/protocol as query.
-
-    GX's URL check rejects an IP address as the netloc (`snowflake.sqlalchemy.URL` puts host
-    there), so host, port and protocol go in the query, which snowflake-sqlalchemy reads when
-    SNOWFLAKE_SQLALCHEMY_LEGACY_URL_PARAMS is set.
-    """
-    user = quote_plus(str(params["user"]))
-    auth = f"{user}:{quote_plus(str(params['password']))}" if params.get("password") else user
-    query = {
-        k: str(params[k]) for k in ("host", "port", "protocol", "warehouse", "role", "authenticator") if params.get(k)
-    }
-    return f"snowflake://{auth}@{params['account']}/{database}/{schema}?{urlencode(query)}"
-
-
-def gx_connection(settings: Settings, session: Session) -> tuple[str, dict[str, Any]]:
-    """SQLAlchemy URL and create_engine kwargs for GX's Snowflake datasource (never printed)."""
-    os.environ["SNOWFLAKE_SQLALCHEMY_LEGACY_URL_PARAMS"] = "1"
-    if settings.engine == "embedded":
-        conn = session.connection
-        params = {
-            "account": "netflix-elt",  # GX wants an `org-account` shape; the emulator ignores it
-            "user": "fake",
-            "password": "snow",
-            "warehouse": "NETFLIX_ELT",
-            "role": "NETFLIX_ELT",
-            "host": conn.host,
-            "port": conn.port,
-            "protocol": "http",
-        }
-        # the emulator lets one connection at a time open a persisted warehouse: GX borrows the
-        # Snowpark session's connection (see _share_connection and docs/EMULATOR_GAPS.md)
-        connect_args = {SHARED_CONNECTION_KEY: _share_connection(session)}
-        return snowflake_url(params, settings.database, settings.target_schema), {"connect_args": connect_args}
-    from netflix_elt.connections import snowflake_connection_params
-
-    profile = settings.profile_config
-    params = snowflake_connection_params(profile.connection_name, project_dir=settings.project_dir)
-    for key in ("role", "warehouse"):
-        if getattr(profile, key) and key not in params:
-            params[key] = getattr(profile, key)
-        if not params.get(key):
-            raise ConfigError(
-                f"GX's Snowflake datasource needs a {key}: set profiles.{settings.profile}.{key} in "
-                f"config/netflix_elt.toml or {key} in the Snowflake connection"
-            )
-    url = snowflake_url(params, settings.database, settings.target_schema)
-    connect_args = {k: params[k] for k in ("private_key_file", "private_key_file_pwd", "token") if params.get(k)}
-    return url, {"connect_args": connect_args} if connect_args else {}
-
-
 class DataValidator:
     """Suites + one ephemeral GX context for one command; thread-safe (GX is not)."""
 
-    def __init__(self, settings: Settings, project: Project, session: Session, invocation_id: str) -> None:
+    def __init__(self, settings: Settings, project: Project, adapter: Adapter, invocation_id: str) -> None:
         self.settings = settings
         self.project = project
-        self.session = session
+        self.adapter = adapter
         self.invocation_id = invocation_id
         self._lock = threading.RLock()
         self._suites: dict[str, Suite] | None = None
@@ -222,6 +102,10 @@ class DataValidator:
         self._datasource: Any = None
         self._validated: set[str] = set()
         self._known_columns: dict[str, list[str] | None] | None = None  # set for one validate()
+
+    @property
+    def session(self) -> Session:
+        return self.adapter.session
 
     # suites and relations ------------------------------------------------------------------
     @property
@@ -238,11 +122,7 @@ class DataValidator:
             if folder == "snapshots":
                 return s.fqn(s.snapshot_schema, name)
             raise SuiteError(f"no node named {name!r}")
-        if node.kind == "source":
-            return s.fqn(s.raw_schema, s.config.sources[name].table)
-        if node.kind == "snapshot":
-            return s.fqn(s.snapshot_schema, name)
-        return s.fqn(s.target_schema, name)
+        return relation_of(s, node)
 
     def _relations(self) -> dict[str, str]:
         out = {}
@@ -312,7 +192,7 @@ class DataValidator:
                     "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
                 },
             )
-            url, engine_kwargs = gx_connection(self.settings, self.session)
+            url, engine_kwargs = self.adapter.gx_connection()
             self._datasource = ctx.data_sources.add_snowflake(DATASOURCE, connection_string=url, kwargs=engine_kwargs)
             self._context = ctx
         return self._context
@@ -590,7 +470,6 @@ __all__ = [
     "ExpectationResult",
     "ValidationReport",
     "as_node_result",
-    "gx_connection",
 ]
 
 

@@ -1,0 +1,128 @@
+"""What every engine adapter offers: capability flags and the engine-specific operations.
+
+Callers never ask which engine they are on; they ask an Adapter (SQLMesh's engine adapters):
+a flag says what the engine can do (`atomic_merge`, `parallel_sessions`, ...), a method does the
+engine-specific part (a crash-safe MERGE, the durability check after a write, GX's connection).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote_plus, urlencode
+
+from netflix_elt.config import Settings
+from netflix_elt.errors import NetflixEltError
+from netflix_elt.sql import first_line, string, wrap
+
+if TYPE_CHECKING:
+    from snowflake.snowpark import Session
+
+
+class Adapter(abc.ABC):
+    """The Snowpark session of one settings object (opened on first use) and what the engine can do."""
+
+    name: ClassVar[str]
+    supports_transactions: ClassVar[bool]
+    atomic_merge: ClassVar[bool]  # one MERGE statement is all-or-nothing
+    parallel_sessions: ClassVar[bool]  # statements may run from several threads at once
+    exclusive_warehouse: ClassVar[bool]  # one process at a time may open the warehouse
+    copies_from_external_stage: ClassVar[bool]  # COPY INTO can read s3:// through a stage
+
+    def __init__(self, settings: Settings, command: str | None = None, lock_timeout: float = 0.0) -> None:
+        self.settings = settings
+        self.command = command or "python (netflix_elt.api)"  # what the warehouse lock says we do
+        self.lock_timeout = lock_timeout
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """A ready session with the project's database current, opened on first use."""
+        if self._session is None:
+            self._session = self._open()
+        return self._session
+
+    @property
+    def is_open(self) -> bool:
+        return self._session is not None
+
+    @abc.abstractmethod
+    def _open(self) -> Session: ...
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Done with this adapter's session (see each adapter for what that releases)."""
+
+    # relations ---------------------------------------------------------------------------------
+    def relation_exists(self, relation: str) -> bool:
+        """Whether a table or view exists (Snowflake's INFORMATION_SCHEMA.TABLES lists views too)."""
+        db, schema, name = relation.split(".")
+        rows = self.session.sql(
+            f"SELECT COUNT(*) FROM {db}.INFORMATION_SCHEMA.TABLES "
+            f"WHERE TABLE_SCHEMA = {string(schema)} AND TABLE_NAME = {string(name)}"
+        ).collect()
+        return bool(rows[0][0])
+
+    def columns(self, sql: str) -> list[str]:
+        """The output column names of a query, without running it."""
+        return [c.strip('"') for c in self.session.sql(wrap(sql)).columns]
+
+    def row_count(self, relation: str) -> int:
+        return int(self.session.sql(f"SELECT COUNT(*) FROM {relation}").collect()[0][0])
+
+    # writes ------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def merge(
+        self,
+        relation: str,
+        merge_for: Callable[[str], str],
+        *,
+        log: list[str],
+        name: str,
+        error: type[NetflixEltError],
+        hook: str = "merge",
+    ) -> list[Any]:
+        """Run `merge_for(target)` (a MERGE into `target`) so that `relation` ends all-old or all-new.
+
+        The one crash-safety mechanism for "a MERGE is not atomic here". Statements run are appended
+        to `log`; a failure raises `error` naming `name`. Returns the MERGE's result rows.
+        `hook` names the test hooks (netflix_elt.faults) on engines that publish in several steps.
+        """
+
+    def confirm_written(
+        self, what: str, error: type[NetflixEltError], check_sql: str | None = None, expect: int | None = None
+    ) -> None:
+        """After a write reported success, make sure it is on disk (nothing to do where a commit is durable)."""
+        return None
+
+    def _merge_failed(self, e: Exception, name: str, error: type[NetflixEltError]) -> NetflixEltError:
+        return error(f"{name}: the MERGE failed: {first_line(e)}")
+
+    # data tests --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def gx_connection(self) -> tuple[str, dict[str, Any]]:
+        """SQLAlchemy URL and create_engine kwargs for GX's Snowflake datasource (never printed)."""
+
+
+def run_logged(session: Session, sql: str, log: list[str]) -> list[Any]:
+    log.append(sql)
+    return session.sql(sql).collect()
+
+
+def snowflake_url(params: dict[str, Any], database: str, schema: str) -> str:
+    """A snowflake-sqlalchemy URL with the account as the netloc and host/port/protocol as query.
+
+    GX's URL check rejects an IP address as the netloc (`snowflake.sqlalchemy.URL` puts host
+    there), so host, port and protocol go in the query, which snowflake-sqlalchemy reads when
+    SNOWFLAKE_SQLALCHEMY_LEGACY_URL_PARAMS is set.
+    """
+    user = quote_plus(str(params["user"]))
+    auth = f"{user}:{quote_plus(str(params['password']))}" if params.get("password") else user
+    query = {
+        k: str(params[k]) for k in ("host", "port", "protocol", "warehouse", "role", "authenticator") if params.get(k)
+    }
+    return f"snowflake://{auth}@{params['account']}/{database}/{schema}?{urlencode(query)}"
+
+
+__all__: Sequence[str] = ["Adapter", "run_logged", "snowflake_url"]

@@ -1,0 +1,92 @@
+"""A real Snowflake account: statements are atomic and durable, sessions serve many threads."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from netflix_elt.adapters.base import Adapter, run_logged, snowflake_url
+from netflix_elt.connections import scrub, snowflake_connection_params
+from netflix_elt.errors import ConfigError, NetflixEltError
+from netflix_elt.sql import first_line
+
+if TYPE_CHECKING:
+    from snowflake.snowpark import Session
+
+
+class SnowflakeAdapter(Adapter):
+    name = "snowflake"
+    supports_transactions = True
+    atomic_merge = True  # one statement in autocommit is all-or-nothing
+    parallel_sessions = True
+    exclusive_warehouse = False  # readers need no lock; writers still take it (one machine)
+    copies_from_external_stage = True
+
+    def connection_params(self) -> dict[str, Any]:
+        """The connection's parameters (connections.toml, environment), with the profile's role and warehouse."""
+        s = self.settings
+        profile = s.profile_config
+        params = snowflake_connection_params(profile.connection_name, project_dir=s.project_dir)
+        for key in ("role", "warehouse"):
+            if getattr(profile, key) and key not in params:
+                params[key] = getattr(profile, key)
+        return params
+
+    def _open(self) -> Session:
+        from snowflake.snowpark import Session
+
+        params = self.connection_params()
+        params.setdefault("database", self.settings.database)
+        try:
+            return Session.builder.configs(params).create()
+        except Exception as e:  # the connector may echo parameters: scrub every secret from its message
+            msg = scrub(f"could not connect to Snowflake account {params.get('account')!r}: {first_line(e)}", params)
+            raise ConfigError(msg) from None
+
+    def close(self) -> None:
+        """Close the session so the process can exit promptly."""
+        session, self._session = self._session, None
+        if session is not None:
+            close_session(session)
+
+    def merge(
+        self,
+        relation: str,
+        merge_for: Callable[[str], str],
+        *,
+        log: list[str],
+        name: str,
+        error: type[NetflixEltError],
+        hook: str = "merge",
+    ) -> list[Any]:
+        """One MERGE statement in autocommit: atomic. Not wrapped in BEGIN/COMMIT, because the
+        session is shared by the runner's threads and a transaction would span their statements."""
+        try:
+            return run_logged(self.session, merge_for(relation), log)
+        except Exception as e:
+            raise self._merge_failed(e, name, error) from e
+
+    def gx_connection(self) -> tuple[str, dict[str, Any]]:
+        """GX opens its own connection to the same account."""
+        os.environ["SNOWFLAKE_SQLALCHEMY_LEGACY_URL_PARAMS"] = "1"
+        s = self.settings
+        params = self.connection_params()
+        for key in ("role", "warehouse"):
+            if not params.get(key):
+                raise ConfigError(
+                    f"GX's Snowflake datasource needs a {key}: set profiles.{s.profile}.{key} in "
+                    f"config/netflix_elt.toml or {key} in the Snowflake connection"
+                )
+        url = snowflake_url(params, s.database, s.target_schema)
+        connect_args = {k: params[k] for k in ("private_key_file", "private_key_file_pwd", "token") if params.get(k)}
+        return url, {"connect_args": connect_args} if connect_args else {}
+
+
+def close_session(session: Session) -> None:
+    """Close a Snowflake session and its connector connection, ignoring what already went away."""
+    with contextlib.suppress(Exception):
+        session.close()
+    with contextlib.suppress(Exception):
+        session.connection.close()

@@ -1,0 +1,61 @@
+"""Read-only commands: the SQL of transforms (`compile`), a preview of rows (`show`), the tables.
+
+They change nothing in the warehouse; on an engine whose files one process at a time may open,
+the workspace still takes the lock, without waiting, so a writer elsewhere gives a clear error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from netflix_elt.artifacts import write_compiled, write_manifest
+from netflix_elt.compiler import relation_of
+from netflix_elt.errors import ConfigError, TransformError
+from netflix_elt.registry import Kind
+
+if TYPE_CHECKING:
+    from netflix_elt.api import Workspace
+
+
+def compile_sql(ws: Workspace, names: Sequence[str] = ()) -> dict[str, tuple[Path, str]]:
+    """SQL of each transform (all when none named), also written under target/compiled/."""
+    chosen = list(names) or [n.name for n in ws.project.of_kind("transform", "snapshot")]
+    for name in chosen:
+        if name not in ws.project or ws.project[name].kind in (Kind.SOURCE, Kind.SEED):
+            raise ConfigError(f"no transform named {name!r}")
+    out: dict[str, tuple[Path, str]] = {}
+    comp = ws.compiler(inline_missing=True)
+    for name in chosen:
+        sql = comp.select_sql(ws.project[name])
+        out[name] = (write_compiled(ws.settings.target_dir, ws.project[name], sql), sql)
+    write_manifest(ws.project, ws.settings, ws.relations, ws.invocation_id)
+    return out
+
+
+def show_rows(ws: Workspace, name: str, limit: int = 10) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Preview rows of a node (its relation, or the compiled query for ephemeral/analysis)."""
+    if name not in ws.project:
+        raise ConfigError(f"no node named {name!r}")
+    node = ws.project[name]
+    if not node.builds:
+        sql = ws.compiler(inline_missing=True).select_sql(node)
+    else:
+        relation = relation_of(ws.settings, node)
+        if not ws.adapter.relation_exists(relation):
+            raise TransformError(f"{name!r} is not built yet ({relation}); run `netflix-elt run -s {name}`")
+        sql = f"SELECT * FROM {relation}"
+    df = ws.session.sql(f"SELECT * FROM ({sql}) LIMIT {int(limit)}")
+    rows = df.collect()
+    return [c.strip('"') for c in df.columns], [tuple(r) for r in rows]
+
+
+def list_tables(ws: Workspace) -> list[tuple[str, str, int]]:
+    """Every table and view of the warehouse with its row count (schema, name, rows)."""
+    s = ws.settings
+    rows = ws.session.sql(
+        f"SELECT TABLE_SCHEMA, TABLE_NAME FROM {s.database}.INFORMATION_SCHEMA.TABLES "
+        f"WHERE TABLE_SCHEMA <> 'INFORMATION_SCHEMA' ORDER BY 1, 2"
+    ).collect()
+    return [(schema, name, ws.adapter.row_count(f"{s.database}.{schema}.{name}")) for schema, name in rows]

@@ -1,0 +1,58 @@
+"""The small interface every materialization implements, and what a build gets to work with."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from netflix_elt.config import Settings
+from netflix_elt.invocation import Invocation
+from netflix_elt.registry import Node, Project
+
+if TYPE_CHECKING:
+    from netflix_elt.adapters import Adapter
+    from netflix_elt.compiler import Compiler
+
+
+@dataclass
+class BuildResult:
+    rows: int | None
+    sql: list[str]
+    message: str = ""
+
+
+@dataclass
+class BuildContext:
+    """One command's settings, project, engine adapter, invocation and compiler, shared by every build."""
+
+    settings: Settings
+    project: Project
+    adapter: Adapter
+    invocation: Invocation
+    compiler: Compiler = field(repr=False)
+
+    @classmethod
+    def create(
+        cls, settings: Settings, project: Project, adapter: Adapter, invocation: Invocation, **compiler_kwargs: bool
+    ) -> BuildContext:
+        from netflix_elt.compiler import Compiler
+
+        return cls(
+            settings, project, adapter, invocation, Compiler(project, settings, adapter, invocation, **compiler_kwargs)
+        )
+
+    def relation(self, node: Node) -> str:
+        return self.compiler.relation(node)
+
+
+class Materialization(abc.ABC):
+    """How one kind of node is written to the warehouse (one class per materialization)."""
+
+    @abc.abstractmethod
+    def build(self, ctx: BuildContext, node: Node, *, full_refresh: bool = False) -> BuildResult:
+        """Materialize the node; a failed statement leaves the previous relation intact."""
+
+    def compiled_text(self, ctx: BuildContext, node: Node, result: BuildResult) -> str:
+        """What is written to target/compiled/ for the node: by default the last statement run."""
+        return result.sql[-1] if result.sql else ctx.compiler.select_sql(node)
