@@ -81,11 +81,12 @@ class StateTable:
             ).collect()
 
 
-def module_files(func: Any, project_dir: Path) -> list[Path]:
+def module_files(func: Any, package_dir: Path) -> list[Path]:
     """The file defining a transform and every project file it imports, directly or not.
 
     A transform's code is its module (its helpers and constants too) plus what it imports from
-    the project (`from transforms._latest import latest_load`); library code is not hashed.
+    the transforms package (`from transforms._latest import latest_load`); library code is not
+    hashed (a virtual environment inside the project folder is library code too).
     """
     import ast
     import importlib.util
@@ -93,7 +94,7 @@ def module_files(func: Any, project_dir: Path) -> list[Path]:
     start = inspect.getsourcefile(func)
     if start is None:
         return []
-    root = project_dir.resolve()
+    root = package_dir.resolve()
     seen: list[Path] = []
     todo = [Path(start).resolve()]
     while todo:
@@ -113,7 +114,7 @@ def module_files(func: Any, project_dir: Path) -> list[Path]:
                 except (ImportError, ValueError):
                     continue
                 origin = Path(spec.origin).resolve() if spec and spec.origin else None
-                if origin is not None and origin.is_relative_to(root):
+                if origin is not None and origin.suffix == ".py" and origin.is_relative_to(root):
                     todo.append(origin)
     return sorted(seen)
 
@@ -144,6 +145,7 @@ class BuildState:
         self.settings = settings
         self.project = project
         self.suites = dict(suites or {})  # node name -> its suite file
+        self._package_dir = settings.project_dir / settings.config.project.transforms.replace(".", "/")
         self.state = StateTable(session, settings, "BUILD_STATE", "FINGERPRINT", "BUILT_AT")
         self._fingerprints: dict[str, str] = {}
         self._sources: dict[str, str] | None = None
@@ -179,7 +181,7 @@ class BuildState:
                 h.update(path.read_bytes() if path.is_file() else b"missing")
                 h.update(repr(self.settings.config.seeds[name].columns).encode())
             else:  # its own code and settings, its suite, and its inputs' fingerprints
-                for path in module_files(node.func, self.settings.project_dir):
+                for path in module_files(node.func, self._package_dir):
                     h.update(path.read_bytes())
                 h.update(node_config(node).encode())
                 if node.kind == "snapshot":
