@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from netflix_elt import __version__
+from netflix_elt.adapters import adapter_class
 from netflix_elt.config import Settings
 from netflix_elt.graph import unique_id
 from netflix_elt.registry import Node, Project
@@ -30,7 +31,7 @@ def _metadata(kind: str, settings: Settings, invocation_id: str) -> dict[str, An
         "netflix_elt_version": __version__,
         "generated_at": datetime.now(UTC).isoformat(),
         "invocation_id": invocation_id,
-        "env": {"target": settings.target, "profile": settings.profile, "engine": settings.engine},
+        "env": {"target": settings.target, "profile": settings.profile, "engine": adapter_class(settings).name},
         "python": platform.python_version(),
     }
 

@@ -7,8 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from netflix_elt.adapters.durability import confirm_written
 from netflix_elt.config import SeedSection, Settings
-from netflix_elt.durability import confirm_written
 from netflix_elt.errors import LoadError
 from netflix_elt.ingest.load import copy_parquet, ensure_raw
 from netflix_elt.ingest.parse import _CAST, read_header

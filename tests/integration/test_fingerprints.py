@@ -61,7 +61,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def build(project: Path) -> dict[str, str]:
-    res = CliRunner().invoke(main, ["build", "--project-dir", str(project)], catch_exceptions=False)
+    args = ["build", "--from", str(project / "landing"), "--project-dir", str(project)]
+    res = CliRunner().invoke(main, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output
     data = json.loads((project / "target" / "run_results.json").read_text())
     return {r["name"]: r["message"] for r in data["results"] if r["resource_type"] == "model"}

@@ -4,7 +4,7 @@ On a nearly full disk DuckDB's COMMIT failed, the emulator answered HTTP 500, th
 retried the COMMIT and the emulator reported the retry (no open transaction) as success: `load`
 printed every file as loaded, exited 0 and saved nothing. Now a failed write is an error with
 "the warehouse could not be written: disk full?" and a non-zero exit, and after each write the
-embedded engine checkpoints and reads back (netflix_elt.durability).
+embedded engine checkpoints and reads back (netflix_elt.adapters.durability).
 
 Two kinds of test:
 * everywhere: the engine's own failures, injected in the emulator's cursor in this process
@@ -30,9 +30,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from netflix_elt import durability
+from netflix_elt.adapters import durability
+from netflix_elt.adapters.durability import DISK_FULL
 from netflix_elt.cli import main
-from netflix_elt.durability import DISK_FULL
 from netflix_elt.errors import LoadError, TransformError
 from tests.conftest import tiny_config, write_tiny_project
 from tests.robustness.crash_harness import copy_project

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from netflix_elt import durability
+from netflix_elt.adapters import durability
 from netflix_elt.adapters.base import Adapter, run_logged, snowflake_url
 from netflix_elt.adapters.borrowed import SHARED_CONNECTION_KEY, share_connection, unshare_connection
 from netflix_elt.errors import ConfigError, NetflixEltError

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from netflix_elt import tempfiles
+from netflix_elt.adapters.durability import confirm_written
 from netflix_elt.config import Settings, SourceSection
-from netflix_elt.durability import confirm_written
 from netflix_elt.errors import ConfigError, LoadError
 from netflix_elt.faults import fault
 from netflix_elt.ingest.landing import BatchManifest, Landing
