@@ -338,14 +338,27 @@ def test_last_runs_reads_build_and_validate_results(tmp_path: Path) -> None:
                 "execution_time": 0.5,
                 "timing": [{"started_at": "2026-01-01T00:00:00", "completed_at": "2026-01-01T00:00:01"}],
                 "adapter_response": {"rows_affected": 9742},
-                "details": {"tests": [{"expectation": "e1", "severity": "error", "status": "pass", "unexpected": 0}]},
             }
         ]
     }
+    build["results"].append(  # build's suite node: one test node per tested table
+        {
+            "name": "dim_movies",
+            "resource_type": "test",
+            "status": "pass",
+            "message": "1 tests passed",
+            "details": {
+                "suite": "dim_movies",
+                "tests": [{"expectation": "e1", "severity": "error", "status": "pass", "unexpected": 0}],
+            },
+        }
+    )
     builds, tests = last_runs(build)
     assert builds["dim_movies"]["completed_at"] == "2026-01-01T00:00:01"
     assert builds["dim_movies"]["rows_affected"] == 9742
-    assert tests["dim_movies"][0]["status"] == "pass"
+    assert tests["dim_movies"] == [
+        {"expectation": "e1", "severity": "error", "status": "pass", "unexpected": 0, "message": "1 tests passed"}
+    ]
     validate = {
         "results": [
             {
@@ -364,9 +377,11 @@ def test_last_runs_reads_build_and_validate_results(tmp_path: Path) -> None:
     }
     (tmp_path / "expectations" / "core").mkdir(parents=True)
     (tmp_path / "expectations" / "core" / "bad.yml").write_text("expectations: [")
-    (tmp_path / "expectations" / "core" / "dim_x.toml").write_text(
-        '[[expectations]]\ntype = "expect_column_values_to_not_be_null"\nkwargs = { column = "x" }\n'
+    (tmp_path / "expectations" / "core" / "dim_x.yml").write_text(
+        "expectations:\n  - type: expect_column_values_to_not_be_null\n    kwargs: {column: x}\n"
     )
+    (tmp_path / "expectations" / "core" / "dim_y.toml").write_text("not a suite format: the validator reads YAML only")
     suites, warnings = read_suites(tmp_path)
     assert suites["dim_x"]["expectations"][0]["label"] == "expect_column_values_to_not_be_null(x)"
+    assert "dim_y" not in suites  # the docs read the same suite files as the validator
     assert len(warnings) == 1 and "bad.yml" in warnings[0]

@@ -139,7 +139,8 @@ def test_build_tests_a_fact_after_the_dimension_its_relationship_test_reads(ws, 
     (batch2 / "ratings.csv").write_text("userId,movieId,rating,timestamp\r\n1,999999,4.5,1700000000\r\n", newline="")
     second = ws.build(from_url=str(batch2))
     status = {(r.kind, r.name): (r.status, r.message) for r in second.results}
-    assert status[("test", "fct_ratings")][0] == "pass", status[("test", "fct_ratings")]
+    # passes its error-severity tests (the 2023 rating is outside the dataset's range: a warning)
+    assert status[("test", "fct_ratings")][0] in ("pass", "warn"), status[("test", "fct_ratings")]
     assert status[("transform", "mart_movie_releases")][0] == "success"
 
 

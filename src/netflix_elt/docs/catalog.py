@@ -125,6 +125,11 @@ def last_runs(run_results: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], d
     tests: dict[str, list[dict[str, Any]]] = {}
     for r in run_results.get("results", []):
         details = r.get("details") or {}
+        if r.get("resource_type") == "test" and isinstance(details.get("tests"), list):  # a suite node of `build`
+            tests.setdefault(details.get("suite") or r.get("name", ""), []).extend(
+                {**t, "message": r.get("message", "")} for t in details["tests"]
+            )
+            continue
         if r.get("resource_type") == "test":
             suite = details.get("suite") or r.get("name", "").split(".")[0]
             tests.setdefault(suite, []).append(
