@@ -169,8 +169,13 @@ def run_graph(
 
 
 def init_statements(settings: Settings) -> list[str]:
+    """What `init` runs: the database only where the adapter creates it (`creates_database`; on
+    Snowflake the admin SQL does, and CREATE DATABASE needs the privilege even if it exists), then the schemas."""
+    from netflix_elt.adapters import adapter_class
+
     s = settings
-    return [f"CREATE DATABASE IF NOT EXISTS {s.database}"] + [
+    database = adapter_class(s).database_statements(s.database)
+    return database + [
         f"CREATE SCHEMA IF NOT EXISTS {s.database}.{schema}"
         for schema in (s.raw_schema, s.target_schema, s.snapshot_schema, s.audit_schema)
     ]

@@ -105,7 +105,9 @@ def snowflake_connection_params(
                 f"Snowflake setting {required!r} is missing: set it in connection {name!r} of "
                 f"{home / 'connections.toml'} or in SNOWFLAKE_{required.upper()}"
             )
-    auth = str(params.get("authenticator", "snowflake")).upper()
+    # a private_key_file without an authenticator is key-pair auth: the connector switches to it itself
+    default_auth = "SNOWFLAKE_JWT" if params.get("private_key_file") else "snowflake"
+    auth = str(params.get("authenticator") or default_auth).upper()
     if auth == "SNOWFLAKE_JWT":
         if not params.get("private_key_file"):
             raise ConfigError(

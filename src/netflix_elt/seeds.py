@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from netflix_elt.adapters.durability import confirm_written
 from netflix_elt.config import SeedSection, Settings
 from netflix_elt.errors import LoadError
+from netflix_elt.faults import fault
 from netflix_elt.ingest.load import copy_parquet, ensure_raw
 from netflix_elt.ingest.parse import _CAST, read_header
 from netflix_elt.sql import first_line, string
@@ -51,8 +52,17 @@ def _to_parquet(path: Path, seed: SeedSection, out: Path) -> int:
         con.close()
 
 
+NEW_SUFFIX = "__NETFLIX_ELT_NEW"
+
+
 def load_seeds(session: Session, settings: Settings, names: list[str] | None = None) -> dict[str, int]:
-    """(Re)create each seed table in the target schema; returns rows per seed."""
+    """(Re)create each seed table in the target schema; returns rows per seed.
+
+    No DDL runs inside BEGIN/COMMIT (DDL commits implicitly on Snowflake, so a failed COPY would leave
+    the seed replaced and empty): the seed is loaded into `<NAME>__NETFLIX_ELT_NEW`, its row count is
+    checked, and one statement publishes it (`CREATE OR REPLACE TABLE <NAME> AS SELECT * FROM` the new
+    table, on both engines). A failed COPY leaves the old seed table and its rows as they were.
+    """
     ensure_raw(session, settings)  # the load stage lives in RAW
     folder = settings.project_dir / settings.config.project.seeds
     schema = f"{settings.database}.{settings.target_schema}"
@@ -64,17 +74,22 @@ def load_seeds(session: Session, settings: Settings, names: list[str] | None = N
                 continue
             out = Path(tmp) / f"{name}.parquet"
             rows = _to_parquet(folder / seed.file, seed, out)
-            cols = ", ".join(f'"{c.upper()}" {t}' for c, t in seed.columns.items())
-            session.sql("BEGIN").collect()
+            table, new = f"{schema}.{name.upper()}", f"{schema}.{name.upper()}{NEW_SUFFIX}"
             try:
-                session.sql(f"CREATE OR REPLACE TABLE {schema}.{name.upper()} ({cols})").collect()
-                copy_parquet(session, settings, out, f"{schema}.{name.upper()}", f"seed_{name}")
-                session.sql("COMMIT").collect()
-                check = f"SELECT COUNT(*) FROM {schema}.{name.upper()}"
-                confirm_written(session, f"seed {name}", LoadError, check, rows)
-            except Exception:
+                session.sql(f"CREATE OR REPLACE TABLE {new} ({_ddl(seed)})").collect()
+                copy_parquet(session, settings, out, new, f"seed_{name}")
+                fault("seed.copy")  # test hook: the new table is loaded, the old seed not yet replaced
+                got = int(session.sql(f"SELECT COUNT(*) FROM {new}").collect()[0][0])
+                if got != rows:
+                    raise LoadError(f"seed {name}: {rows} rows in {seed.file}, {got} copied; the old seed is kept")
+                session.sql(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {new}").collect()
+            finally:
                 with contextlib.suppress(Exception):
-                    session.sql("ROLLBACK").collect()
-                raise
+                    session.sql(f"DROP TABLE IF EXISTS {new}").collect()
+            confirm_written(session, f"seed {name}", LoadError, f"SELECT COUNT(*) FROM {table}", rows)
             result[name] = rows
     return result
+
+
+def _ddl(seed: SeedSection) -> str:
+    return ", ".join(f'"{c.upper()}" {t}' for c, t in seed.columns.items())

@@ -153,3 +153,17 @@ def test_deletion_guard_compares_with_the_previous_extract(settings):
     deletion_guard("raw_movies", src, "s3://b/p/batch=0002/movies.csv", 1, None)  # nothing to compare with
     with pytest.raises(LoadError, match=r"has 94 keys \(movieId\), the previous one 100 .*6\.0% would be deleted"):
         deletion_guard("raw_movies", src, "s3://b/p/batch=0002/movies.csv", 94, prev)
+
+
+def test_load_force_puts_force_true_on_every_external_copy(settings):
+    """COPY INTO <table>, FORCE: without it Snowflake's 64-day load metadata skips a loaded file (issue 19, 4)."""
+    m = manifest(1, ["ratings.csv", "movies.csv", "tags.csv", "links.csv"])
+    for force in (False, True):
+        stmts, _ = ext.load_batch_statements(settings, "s3://b/p", m, _Book([], force), 1, AT)
+        copies = [parse(s) for s in stmts if s.startswith("COPY INTO")]
+        assert len(copies) == 4
+        for tree in copies:
+            params = {p.this.name.upper(): p for p in tree.args.get("params", [])}
+            assert ("FORCE" in params) is force
+            if force:
+                assert params["FORCE"].expression.sql("snowflake").upper() == "TRUE"

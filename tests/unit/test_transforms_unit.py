@@ -212,3 +212,28 @@ def test_run_transform_accepts_pandas_and_names_missing_inputs(session: Any) -> 
     db = session.get_current_database()
     rel = write_table(session, f"{db}.NETFLIX_ELT_UNIT.EMPTY_INPUT", [], {"user_id": "BIGINT"})
     assert session.sql(f"SELECT COUNT(*) FROM {rel}").collect()[0][0] == 0
+
+
+def test_src_ratings_converts_unix_seconds_to_timestamp_ntz_explicitly(session: Any) -> None:
+    """Not TO_TIMESTAMP, which follows the account's TIMESTAMP_TYPE_MAPPING (issue 19, point 9)."""
+    import sqlglot
+    from sqlglot import exp
+
+    from netflix_elt.compiler import dataframe_sql
+    from transforms.staging.src_ratings import src_ratings
+
+    table = "MOVIELENS.NETFLIX_ELT_UNIT.SRC_RATINGS_NTZ_IN"
+    session.sql("CREATE SCHEMA IF NOT EXISTS MOVIELENS.NETFLIX_ELT_UNIT").collect()
+    session.sql(
+        f'CREATE OR REPLACE TABLE {table} ("userId" INTEGER, "movieId" INTEGER, '
+        '"rating" DOUBLE, "timestamp" INTEGER, "_LOAD_ID" INTEGER, "_SOURCE_ROW" INTEGER)'
+    ).collect()
+    session.sql(f"INSERT INTO {table} VALUES (1, 2, 4.5, 1700000000, 1, 2)").collect()
+    df = src_ratings(session.table(table))
+    tree = sqlglot.parse_one(dataframe_sql(df, "src_ratings"), read="snowflake")
+    calls = [f.name.upper() for f in tree.find_all(exp.Anonymous)]
+    assert "TO_TIMESTAMP_NTZ" in calls and "TO_TIMESTAMP" not in calls
+    epoch = session.sql(
+        f"SELECT DATE_PART(EPOCH_SECOND, rating_timestamp) FROM ({dataframe_sql(df, 'src_ratings')})"
+    ).collect()
+    assert int(epoch[0][0]) == 1700000000

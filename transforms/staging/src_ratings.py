@@ -22,7 +22,9 @@ def src_ratings(raw_ratings: DataFrame) -> DataFrame:
         F.col("userId").alias("user_id"),
         F.col("movieId").alias("movie_id"),
         F.col("rating"),
-        F.to_timestamp(F.col("timestamp")).alias("rating_timestamp"),
+        # TO_TIMESTAMP_NTZ, not TO_TIMESTAMP: Unix seconds as a UTC wall clock, whatever the account's
+        # TIMESTAMP_TYPE_MAPPING (TO_TIMESTAMP follows it, and LTZ would shift by the session time zone)
+        F.to_timestamp_ntz(F.col("timestamp")).alias("rating_timestamp"),
         F.col("_LOAD_ID"),
         F.col("_SOURCE_ROW"),
     )

@@ -29,6 +29,7 @@ class Adapter(abc.ABC):
     parallel_sessions: ClassVar[bool]  # statements may run from several threads at once
     exclusive_warehouse: ClassVar[bool]  # one process at a time may open the warehouse
     copies_from_external_stage: ClassVar[bool]  # COPY INTO can read s3:// through a stage
+    creates_database: ClassVar[bool]  # `init` creates the database (else the admin SQL does)
 
     def __init__(self, settings: Settings, command: str | None = None, lock_timeout: float = 0.0) -> None:
         self.settings = settings
@@ -53,6 +54,11 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Done with this adapter's session (see each adapter for what that releases)."""
+
+    @classmethod
+    def database_statements(cls, database: str) -> list[str]:
+        """What `init` runs for the database itself: CREATE DATABASE only where this adapter creates it."""
+        return [f"CREATE DATABASE IF NOT EXISTS {database}"] if cls.creates_database else []
 
     # relations ---------------------------------------------------------------------------------
     def relation_exists(self, relation: str) -> bool:

@@ -227,6 +227,7 @@ class EmbeddedAdapter(Adapter):
     parallel_sessions = False  # "connection is busy" from a second thread
     exclusive_warehouse = True  # DuckDB files: one process at a time
     copies_from_external_stage = False  # no httpfs offline: s3:// objects are fetched with boto3
+    creates_database = True  # the warehouse folder is ours: nothing else creates the database
     engine: ClassVar[EmbeddedEngine] = ENGINE
 
     def _open(self) -> Session:

@@ -23,6 +23,9 @@ class SnowflakeAdapter(Adapter):
     parallel_sessions = True
     exclusive_warehouse = False  # readers need no lock; writers still take it (one machine)
     copies_from_external_stage = True
+    # the admin SQL creates the database (`init --print-admin-sql`): the TRANSFORMER role has no CREATE
+    # DATABASE privilege, which Snowflake checks even for IF NOT EXISTS on an existing database
+    creates_database = False
 
     def connection_params(self) -> dict[str, Any]:
         """The connection's parameters (connections.toml, environment), with the profile's role and warehouse."""
@@ -34,11 +37,19 @@ class SnowflakeAdapter(Adapter):
                 params[key] = getattr(profile, key)
         return params
 
+    def session_params(self) -> dict[str, Any]:
+        """What the Session builder gets: the connection's parameters, the project's database, and
+        `AUTOCOMMIT = TRUE` set explicitly. The framework never COMMITs a lone MERGE or state write; on
+        an account or user with AUTOCOMMIT = FALSE they would stay in an open transaction and be lost."""
+        params = self.connection_params()
+        params.setdefault("database", self.settings.database)
+        params["session_parameters"] = {**params.get("session_parameters", {}), "AUTOCOMMIT": True}
+        return params
+
     def _open(self) -> Session:
         from snowflake.snowpark import Session
 
-        params = self.connection_params()
-        params.setdefault("database", self.settings.database)
+        params = self.session_params()
         try:
             return Session.builder.configs(params).create()
         except Exception as e:  # the connector may echo parameters: scrub every secret from its message

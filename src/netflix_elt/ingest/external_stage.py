@@ -51,8 +51,13 @@ def stage_sql(settings: Settings, url: str) -> str:
     )
 
 
-def copy_sql(settings: Settings, source: SourceSection, path: str, load_id: int, loaded_at: datetime) -> str:
-    """COPY one landed file into its RAW table with the load's metadata columns."""
+def copy_sql(
+    settings: Settings, source: SourceSection, path: str, load_id: int, loaded_at: datetime, *, force: bool = False
+) -> str:
+    """COPY one landed file into its RAW table with the load's metadata columns.
+
+    `force` (`load --force`) adds `FORCE = TRUE`: without it Snowflake's 64-day load metadata skips a
+    file it already loaded (COPY INTO <table>, FORCE)."""
     raw = f"{settings.database}.{settings.raw_schema}"
     cols = [f'"{c.upper()}"' for c in source.columns] + [
         '"_LOAD_ID"',
@@ -69,6 +74,7 @@ def copy_sql(settings: Settings, source: SourceSection, path: str, load_id: int,
     return (
         f"COPY INTO {raw}.{source.table} ({', '.join(cols)}) FROM (SELECT {', '.join(values)} "
         f"FROM @{raw}.{LANDING_STAGE}/{path}) FILE_FORMAT = ({CSV_FORMAT}) ON_ERROR = {on_error_sql(source)}"
+        + (" FORCE = TRUE" if force else "")
     )
 
 
@@ -124,7 +130,8 @@ def load_batch_statements(
     """Every statement to load one batch (in one transaction), and the files it loads (table, uri, load id).
 
     `book` answers which content was loaded before (load._Book); with `skip` the batch's files
-    are only recorded as skipped by the user (`load --skip-batch`).
+    are only recorded as skipped by the user (`load --skip-batch`). `book.force` (`load --force`) puts
+    `FORCE = TRUE` on every COPY.
     """
     stmts: list[str] = []
     files: list[tuple[str, str, int]] = []
@@ -159,7 +166,8 @@ def load_batch_statements(
         key_count = (
             f"(SELECT COUNT(*) FROM (SELECT DISTINCT {keys} FROM {raw}.{source.table} WHERE _LOAD_ID = {load_id}))"
         )
-        stmts.append(copy_sql(settings, source, f"{prefix}/{source.file}", load_id, loaded_at))
+        force = bool(getattr(book, "force", False))  # load --force: the load metadata must not skip it
+        stmts.append(copy_sql(settings, source, f"{prefix}/{source.file}", load_id, loaded_at, force=force))
         stmts.append(rejects_from_validate_sql(settings, source, load_id, loaded_at))
         stmts.extend(move_rule_violations_sql(settings, source, load_id, loaded_at))
         stmts.append(

@@ -193,14 +193,28 @@ def _next_load_id(session: Session, settings: Settings) -> int:
     return int(rows[0][0]) + 1
 
 
-def copy_parquet(session: Session, settings: Settings, parquet: Path, table: str, folder: str) -> None:
+def copy_parquet_sql(location: str, name: str, table: str, *, force: bool = False) -> str:
+    """The COPY of one staged Parquet file into `table`, as Snowflake documents it.
+
+    `USE_LOGICAL_TYPE = TRUE`: DuckDB writes timestamps (`_LOADED_AT`, `REJECTED_AT`) as INT64 with
+    the TIMESTAMP logical type only, which Snowflake reads as plain integers unless told to use the
+    logical types (CREATE FILE FORMAT, Parquet USE_LOGICAL_TYPE, default FALSE). `FORCE = TRUE`
+    (`load --force`): Snowflake's load metadata would otherwise skip a file it loaded within 64 days.
+    """
+    sql = (
+        f"COPY INTO {table} FROM {location}{name} "
+        "FILE_FORMAT = (TYPE = PARQUET USE_LOGICAL_TYPE = TRUE) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
+    )
+    return f"{sql} FORCE = TRUE" if force else sql
+
+
+def copy_parquet(
+    session: Session, settings: Settings, parquet: Path, table: str, folder: str, *, force: bool = False
+) -> None:
     """PUT a local Parquet file to the load stage and COPY it into `table` (fully qualified)."""
     location = f"@{settings.database}.{settings.raw_schema}.{STAGE}/{folder}/"
     session.sql(f"PUT 'file://{parquet.as_posix()}' {location} AUTO_COMPRESS = FALSE OVERWRITE = TRUE").collect()
-    session.sql(
-        f"COPY INTO {table} FROM {location}{parquet.name} "
-        "FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
-    ).collect()
+    session.sql(copy_parquet_sql(location, parquet.name, table, force=force)).collect()
 
 
 def load(
@@ -293,7 +307,7 @@ def load(
                     PastLoad(load_id, src.table, file_uri, batch.label, digest, fl.status, fl.rows_loaded, parsed.keys),
                 )
                 load_id += 1
-        _apply(session, settings, plan, loaded_at, say)
+        _apply(session, settings, plan, loaded_at, say, force=force)
         report.files.extend(fl for *_, fl in plan)
         order = {f.file: i for i, f in enumerate(report.files)}
         report.files.sort(key=lambda f: order[f.file])
@@ -414,8 +428,10 @@ def _apply(
     plan: list[tuple[LandedBatch, ParsedFile | None, FileLoad]],
     loaded_at: datetime,
     say: Callable[[str], None],
+    *,
+    force: bool = False,
 ) -> None:
-    """COPY every parsed file, its rejects and its history row in one transaction."""
+    """COPY every parsed file, its rejects and its history row in one transaction (`force`: FORCE = TRUE)."""
     if not plan:
         return
     raw = f"{settings.database}.{settings.raw_schema}"
@@ -426,10 +442,11 @@ def _apply(
             if parsed is not None and fl.status == "LOADED":
                 say(f"copying {fl.file} into {fl.table}")
                 assert parsed.parquet is not None
-                copy_parquet(session, settings, parsed.parquet, f"{raw}.{fl.table}", f"load_{fl.load_id}")
+                copy_parquet(session, settings, parsed.parquet, f"{raw}.{fl.table}", f"load_{fl.load_id}", force=force)
             fault("load.copy")  # test hook: rows copied, history not yet written, transaction open
             if parsed is not None and parsed.rejects_parquet is not None:
-                copy_parquet(session, settings, parsed.rejects_parquet, f"{raw}.LOAD_REJECTS", f"load_{fl.load_id}")
+                rejects = parsed.rejects_parquet
+                copy_parquet(session, settings, rejects, f"{raw}.LOAD_REJECTS", f"load_{fl.load_id}", force=force)
             keys = parsed.keys if parsed is not None and fl.status == "LOADED" else 0
             session.sql(
                 f"INSERT INTO {raw}.LOAD_HISTORY ({', '.join(HISTORY_COLUMNS)}) VALUES "
