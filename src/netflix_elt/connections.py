@@ -121,7 +121,7 @@ def snowflake_connection_params(
     elif auth in ("SNOWFLAKE", "USERNAME_PASSWORD_MFA") and not params.get("password"):
         raise ConfigError(
             f"connection {name!r} has no password (or SNOWFLAKE_PASSWORD); use a password or "
-            "authenticator=SNOWFLAKE_JWT with private_key_file"
+            "a private_key_file (key-pair authentication)"
         )
     register_secret(*(v for k, v in params.items() if k in SECRET_KEYS))
     return params

@@ -220,3 +220,17 @@ def test_private_key_file_without_authenticator_is_key_pair(tmp_path):
     (sf / "connections.toml").write_text('[default]\naccount = "a"\nuser = "SVC"\nprivate_key_file = "~/k.p8"\n')
     params = snowflake_connection_params(env={"SNOWFLAKE_HOME": str(sf), "HOME": str(tmp_path)})
     assert params["private_key_file"] == str(Path("~/k.p8").expanduser()) and "authenticator" not in params
+
+
+def test_a_key_file_without_authenticator_is_still_kept_out_of_the_project(tmp_path):
+    from netflix_elt.connections import snowflake_connection_params
+    from netflix_elt.errors import ConfigError
+
+    sf = tmp_path / "sf"
+    sf.mkdir()
+    project = tmp_path / "project"
+    project.mkdir()
+    key = project / "k.p8"
+    (sf / "connections.toml").write_text(f'[default]\naccount = "a"\nuser = "SVC"\nprivate_key_file = "{key}"\n')
+    with pytest.raises(ConfigError, match="inside the project folder"):
+        snowflake_connection_params(env={"SNOWFLAKE_HOME": str(sf)}, project_dir=project)
