@@ -514,11 +514,23 @@ def load_from_external_stage(
             settings, url, manifest, book, _next_load_id(session, settings), loaded_at, manifest.batch in skip_batches
         )
 
-        def guard(files: list[tuple[str, str, int]] = files, book: _Book = book) -> None:
+        def guard(files: list[tuple[str, str, int]] = files, book: _Book = book, batch: int = manifest.batch) -> None:
             """The deletion guard, inside the transaction: Snowflake counted the keys it loaded."""
             by_table = {src.table: (name, src) for name, src in settings.config.sources.items()}
+            raw = f"{settings.database}.{settings.raw_schema}"
             for table, uri, load_id in files:
                 name, src = by_table[table]
+                if src.on_error_policy == "abort_statement":  # the typed checks found what the COPY could not
+                    first = session.sql(
+                        f"SELECT LINE_NUMBER, REASON FROM {raw}.LOAD_REJECTS WHERE _LOAD_ID = {load_id} "
+                        "ORDER BY LINE_NUMBER LIMIT 1"
+                    ).collect()
+                    if first:
+                        raise LoadError(
+                            f"{uri}: records rejected (first: line {first[0][0]}, {first[0][1]}); "
+                            f"sources.{name}.on_error = abort_statement, so nothing was loaded. Fix the file and "
+                            f"land it again, or skip the batch: netflix-elt load --skip-batch {batch}"
+                        )
                 if src.mode == "full" and not allow_deletes:
                     keys = session.sql(
                         f"SELECT KEY_COUNT FROM {settings.database}.{settings.raw_schema}.LOAD_HISTORY "
@@ -528,7 +540,17 @@ def load_from_external_stage(
                         deletion_guard(name, src, uri, int(keys[0][0]), book.previous_extract(src))
 
         if stmts:
-            ext.run_in_transaction(session, stmts, say, f"batch={manifest.batch:04d}", manifest.batch, guard)
+            skip = manifest.batch in skip_batches
+            ext.run_in_transaction(
+                session,
+                stmts,
+                say,
+                f"batch={manifest.batch:04d}",
+                manifest.batch,
+                guard,
+                before=ext.before_sql(settings, files, skip),
+                after=ext.after_sql(settings, files, skip),
+            )
         for table, uri, load_id in files:
             row = session.sql(
                 f"SELECT ROWS_PARSED, ROWS_LOADED, ROWS_REJECTED, STATUS, MESSAGE FROM {settings.database}."
