@@ -205,6 +205,12 @@ class Workspace:
         with self.writing("docs generate"):
             return generate_docs(self)
 
+    def print_sql(self, command: str, *args: Any, **opts: Any) -> str:
+        """`--print-sql`: the script `load` or `seed` would send to an empty Snowflake account (no connection)."""
+        from netflix_elt import scripts
+
+        return {"load": scripts.load_script, "seed": scripts.seed_script}[command](self.settings, *args, **opts)
+
     # commands that only read -----------------------------------------------------------------
     def compile(self, names: Sequence[str] = ()) -> dict[str, tuple[Path, str]]:
         """SQL of each transform (all when none named), also written under target/compiled/."""

@@ -128,6 +128,13 @@ def extract(
     console.print(table)
 
 
+PRINT_SQL = click.option(
+    "--print-sql",
+    is_flag=True,
+    help="With --profile snowflake: print, without connecting, the SQL script this would send to an empty account.",
+)
+
+
 @main.command()
 @common_options
 @lock_option
@@ -146,6 +153,7 @@ def extract(
     metavar="N",
     help="Record batch N's files as skipped by you (LOAD_HISTORY status SKIPPED), so later batches load.",
 )
+@PRINT_SQL
 def load(
     project_dir: Path | None,
     target: str | None,
@@ -156,6 +164,7 @@ def load(
     force: bool,
     allow_deletes: bool,
     skip_batches: tuple[int, ...],
+    print_sql: bool,
 ) -> None:
     """COPY INTO the RAW tables every landed file not loaded yet.
 
@@ -164,6 +173,10 @@ def load(
     that cannot be read, or a full extract that would delete too much, is refused (exit 4) and
     nothing changes.
     """
+    if print_sql:
+        opts = {"force": force, "allow_deletes": allow_deletes, "skip_batches": skip_batches}
+        click.echo(workspace(project_dir, target, profile).print_sql("load", from_url, **opts), nl=False)
+        return
     with workspace(project_dir, target, profile, lock_timeout=lock_timeout) as ws:
         report = ws.load(
             from_url,
@@ -179,6 +192,7 @@ def load(
 @common_options
 @lock_option
 @click.option("--select", "-s", "select_", multiple=True, help="Seed names to load (default: all).")
+@PRINT_SQL
 def seed(
     project_dir: Path | None,
     target: str | None,
@@ -186,8 +200,12 @@ def seed(
     debug: bool,
     lock_timeout: float | None,
     select_: tuple[str, ...],
+    print_sql: bool,
 ) -> None:
     """Load the seed CSV files into the target schema."""
+    if print_sql:
+        click.echo(workspace(project_dir, target, profile).print_sql("seed", list(select_) or None), nl=False)
+        return
     with workspace(project_dir, target, profile, lock_timeout=lock_timeout) as ws:
         for name, rows in ws.seed(list(select_) or None).items():
             print_seed(name, rows)

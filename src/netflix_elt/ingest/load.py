@@ -105,6 +105,12 @@ def _ddl(columns: dict[str, str]) -> str:
 
 def ensure_raw(session: Session, settings: Settings) -> None:
     """Create the RAW schema, its tables, the load history and rejects tables, and the stage."""
+    for s in raw_ddl(settings):
+        session.sql(s).collect()
+
+
+def raw_ddl(settings: Settings) -> list[str]:
+    """What ensure_raw runs (every statement is IF NOT EXISTS)."""
     raw = f"{settings.database}.{settings.raw_schema}"
     stmts = [f"CREATE SCHEMA IF NOT EXISTS {raw}"]
     for src in settings.config.sources.values():
@@ -116,8 +122,7 @@ def ensure_raw(session: Session, settings: Settings) -> None:
     ]
     stmts.append(f"CREATE TABLE IF NOT EXISTS {raw}.LOAD_REJECTS ({_ddl(REJECTS_COLUMNS)})")
     stmts.append(f"CREATE STAGE IF NOT EXISTS {raw}.{STAGE}")
-    for s in stmts:
-        session.sql(s).collect()
+    return stmts
 
 
 def _plain_folder(local: Path, declared: set[str]) -> LandedBatch:
@@ -212,9 +217,15 @@ def copy_parquet(
     session: Session, settings: Settings, parquet: Path, table: str, folder: str, *, force: bool = False
 ) -> None:
     """PUT a local Parquet file to the load stage and COPY it into `table` (fully qualified)."""
+    for sql in parquet_statements(settings, parquet.as_posix(), table, folder, force=force):
+        session.sql(sql).collect()
+
+
+def parquet_statements(settings: Settings, path: str, table: str, folder: str, *, force: bool = False) -> list[str]:
+    """The PUT of a local Parquet file (`path`, absolute) to the load stage and its COPY into `table`."""
     location = f"@{settings.database}.{settings.raw_schema}.{STAGE}/{folder}/"
-    session.sql(f"PUT 'file://{parquet.as_posix()}' {location} AUTO_COMPRESS = FALSE OVERWRITE = TRUE").collect()
-    session.sql(copy_parquet_sql(location, parquet.name, table, force=force)).collect()
+    put = f"PUT 'file://{path}' {location} AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
+    return [put, copy_parquet_sql(location, path.rsplit("/", 1)[-1], table, force=force)]
 
 
 def load(
@@ -257,56 +268,7 @@ def load(
         book = _Book(_history(session, settings), force)
         load_id = _next_load_id(session, settings)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
-        plan: list[tuple[LandedBatch, ParsedFile | None, FileLoad]] = []
-        for batch in batches:
-            for name, src in settings.config.sources.items():
-                path = batch.files.get(src.file)
-                file_uri = f"{batch.uri.rstrip('/')}/{src.file}"
-                if path is None:
-                    if not src.optional and batch is batches[0]:
-                        raise LoadError(f"{file_uri}: file not found (needed for {src.table})")
-                    if src.optional:
-                        report.warnings.append(f"{file_uri} is absent: {src.table} gets no rows from {batch.label}")
-                    report.files.append(FileLoad(name, src.table, file_uri, "MISSING"))
-                    continue
-                digest = batch.sha256.get(src.file) or sha256_of(path)  # a fetched copy was verified
-                earlier = book.same_content(src, file_uri, digest)
-                if earlier is not None:
-                    why = ALREADY_LOADED if earlier.file == file_uri else f"same content as {earlier.describe()}"
-                    report.files.append(FileLoad(name, src.table, file_uri, "UNCHANGED", message=why))
-                    continue
-                if batch.number in skip_batches:
-                    fl = FileLoad(
-                        name,
-                        src.table,
-                        file_uri,
-                        "SKIPPED",
-                        load_id=load_id,
-                        message=f"skipped by the user (--skip-batch {batch.number})",
-                        checksum=digest,
-                    )
-                    plan.append((batch, None, fl))
-                    book.add(src, PastLoad(load_id, src.table, file_uri, batch.label, digest, "SKIPPED", 0, None))
-                    load_id += 1
-                    continue
-                say(f"parsing {file_uri}")
-                parsed = parse_csv(
-                    path,
-                    src,
-                    load_id=load_id,
-                    loaded_at=loaded_at,
-                    source_file=file_uri,
-                    source_name=name,
-                    work_dir=work / "parsed",
-                    digest=digest,
-                )
-                fl = _decide(name, src, batch, parsed, file_uri, load_id, book, allow_deletes)
-                plan.append((batch, parsed, fl))
-                book.add(
-                    src,
-                    PastLoad(load_id, src.table, file_uri, batch.label, digest, fl.status, fl.rows_loaded, parsed.keys),
-                )
-                load_id += 1
+        plan = plan_load(settings, batches, book, load_id, loaded_at, work, report, skip_batches, allow_deletes, say)
         _apply(session, settings, plan, loaded_at, say, force=force)
         report.files.extend(fl for *_, fl in plan)
         order = {f.file: i for i, f in enumerate(report.files)}
@@ -314,6 +276,66 @@ def load(
         return report
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+Plan = list[tuple[LandedBatch, ParsedFile | None, FileLoad]]
+
+
+def plan_load(settings: Settings, batches: list[LandedBatch], book: _Book, load_id: int, loaded_at: datetime,
+              work: Path, report: LoadReport, skip_batches: Sequence[int] = (), allow_deletes: bool = False,
+              say: Callable[[str], None] = lambda _msg: None) -> Plan:  # fmt: skip
+    """Parse and check every file of the batches (no SQL): what `_apply` copies, in order, from `load_id` on."""
+    plan: Plan = []
+    for batch in batches:
+        for name, src in settings.config.sources.items():
+            path = batch.files.get(src.file)
+            file_uri = f"{batch.uri.rstrip('/')}/{src.file}"
+            if path is None:
+                if not src.optional and batch is batches[0]:
+                    raise LoadError(f"{file_uri}: file not found (needed for {src.table})")
+                if src.optional:
+                    report.warnings.append(f"{file_uri} is absent: {src.table} gets no rows from {batch.label}")
+                report.files.append(FileLoad(name, src.table, file_uri, "MISSING"))
+                continue
+            digest = batch.sha256.get(src.file) or sha256_of(path)  # a fetched copy was verified
+            earlier = book.same_content(src, file_uri, digest)
+            if earlier is not None:
+                why = ALREADY_LOADED if earlier.file == file_uri else f"same content as {earlier.describe()}"
+                report.files.append(FileLoad(name, src.table, file_uri, "UNCHANGED", message=why))
+                continue
+            if batch.number in skip_batches:
+                fl = FileLoad(
+                    name,
+                    src.table,
+                    file_uri,
+                    "SKIPPED",
+                    load_id=load_id,
+                    message=f"skipped by the user (--skip-batch {batch.number})",
+                    checksum=digest,
+                )
+                plan.append((batch, None, fl))
+                book.add(src, PastLoad(load_id, src.table, file_uri, batch.label, digest, "SKIPPED", 0, None))
+                load_id += 1
+                continue
+            say(f"parsing {file_uri}")
+            parsed = parse_csv(
+                path,
+                src,
+                load_id=load_id,
+                loaded_at=loaded_at,
+                source_file=file_uri,
+                source_name=name,
+                work_dir=work / "parsed",
+                digest=digest,
+            )
+            fl = _decide(name, src, batch, parsed, file_uri, load_id, book, allow_deletes)
+            plan.append((batch, parsed, fl))
+            book.add(
+                src,
+                PastLoad(load_id, src.table, file_uri, batch.label, digest, fl.status, fl.rows_loaded, parsed.keys),
+            )
+            load_id += 1
+    return plan
 
 
 class _Book:
@@ -448,12 +470,7 @@ def _apply(
                 rejects = parsed.rejects_parquet
                 copy_parquet(session, settings, rejects, f"{raw}.LOAD_REJECTS", f"load_{fl.load_id}", force=force)
             keys = parsed.keys if parsed is not None and fl.status == "LOADED" else 0
-            session.sql(
-                f"INSERT INTO {raw}.LOAD_HISTORY ({', '.join(HISTORY_COLUMNS)}) VALUES "
-                f"({fl.load_id}, '{fl.table}', {string(fl.file)}, {string(batch.label)}, '{fl.checksum}', "
-                f"{fl.rows_parsed}, {fl.rows_loaded}, {fl.rows_rejected}, "
-                f"'{loaded_at.isoformat(sep=' ')}'::TIMESTAMP_NTZ, '{fl.status}', {string(fl.message)}, {keys})"
-            ).collect()
+            session.sql(history_sql(raw, batch, fl, loaded_at, keys)).collect()
         session.sql("COMMIT").collect()
         confirm_written(session, f"the load of {len(plan)} files into {raw}", LoadError, *_history_check(raw, plan))
     except BaseException as e:
@@ -462,6 +479,16 @@ def _apply(
         if isinstance(e, Exception) and not isinstance(e, LoadError):
             raise LoadError(f"loading into {raw} failed and was rolled back: {e}") from e
         raise
+
+
+def history_sql(raw: str, batch: LandedBatch, fl: FileLoad, loaded_at: datetime, keys: int) -> str:
+    """The LOAD_HISTORY row of one planned file."""
+    return (
+        f"INSERT INTO {raw}.LOAD_HISTORY ({', '.join(HISTORY_COLUMNS)}) VALUES "
+        f"({fl.load_id}, '{fl.table}', {string(fl.file)}, {string(batch.label)}, '{fl.checksum}', "
+        f"{fl.rows_parsed}, {fl.rows_loaded}, {fl.rows_rejected}, "
+        f"'{loaded_at.isoformat(sep=' ')}'::TIMESTAMP_NTZ, '{fl.status}', {string(fl.message)}, {keys})"
+    )
 
 
 def _history_check(raw: str, plan: list[tuple[LandedBatch, ParsedFile | None, FileLoad]]) -> tuple[str, int]:
