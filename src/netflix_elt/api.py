@@ -206,10 +206,11 @@ class Workspace:
             return generate_docs(self)
 
     def print_sql(self, command: str, *args: Any, **opts: Any) -> str:
-        """`--print-sql`: the script `load` or `seed` would send to an empty Snowflake account (no connection)."""
-        from netflix_elt import scripts
+        """`--print-sql`: the script `load`, `seed` or `snapshot` would send to an empty Snowflake account."""
+        from netflix_elt import scripts as s
 
-        return {"load": scripts.load_script, "seed": scripts.seed_script}[command](self.settings, *args, **opts)
+        build = {"load": s.load_script, "seed": s.seed_script, "snapshot": s.snapshot_script}[command]
+        return build(self.settings, *args, **opts)
 
     # commands that only read -----------------------------------------------------------------
     def compile(self, names: Sequence[str] = ()) -> dict[str, tuple[Path, str]]:

@@ -1,7 +1,7 @@
-"""`--print-sql` (issue 19): the statements `load` and `seed` would send to an EMPTY Snowflake account.
+"""`--print-sql` (issue 19): the statements `load`, `seed` and `snapshot` would send to an EMPTY Snowflake account.
 
 Nothing here connects to Snowflake: the account is assumed empty (no LOAD_HISTORY rows, so every
-landed file is new and load ids count from 1; no seed table yet). Only the landing is read: the
+landed file is new and load ids count from 1; no seed or snapshot table yet). Only the landing is read: the
 manifests and file headers of an s3:// landing (the standard AWS credential chain and
 AWS_ENDPOINT_URL), or the files of a local landing, which are parsed and checked as `load` does so
 that the row counts and the files skipped are the ones a load would record.
@@ -19,9 +19,16 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netflix_elt.config import Settings
 from netflix_elt.errors import ConfigError
+
+if TYPE_CHECKING:
+    from snowflake.snowpark import Session
+
+    from netflix_elt.compiler import Compiler
+    from netflix_elt.registry import Node, Project
 
 # the loader's private work folder (netflix_elt.tempfiles), made when `load` or `seed` runs
 LOAD_FOLDER = "<load work folder>"
@@ -52,7 +59,7 @@ def _header(command: str, settings: Settings) -> list[str]:
     return [
         f"netflix-elt {command} --print-sql: the statements sent to an EMPTY Snowflake account, in order",
         f"(database {settings.database}, target schema {settings.target_schema}); no connection was made.",
-        "Read-only queries (LOAD_HISTORY reads, guards, read-backs) are not listed.",
+        "Read-only queries (LOAD_HISTORY reads, guards, pre-checks, read-backs) are not listed.",
     ]
 
 
@@ -197,3 +204,100 @@ def seed_script(settings: Settings, names: Sequence[str] | None = None) -> str:
     header = _header("seed", settings)
     header.append(f"{SEED_FOLDER}: the temporary folder where `seed` writes each checked seed file as Parquet.")
     return render(sections, header)
+
+
+def snapshot_script(settings: Settings, select_: Sequence[str] = (), exclude: Sequence[str] = ()) -> str:
+    """`snapshot`: on an empty account (no snapshot table yet) each snapshot's first run is a CTAS over its
+    compiled source SELECT (snapshots.create_sql).
+
+    Compiling a transform needs a Snowpark session, so the SELECT is compiled on the embedded engine, in a
+    scratch warehouse of the same database and target (removed afterwards; no artifact is written): RAW empty,
+    the seeds loaded, each transform upstream of the snapshots created as a view of its compiled SELECT.
+    """
+    from netflix_elt.registry import load_project
+    from netflix_elt.selectors import select
+
+    check_profile(settings)
+    project = load_project(settings)
+    names = select(project, select_, exclude, ("snapshot",))
+    run_started_at = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="netflix-elt-print-sql-") as tmp:
+        ctas = _compile_snapshots(settings, project, names, Path(tmp), run_started_at)
+    schemas = [
+        f"CREATE SCHEMA IF NOT EXISTS {settings.database}.{settings.target_schema}",
+        f"CREATE SCHEMA IF NOT EXISTS {settings.database}.{settings.snapshot_schema}",
+    ]
+    header = _header("snapshot", settings) + [
+        "The source SELECTs were compiled on the embedded engine (compiling a transform needs a Snowpark",
+        "session, and none was opened on Snowflake). The account is assumed to hold the built upstream",
+        "transforms and no snapshot table. The pre-checks (duplicate and NULL keys) are read-only: not listed.",
+    ]
+    sections = [(f"snapshot {n}: first run, every row opens its first version", [sql]) for n, sql in ctas.items()]
+    return render([("the target and snapshot schemas", schemas if names else []), *sections], header)
+
+
+def _compile_snapshots(
+    settings: Settings, project: Project, names: Sequence[str], scratch_dir: Path, run_started_at: datetime
+) -> dict[str, str]:
+    from netflix_elt.adapters import adapter_for, close_session
+    from netflix_elt.commands import init_statements
+    from netflix_elt.compiler import Compiler, relation_of
+    from netflix_elt.config import ProfileSection
+    from netflix_elt.ingest.load import ensure_raw
+    from netflix_elt.invocation import Invocation
+    from netflix_elt.registry import Kind
+    from netflix_elt.seeds import load_seeds
+
+    profiles = {**settings.config.profiles, "print_sql": ProfileSection(engine="embedded")}
+    config = settings.config.model_copy(update={"profiles": profiles})
+    scratch = settings.model_copy(update={"profile": "print_sql", "state_dir": scratch_dir, "config": config})
+    adapter = adapter_for(scratch, command="netflix-elt snapshot --print-sql")
+    invocation = Invocation("snapshot", settings.target, run_started_at=run_started_at)
+    upstream = set().union(*(project.dag.ancestors(n) for n in names)) if names else set()
+    try:
+        session = adapter.session
+        for stmt in init_statements(scratch):
+            session.sql(stmt).collect()
+        ensure_raw(session, scratch)
+        seeds = [n for n in project.order if n in upstream and project[n].kind == Kind.SEED]
+        if seeds:
+            load_seeds(session, scratch, seeds)
+        for n in project.order:
+            node = project[n]
+            if n in upstream and node.kind == Kind.TRANSFORM and node.builds:
+                sql = Compiler(project, scratch, adapter, invocation).select_sql(node)
+                session.sql(f"CREATE OR REPLACE VIEW {relation_of(scratch, node)} AS {sql}").collect()
+        comp = Compiler(project, scratch, adapter, invocation)
+        return {n: _snapshot_ctas(settings, session, comp, project[n], run_started_at) for n in names}
+    finally:
+        if adapter.is_open:
+            close_session(adapter.session)
+        adapter.close()
+
+
+def _snapshot_ctas(settings: Settings, session: Session, comp: Compiler, node: Node, run_started_at: datetime) -> str:
+    """The plan of one snapshot as materializations/snapshot.py makes it, and its first run's CTAS."""
+    from snowflake.snowpark.types import StringType
+
+    from netflix_elt.compiler import relation_of
+    from netflix_elt.materializations.snapshot import check_columns
+    from netflix_elt.snapshots import SnapshotPlan, create_sql
+    from netflix_elt.sql import wrap
+
+    assert node.snapshot is not None
+    source_sql = comp.select_sql(node)
+    schema = session.sql(wrap(source_sql)).schema
+    text_cols = {f.name.strip('"').upper() for f in schema.fields if isinstance(f.datatype, StringType)}
+    plan = SnapshotPlan(
+        name=node.name,
+        relation=relation_of(settings, node),
+        source_sql=source_sql,
+        source_columns=tuple(f.name.strip('"') for f in schema.fields),
+        unique_key=node.unique_key,
+        config=node.snapshot,
+        meta=settings.config.snapshots.meta_column_names,
+        run_started_at=run_started_at,
+        text_keys=tuple(k for k in node.unique_key if k.upper() in text_cols),
+    )
+    check_columns(node, plan)
+    return create_sql(plan)

@@ -45,8 +45,8 @@ def parse_all(stmts: list[str]) -> None:
 
 @pytest.fixture
 def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No Snowflake account anywhere: no SNOWFLAKE_* variable, no connections.toml, and opening a session or a
-    connection fails the test."""
+    """No Snowflake account anywhere: no SNOWFLAKE_* variable, no connections.toml, and opening a Snowflake
+    session fails the test (the embedded engine, which snapshot --print-sql compiles on, may start)."""
     for var in list(os.environ):
         if var.startswith("SNOWFLAKE_"):
             monkeypatch.delenv(var)
@@ -58,12 +58,9 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_a: object, **_k: object) -> None:
         raise AssertionError("--print-sql tried to connect")
 
-    import snowflake.connector
+    from netflix_elt.adapters.snowflake import SnowflakeAdapter
 
-    from netflix_elt.adapters.base import Adapter
-
-    monkeypatch.setattr(Adapter, "_open", refuse)
-    monkeypatch.setattr(snowflake.connector, "connect", refuse)
+    monkeypatch.setattr(SnowflakeAdapter, "_open", refuse)
 
 
 def cli(*args: str) -> tuple[int, str, str]:
@@ -135,7 +132,23 @@ def test_seed_print_sql(offline: None) -> None:
     assert publish and len(publish) == len([s for s in stmts if s.startswith("DROP TABLE IF EXISTS")])
 
 
-@pytest.mark.parametrize("command", ["load", "seed"])
+def test_snapshot_print_sql_compiles_on_the_embedded_engine(offline: None, tmp_path: Path) -> None:
+    code, out, err = cli("snapshot", "--profile", "snowflake", "--print-sql")
+    assert code == 0, err
+    stmts = statements(out)
+    parse_all(stmts)
+    assert rules.check_all(stmts) == []
+    assert "compiled on the embedded engine" in out
+    ctas = [s for s in stmts if s.startswith("CREATE TABLE MOVIELENS.SNAPSHOTS.")]
+    assert {s.split()[2] for s in ctas} == {"MOVIELENS.SNAPSHOTS.SNAP_MOVIES", "MOVIELENS.SNAPSHOTS.SNAP_TAGS"}
+    assert "FROM MOVIELENS.DEV.SRC_MOVIES" in out  # the built upstream view, not an inlined query
+    assert not any(s.startswith(("MERGE", "BEGIN")) for s in stmts)
+    assert not (tmp_path / "target" / "run_results.json").exists()  # the scratch compile wrote no artifact
+    code, one, _ = cli("snapshot", "--profile", "snowflake", "--print-sql", "-s", "snap_movies")
+    assert code == 0 and "SNAP_MOVIES" in one and "SNAP_TAGS" not in one
+
+
+@pytest.mark.parametrize("command", ["load", "seed", "snapshot"])
 def test_print_sql_needs_the_snowflake_profile(offline: None, command: str) -> None:
     code, out, err = cli(command, "--print-sql")
     assert code == 2 and out == ""

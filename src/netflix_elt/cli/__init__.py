@@ -303,6 +303,7 @@ def build(
 @common_options
 @lock_option
 @selection_options
+@PRINT_SQL
 def snapshot(
     project_dir: Path | None,
     target: str | None,
@@ -311,8 +312,12 @@ def snapshot(
     lock_timeout: float | None,
     select_: tuple[str, ...],
     exclude: tuple[str, ...],
+    print_sql: bool,
 ) -> None:
     """Record SCD2 history: one MERGE per snapshot into the SNAPSHOTS schema (dbt's snapshot)."""
+    if print_sql:
+        click.echo(workspace(project_dir, target, profile).print_sql("snapshot", select_, exclude), nl=False)
+        return
     with workspace(project_dir, target, profile, lock_timeout=lock_timeout) as ws:
         ws.selected(select_, exclude, kinds=("snapshot",))  # validate before starting the engine
         args = {"select": list(select_), "exclude": list(exclude)}
