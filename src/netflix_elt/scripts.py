@@ -36,10 +36,14 @@ SEED_FOLDER = "<seed work folder>"
 
 
 def check_profile(settings: Settings) -> None:
-    if settings.engine != "snowflake":
+    """--print-sql is for an account: the profile's adapter must be the Snowflake one."""
+    from netflix_elt.adapters import adapter_class
+
+    engine = adapter_class(settings).name
+    if engine != "snowflake":
         raise ConfigError(
             f"--print-sql prints what a Snowflake account would run: use --profile snowflake "
-            f"(profile {settings.profile!r} is the {settings.engine} engine)"
+            f"(profile {settings.profile!r} is the {engine} engine)"
         )
 
 
