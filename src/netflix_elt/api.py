@@ -91,24 +91,15 @@ class Workspace:
     ) -> list[str]:
         return select(self.project, select_, exclude, kinds)
 
-    def suite_files(self) -> dict[str, Path]:
-        """Each tested node's suite file (part of its fingerprint)."""
-        from netflix_elt.quality.suites import suite_paths
-
-        return suite_paths(self.settings.project_dir)
-
     @contextlib.contextmanager
-    def writing(self, command: str, args: dict[str, Any] | None = None, *, wait: bool = True) -> Iterator[None]:
-        """One command: a new invocation (id, one clock for all its nodes) under the warehouse lock.
+    def locked(self, command: str, *, wait: bool = True) -> Iterator[None]:
+        """Hold the warehouse lock (netflix_elt.lock) for a block: one writer at a time.
 
         Writers wait up to `lock_timeout`; readers (`wait=False`) need the lock only where one
         process at a time may open the warehouse (the embedded engine), and fail at once if held.
         """
         from netflix_elt.lock import warehouse_lock
 
-        self.invocation = Invocation(command, self.settings.target, dict(args or {}))
-        if self._validator is not None:
-            self._validator.invocation_id = self.invocation.id
         if not wait and not self.adapter.exclusive_warehouse:
             yield
             return
@@ -118,13 +109,22 @@ class Workspace:
                 self.notify(f"took over the warehouse lock left by {stale.describe()}, which did not finish")
             yield
 
+    @contextlib.contextmanager
+    def writing(self, command: str, args: dict[str, Any] | None = None, *, wait: bool = True) -> Iterator[None]:
+        """A command that writes artifacts: a new invocation (id, one clock for all its nodes) under the lock."""
+        self.invocation = Invocation(command, self.settings.target, dict(args or {}))
+        if self._validator is not None:
+            self._validator.invocation_id = self.invocation.id
+        with self.locked(command, wait=wait):
+            yield
+
     # commands that write ---------------------------------------------------------------------
     def init(self) -> list[str]:
         """Create the database and schemas (and RAW's tables); returns the statements run."""
         from netflix_elt.ingest.load import ensure_raw
 
         stmts = commands.init_statements(self.settings)
-        with self.writing("init"):
+        with self.locked("init"):
             for stmt in stmts:
                 self.session.sql(stmt).collect()
             ensure_raw(self.session, self.settings)
@@ -134,7 +134,7 @@ class Workspace:
         """COPY what landed and is not loaded yet into RAW (options: force, allow_deletes, skip_batches)."""
         from netflix_elt.ingest.load import load
 
-        with self.writing("load"), self.timings.stage("load"):
+        with self.locked("load"), self.timings.stage("load"):
             self.init()
             stage = self.adapter.copies_from_external_stage
             return load(self.session, self.settings, url, copies_from_external_stage=stage, progress=progress, **opts)
@@ -173,11 +173,9 @@ class Workspace:
         error-severity failure skips everything downstream, snapshots included."""
         names, tested = commands.build_selection(self.project, self.validator().suites, select_, exclude)
         with self.writing("build", args or {"select": list(select_), "exclude": list(exclude)}):
-            inv = self.invocation
             with self.timings.stage("startup"):
                 self.session  # noqa: B018 - start the engine (embedded) or connect (Snowflake)
             report = self.load(from_url, allow_deletes=allow_deletes)
-            self.invocation = inv  # the load is part of this build
             if on_load is not None:
                 on_load(report)
             out = commands.run_graph(self, names, tested=tested, full_refresh=full_refresh, **kw)
@@ -188,7 +186,7 @@ class Workspace:
 
     def retry(self, **kw: Any) -> tuple[Any, Any]:
         """Rerun what failed or was skipped in the last command: (plan, outcome or None)."""
-        with self.writing("retry"):
+        with self.locked("retry"):  # each rerun command starts its own invocation
             return commands.retry(self, **kw)
 
     def validate(self, select_: Sequence[str] = (), exclude: Sequence[str] = (), *,
@@ -220,12 +218,12 @@ class Workspace:
 
     def show(self, name: str, limit: int = 10) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Preview rows of a node (its relation, or the compiled query for ephemeral/analysis)."""
-        with self.writing("show", wait=False):
+        with self.locked("show", wait=False):
             return inspection.show_rows(self, name, limit)
 
     def tables(self) -> list[tuple[str, str, int]]:
         """Every table and view of the warehouse with its row count (schema, name, rows)."""
-        with self.writing("tables", wait=False):
+        with self.locked("tables", wait=False):
             return inspection.list_tables(self)
 
     def validator(self) -> DataValidator:

@@ -154,12 +154,13 @@ def run_graph(
     from netflix_elt.build_state import BuildState
     from netflix_elt.builders import Builders
     from netflix_elt.graph import plan
+    from netflix_elt.quality.suites import suite_paths
 
     validator = ws.validator() if tested else None
     suites = validator.suites if validator is not None else {}
     pname = ws.settings.config.project.name
     graph = plan(ws.project, pname, names, tested=tested, refs={n: suites[n].refs() for n in tested})
-    state = BuildState(ws.session, ws.settings, ws.project, ws.suite_files())
+    state = BuildState(ws.session, ws.settings, ws.project, suite_paths(ws.settings.project_dir))  # in fingerprints
     builders = Builders(ws.settings, ws.project, ws.adapter, ws.invocation, state, validator, full_refresh)
     hooks: list[Hook] = [ws.timings, *([Reporter(reporter)] if reporter else [])]
     return execute(
