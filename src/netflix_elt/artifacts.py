@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from netflix_elt import __version__
+from netflix_elt import __version__, graph
 from netflix_elt.adapters import adapter_class
 from netflix_elt.config import Settings
 from netflix_elt.graph import unique_id
@@ -22,7 +22,7 @@ from netflix_elt.registry import Node, Project
 
 MANIFEST_VERSION = "https://netflix-elt.dev/schemas/manifest/v1.json"
 RUN_RESULTS_VERSION = "https://netflix-elt.dev/schemas/run-results/v1.json"
-RESOURCE_TYPES = {"transform": "model", "seed": "seed", "source": "source", "snapshot": "snapshot", "test": "test"}
+RESOURCE_TYPES = {**graph.RESOURCE_TYPES, "test": "test"}  # a result's kind -> dbt's resource_type
 
 
 def _metadata(kind: str, settings: Settings, invocation_id: str) -> dict[str, Any]:

@@ -137,10 +137,7 @@ def _local_sections(
 
     work = tempfiles.mkdtemp("netflix-elt-print-sql-")
     try:
-        batches = batches_from(url, work / "fetched", {s.file for s in settings.config.sources.values()})
-        unknown = sorted(set(skip_batches) - {b.number for b in batches})
-        if unknown:
-            raise ConfigError(f"--skip-batch {unknown[0]}: {url} has no batch {unknown[0]}")
+        batches = batches_from(settings, url, work / "fetched", skip_batches)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
         report = LoadReport()
         plan = plan_load(settings, batches, _Book([], force), 1, loaded_at, work, report, skip_batches, allow_deletes)

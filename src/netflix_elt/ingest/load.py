@@ -142,16 +142,17 @@ def _plain_folder(local: Path, declared: set[str]) -> LandedBatch:
     return LandedBatch(local.name, local.resolve().as_uri(), files)
 
 
-def batches_from(url: str, work_dir: Path, declared: set[str] | None = None) -> list[LandedBatch]:
+def batches_from(settings: Settings, url: str, work_dir: Path, skip_batches: Sequence[int] = ()) -> list[LandedBatch]:
     """The batches of a landing URL, as local folders (S3 objects are downloaded to work_dir).
 
-    A plain folder of GroupLens CSV files (no `batch=NNNN/` folders) is one batch. `declared`
-    are the file names a batch may hold (the sources' files); anything else refuses the batch.
+    A plain folder of GroupLens CSV files (no `batch=NNNN/` folders) is one batch. A batch may
+    hold only the sources' files; anything else refuses it, as does a `--skip-batch` it lacks.
     """
+    declared = {s.file for s in settings.config.sources.values()}
     local = Path(url[7:] if url.startswith("file://") else url)
     if not url.startswith("s3://") and local.is_dir() and any(local.glob("*.csv")):
         return [_plain_folder(local, declared or {p.name for p in local.glob("*.csv")})]
-    landing = Landing.from_url(url, None if declared is None else declared | {"README.txt"})
+    landing = Landing.from_url(url, declared | {"README.txt"})
     result = []
     for manifest in landing.list_batches():
         folder = landing.fetch(manifest, work_dir / f"batch={manifest.batch:04d}")
@@ -162,6 +163,8 @@ def batches_from(url: str, work_dir: Path, declared: set[str] | None = None) -> 
         result.append(LandedBatch(f"batch={manifest.batch:04d}", uri, files, manifest.batch, rows, sha))
     if not result:
         raise LoadError(f"landing {url} holds no batches; run `netflix-elt extract --to {url}` first")
+    if unknown := sorted(set(skip_batches) - {b.number for b in result}):
+        raise ConfigError(f"--skip-batch {unknown[0]}: {url} has no batch {unknown[0]}")
     return result
 
 
@@ -261,10 +264,7 @@ def load(
     report = LoadReport()
     work = tempfiles.mkdtemp("netflix-elt-load-")
     try:
-        batches = batches_from(url, work / "fetched", {s.file for s in settings.config.sources.values()})
-        unknown = sorted(set(skip_batches) - {b.number for b in batches})
-        if unknown:
-            raise ConfigError(f"--skip-batch {unknown[0]}: {url} has no batch {unknown[0]}")
+        batches = batches_from(settings, url, work / "fetched", skip_batches)
         book = _Book(_history(session, settings), force)
         load_id = _next_load_id(session, settings)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
