@@ -136,8 +136,9 @@ class Workspace:
 
         with self.locked("load"), self.timings.stage("load"):
             self.init()
-            stage = self.adapter.copies_from_external_stage
-            return load(self.session, self.settings, url, copies_from_external_stage=stage, progress=progress, **opts)
+            a = self.adapter
+            return load(self.session, self.settings, url, copies_from_external_stage=a.copies_from_external_stage,
+                        copies_from_local_path=a.copies_from_local_path, progress=progress, **opts)  # fmt: skip
 
     def seed(self, names: list[str] | None = None, *, force: bool = False) -> dict[str, int | None]:
         """Load seeds; one whose file is unchanged since its last load is left as it is (rows None)."""

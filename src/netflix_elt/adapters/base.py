@@ -29,6 +29,7 @@ class Adapter(abc.ABC):
     parallel_sessions: ClassVar[bool]  # statements may run from several threads at once
     exclusive_warehouse: ClassVar[bool]  # one process at a time may open the warehouse
     copies_from_external_stage: ClassVar[bool]  # COPY INTO can read s3:// through a stage
+    copies_from_local_path: ClassVar[bool]  # COPY INTO can read a file:// path of this machine (no PUT)
     creates_database: ClassVar[bool]  # `init` creates the database (else the admin SQL does)
 
     def __init__(self, settings: Settings, command: str | None = None, lock_timeout: float = 0.0) -> None:

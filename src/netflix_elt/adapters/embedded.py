@@ -227,6 +227,7 @@ class EmbeddedAdapter(Adapter):
     parallel_sessions = False  # "connection is busy" from a second thread
     exclusive_warehouse = True  # DuckDB files: one process at a time
     copies_from_external_stage = False  # no httpfs offline: s3:// objects are fetched with boto3
+    copies_from_local_path = True  # the server runs in this process: COPY reads the parsed Parquet in place
     creates_database = True  # the warehouse folder is ours: nothing else creates the database
     engine: ClassVar[EmbeddedEngine] = ENGINE
 

@@ -23,6 +23,7 @@ class SnowflakeAdapter(Adapter):
     parallel_sessions = True
     exclusive_warehouse = False  # readers need no lock; writers still take it (one machine)
     copies_from_external_stage = True
+    copies_from_local_path = False  # files of this machine reach Snowflake by PUT to a stage
     # the admin SQL creates the database (`init --print-admin-sql`): the TRANSFORMER role has no CREATE
     # DATABASE privilege, which Snowflake checks even for IF NOT EXISTS on an existing database
     creates_database = False

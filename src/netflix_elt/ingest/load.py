@@ -22,6 +22,7 @@ from netflix_elt.adapters.durability import confirm_written
 from netflix_elt.config import Settings, SourceSection
 from netflix_elt.errors import ConfigError, LoadError
 from netflix_elt.faults import fault
+from netflix_elt.ingest.book import PastLoad, _Book, _skips, deletion_guard
 from netflix_elt.ingest.landing import BatchManifest, Landing
 from netflix_elt.ingest.parse import ParsedFile, parse_csv, sha256_of
 from netflix_elt.sql import string
@@ -168,24 +169,6 @@ def batches_from(settings: Settings, url: str, work_dir: Path, skip_batches: Seq
     return result
 
 
-@dataclass(frozen=True)
-class PastLoad:
-    """A row of LOAD_HISTORY: what the duplicate check and the deletion guard compare with."""
-
-    load_id: int
-    table: str
-    file: str
-    batch: str
-    checksum: str
-    status: str
-    rows_loaded: int
-    keys: int | None
-
-    def describe(self) -> str:
-        what = "loaded" if self.status == "LOADED" else "skipped"
-        return f"{self.file} ({what} as load {self.load_id}, {self.batch})"
-
-
 def _history(session: Session, settings: Settings) -> list[PastLoad]:
     rows = session.sql(
         "SELECT LOAD_ID, SOURCE_TABLE, FILE, BATCH, CHECKSUM, COALESCE(STATUS, 'LOADED'), ROWS_LOADED, KEY_COUNT "
@@ -216,19 +199,26 @@ def copy_parquet_sql(location: str, name: str, table: str, *, force: bool = Fals
     return f"{sql} FORCE = TRUE" if force else sql
 
 
-def copy_parquet(
-    session: Session, settings: Settings, parquet: Path, table: str, folder: str, *, force: bool = False
-) -> None:
-    """PUT a local Parquet file to the load stage and COPY it into `table` (fully qualified)."""
-    for sql in parquet_statements(settings, parquet.as_posix(), table, folder, force=force):
+def copy_parquet(session: Session, settings: Settings, parquet: Path, table: str, folder: str, *,
+                 force: bool = False, local: bool = False) -> None:  # fmt: skip
+    """COPY a local Parquet file into `table` (fully qualified): PUT to the load stage first, or,
+    where the engine reads this machine's files (`local`, adapter.copies_from_local_path), in place."""
+    for sql in parquet_statements(settings, parquet.as_posix(), table, folder, force=force, local=local):
         session.sql(sql).collect()
 
 
-def parquet_statements(settings: Settings, path: str, table: str, folder: str, *, force: bool = False) -> list[str]:
-    """The PUT of a local Parquet file (`path`, absolute) to the load stage and its COPY into `table`."""
+def parquet_statements(settings: Settings, path: str, table: str, folder: str, *, force: bool = False,
+                       local: bool = False) -> list[str]:  # fmt: skip
+    """The PUT of a local Parquet file (`path`, absolute) to the load stage and its COPY into `table`;
+    with `local` only the COPY, from the file's folder (`FILES = (...)` names the one file)."""
+    directory, name = path.rsplit("/", 1)
+    if local:
+        return [
+            copy_parquet_sql(f"{string('file://' + directory + '/')} FILES = ({string(name)}) ", "", table, force=force)
+        ]
     location = f"@{settings.database}.{settings.raw_schema}.{STAGE}/{folder}/"
     put = f"PUT 'file://{path}' {location} AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
-    return [put, copy_parquet_sql(location, path.rsplit("/", 1)[-1], table, force=force)]
+    return [put, copy_parquet_sql(location, name, table, force=force)]
 
 
 def load(
@@ -241,6 +231,7 @@ def load(
     skip_batches: Sequence[int] = (),
     progress: Callable[[str], None] | None = None,
     copies_from_external_stage: bool | None = None,
+    copies_from_local_path: bool = False,
 ) -> LoadReport:
     """Load every batch of the landing URL that is not loaded yet.
 
@@ -248,7 +239,8 @@ def load(
     loads content again that LOAD_HISTORY already has; `allow_deletes` lets a full extract drop
     more keys than its source's max_delete_fraction; `skip_batches` records those batches'
     files as skipped by the user, so the batches after them load. An s3:// URL is read through an
-    external stage where the adapter can (`copies_from_external_stage`, default: the settings' adapter's).
+    external stage where the adapter can (`copies_from_external_stage`, default: the settings' adapter's);
+    `copies_from_local_path` COPYs the parsed Parquet in place instead of PUT + COPY.
     """
     url = url or settings.landing_url
     if copies_from_external_stage is None:
@@ -269,7 +261,7 @@ def load(
         load_id = _next_load_id(session, settings)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
         plan = plan_load(settings, batches, book, load_id, loaded_at, work, report, skip_batches, allow_deletes, say)
-        _apply(session, settings, plan, loaded_at, say, force=force)
+        _apply(session, settings, plan, loaded_at, say, force=force, local=copies_from_local_path)
         report.files.extend(fl for *_, fl in plan)
         order = {f.file: i for i, f in enumerate(report.files)}
         report.files.sort(key=lambda f: order[f.file])
@@ -287,6 +279,7 @@ def plan_load(settings: Settings, batches: list[LandedBatch], book: _Book, load_
     """Parse and check every file of the batches (no SQL): what `_apply` copies, in order, from `load_id` on."""
     plan: Plan = []
     for batch in batches:
+        todo: list[tuple[str, SourceSection, Path, str, str, int]] = []  # the files to parse, in order
         for name, src in settings.config.sources.items():
             path = batch.files.get(src.file)
             file_uri = f"{batch.uri.rstrip('/')}/{src.file}"
@@ -304,82 +297,47 @@ def plan_load(settings: Settings, batches: list[LandedBatch], book: _Book, load_
                 report.files.append(FileLoad(name, src.table, file_uri, "UNCHANGED", message=why))
                 continue
             if batch.number in skip_batches:
-                fl = FileLoad(
-                    name,
-                    src.table,
-                    file_uri,
-                    "SKIPPED",
-                    load_id=load_id,
-                    message=f"skipped by the user (--skip-batch {batch.number})",
-                    checksum=digest,
-                )
+                why = f"skipped by the user (--skip-batch {batch.number})"
+                fl = FileLoad(name, src.table, file_uri, "SKIPPED", load_id=load_id, message=why, checksum=digest)
                 plan.append((batch, None, fl))
                 book.add(src, PastLoad(load_id, src.table, file_uri, batch.label, digest, "SKIPPED", 0, None))
-                load_id += 1
-                continue
-            say(f"parsing {file_uri}")
-            parsed = parse_csv(
-                path,
-                src,
-                load_id=load_id,
-                loaded_at=loaded_at,
-                source_file=file_uri,
-                source_name=name,
-                work_dir=work / "parsed",
-                digest=digest,
-            )
-            fl = _decide(name, src, batch, parsed, file_uri, load_id, book, allow_deletes)
+            else:
+                todo.append((name, src, path, file_uri, digest, load_id))
+            load_id += 1
+        # the files of one batch are independent (one per source table): parsed side by side, decided in order
+        for (name, src, _path, file_uri, digest, lid), parsed in zip(
+            todo, _parse_all(todo, loaded_at, work / "parsed", say), strict=True
+        ):
+            fl = _decide(name, src, batch, parsed, file_uri, lid, book, allow_deletes)
             plan.append((batch, parsed, fl))
             book.add(
-                src,
-                PastLoad(load_id, src.table, file_uri, batch.label, digest, fl.status, fl.rows_loaded, parsed.keys),
+                src, PastLoad(lid, src.table, file_uri, batch.label, digest, fl.status, fl.rows_loaded, parsed.keys)
             )
-            load_id += 1
+        plan.sort(key=lambda p: p[2].load_id or 0)
     return plan
 
 
-class _Book:
-    """What LOAD_HISTORY (and the files planned so far in this command) say about each source."""
-
-    def __init__(self, history: list[PastLoad], force: bool) -> None:
-        self.force = force
-        self.by_table: dict[str, list[PastLoad]] = {}
-        for h in history:
-            self.by_table.setdefault(h.table, []).append(h)
-
-    def add(self, src: SourceSection, load: PastLoad) -> None:
-        self.by_table.setdefault(src.table, []).append(load)
-
-    def same_content(self, src: SourceSection, file: str, digest: str) -> PastLoad | None:
-        """An earlier load of this file or content: the same file (path and checksum) always; the same
-        content under another path, any load for a delta source, but for a full extract only the
-        latest one (an older extract landed anew is a change back, so it loads)."""
-        if self.force:
-            return None
-        past = self.by_table.get(src.table, [])
-        same_file = next((h for h in past if h.file == file and h.checksum == digest), None)
-        if same_file is not None or src.mode == "append":
-            return same_file or next((h for h in reversed(past) if h.checksum == digest), None)
-        candidates = [h for h in past if h.status == "SKIPPED"] + [h for h in past if h.status == "LOADED"][-1:]
-        return next((h for h in reversed(candidates) if h.checksum == digest), None)
-
-    def previous_extract(self, src: SourceSection) -> PastLoad | None:
-        return next((h for h in reversed(self.by_table.get(src.table, [])) if h.status == "LOADED"), None)
-
-    def has_rows(self, src: SourceSection) -> bool:
-        return any(h.rows_loaded > 0 for h in self.by_table.get(src.table, []))
+PARSE_WORKERS = 2  # big files parse side by side: DuckDB and pyarrow release the GIL
 
 
-def _skips(policy: str, rejected: int, records: int) -> bool:
-    """Snowflake's SKIP_FILE rules: any error, at least N errors, or at least N percent."""
-    if not rejected or policy in ("continue", "abort_statement"):
-        return False
-    if policy == "skip_file":
-        return True
-    limit = policy.removeprefix("skip_file_")
-    if limit.endswith("%"):
-        return rejected * 100 >= float(limit[:-1]) * records
-    return rejected >= int(limit)
+def _parse_all(todo: list[tuple[str, SourceSection, Path, str, str, int]], loaded_at: datetime, work_dir: Path,
+               say: Callable[[str], None]) -> list[ParsedFile]:  # fmt: skip
+    """parse_csv of each file, the largest first on PARSE_WORKERS threads; results in `todo`'s order,
+    and the first failure in that order is the one raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def parse(job: tuple[str, SourceSection, Path, str, str, int]) -> ParsedFile:
+        name, src, path, file_uri, digest, lid = job
+        say(f"parsing {file_uri}")
+        return parse_csv(path, src, load_id=lid, loaded_at=loaded_at, source_file=file_uri, source_name=name,
+                         work_dir=work_dir, digest=digest)  # fmt: skip
+
+    if len(todo) < 2:
+        return [parse(job) for job in todo]
+    with ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="netflix-elt-parse") as pool:
+        largest_first = sorted(range(len(todo)), key=lambda i: -todo[i][2].stat().st_size)
+        futures = {i: pool.submit(parse, todo[i]) for i in largest_first}
+        return [futures[i].result() for i in range(len(todo))]
 
 
 def _decide(
@@ -431,19 +389,6 @@ def _decide(
     return fl
 
 
-def deletion_guard(name: str, src: SourceSection, file_uri: str, keys: int, previous: PastLoad | None) -> None:
-    """Refuse a full extract whose keys drop by more than the source's max_delete_fraction (exit 4)."""
-    if previous is None or not previous.keys or keys >= previous.keys * (1 - src.max_delete_fraction):
-        return
-    key = ", ".join(src.key) if src.key else "rows"
-    raise LoadError(
-        f"{file_uri}: this full extract of {src.table} has {keys:,} keys ({key}), the previous one "
-        f"{previous.keys:,} ({previous.describe()}): {1 - keys / previous.keys:.1%} would be deleted, more than "
-        f"sources.{name}.max_delete_fraction = {src.max_delete_fraction}. Nothing was loaded; if the "
-        "deletions are real, run `netflix-elt load --allow-deletes`"
-    )
-
-
 def _apply(
     session: Session,
     settings: Settings,
@@ -452,8 +397,10 @@ def _apply(
     say: Callable[[str], None],
     *,
     force: bool = False,
+    local: bool = False,
 ) -> None:
-    """COPY every parsed file, its rejects and its history row in one transaction (`force`: FORCE = TRUE)."""
+    """COPY every parsed file, its rejects and its history row in one transaction (`force`: FORCE = TRUE;
+    `local`: COPY the Parquet in place, no PUT)."""
     if not plan:
         return
     raw = f"{settings.database}.{settings.raw_schema}"
@@ -464,11 +411,13 @@ def _apply(
             if parsed is not None and fl.status == "LOADED":
                 say(f"copying {fl.file} into {fl.table}")
                 assert parsed.parquet is not None
-                copy_parquet(session, settings, parsed.parquet, f"{raw}.{fl.table}", f"load_{fl.load_id}", force=force)
+                table, folder = f"{raw}.{fl.table}", f"load_{fl.load_id}"
+                copy_parquet(session, settings, parsed.parquet, table, folder, force=force, local=local)
             fault("load.copy")  # test hook: rows copied, history not yet written, transaction open
             if parsed is not None and parsed.rejects_parquet is not None:
                 rejects = parsed.rejects_parquet
-                copy_parquet(session, settings, rejects, f"{raw}.LOAD_REJECTS", f"load_{fl.load_id}", force=force)
+                folder = f"load_{fl.load_id}"
+                copy_parquet(session, settings, rejects, f"{raw}.LOAD_REJECTS", folder, force=force, local=local)
             keys = parsed.keys if parsed is not None and fl.status == "LOADED" else 0
             session.sql(history_sql(raw, batch, fl, loaded_at, keys)).collect()
         session.sql("COMMIT").collect()

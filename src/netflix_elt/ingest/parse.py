@@ -124,9 +124,11 @@ def _fast_table(body: bytes, source: SourceSection) -> Any | None:
     types = {c: _ARROW_TYPES.get(t) for c, t in source.columns.items()}
     if source.trim_space or None in types.values() or not body.endswith(b"\n"):
         return None
-    if body.translate(None, _NUMERIC_BYTES) or body.count(b"\r") != body.count(b"\r\n"):
+    if body.translate(None, _NUMERIC_BYTES):
         return None
-    if body.startswith((b"\n", b"\r\n")) or b"\n\n" in body or b"\n\r\n" in body:
+    if b"\r" in body and (body.count(b"\r") != body.count(b"\r\n") or b"\n\r\n" in body):
+        return None  # a CR that does not end a line, or an empty CRLF line
+    if body.startswith((b"\n", b"\r\n")) or b"\n\n" in body:
         return None
     try:
         table = pacsv.read_csv(
@@ -221,12 +223,15 @@ def parse_csv(
 
     if not path.is_file():
         raise LoadError(f"{source_file}: file not found")
-    data = path.read_bytes()
-    if not data:
+    with path.open("rb") as f:  # the header line and the body apart: the body is never copied again
+        head, body = f.readline(), f.read()
+    if not head:
         raise LoadError(f"{source_file}: file is empty (0 bytes); expected a CSV header row")
-    digest = digest or hashlib.sha256(data).hexdigest()
-    newline = data.find(b"\n")
-    header_line = decode(source_file, data[: newline if newline >= 0 else len(data)]).rstrip("\r")
+    if digest is None:
+        h = hashlib.sha256(head)
+        h.update(body)
+        digest = h.hexdigest()
+    header_line = decode(source_file, head.removesuffix(b"\n")).rstrip("\r")
     header = header_names(header_line)
     expected = list(source.columns)
     if header != expected:
@@ -234,9 +239,9 @@ def parse_csv(
         shown = shown if len(shown) <= 200 else shown[:200] + "..."
         raise LoadError(f"{source_file}: wrong header {shown!r}; expected {','.join(expected)!r} for {source.table}")
     # the fast path takes only ASCII digits, signs, dots, exponents, commas and line ends: no decoding needed
-    fast = _fast_table(data[newline + 1 :], source) if newline >= 0 else None
-    text = None if fast is not None else decode(source_file, data)
-    del data
+    fast = _fast_table(body, source) if head.endswith(b"\n") else None
+    text = None if fast is not None else decode(source_file, head + body)
+    del head, body
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = true")
@@ -272,7 +277,10 @@ def parse_csv(
         keys = n_good
         if source.key and n_good:
             key = ", ".join(f'"{c}"' for c in source.key)
-            keys = con.execute(f"SELECT COUNT(DISTINCT ({key})) FROM recs WHERE why IS NULL").fetchall()[0][0]
+            # a DISTINCT subquery is a plain hash aggregate: COUNT(DISTINCT (a, b)) over a struct took 1.6 x as long
+            keys = con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {key} FROM recs WHERE why IS NULL)").fetchall()[
+                0
+            ][0]
         work_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{source_name}_{load_id}"
         parquet = work_dir / f"{stem}.parquet"

@@ -1,0 +1,106 @@
+"""The load's fast paths (issue 14) keep its guarantees: COPY in place on the embedded engine (no
+PUT), the files of a batch parsed side by side but decided and numbered in source order, and the
+first failure in that order reported with nothing loaded."""
+
+from __future__ import annotations
+
+import csv
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlglot
+
+from netflix_elt.api import Workspace
+from netflix_elt.config import load_settings
+from netflix_elt.errors import LoadError
+from netflix_elt.ingest import load as load_mod
+from tests.conftest import PROJECT_DIR
+from tests.integration.test_loader import q, raw_counts, write_landing
+
+
+def test_local_copy_statement_is_one_snowflake_copy_without_put():
+    settings = load_settings(PROJECT_DIR)
+    stmts = load_mod.parquet_statements(
+        settings, "/tmp/a b/it's/raw_ratings_1.parquet", "DB.RAW.R", "load_1", local=True
+    )
+    assert len(stmts) == 1 and not stmts[0].startswith("PUT")
+    tree = sqlglot.parse_one(stmts[0], read="snowflake", error_level=sqlglot.ErrorLevel.RAISE)
+    assert isinstance(tree, sqlglot.exp.Copy)
+    assert tree.args["files"][0].this.this == "file:///tmp/a b/it's/"  # the quote survived, escaped
+    assert "FILES = ('raw_ratings_1.parquet')" in stmts[0]
+    staged = load_mod.parquet_statements(settings, "/tmp/x/raw_ratings_1.parquet", "DB.RAW.R", "load_1")
+    assert [s.split()[0] for s in staged] == ["PUT", "COPY"]  # what Snowflake gets: PUT, then COPY
+
+
+def test_embedded_load_sends_no_put_and_loads_every_row(isolated_home, tmp_path, monkeypatch):
+    landing = write_landing(tmp_path / "landing")
+    sent: list[str] = []
+    real = load_mod.copy_parquet
+
+    def spy(session, settings, parquet, table, folder, **kw):
+        sent.extend(load_mod.parquet_statements(settings, parquet.as_posix(), table, folder, **kw))
+        return real(session, settings, parquet, table, folder, **kw)
+
+    monkeypatch.setattr(load_mod, "copy_parquet", spy)
+    with Workspace.from_options(PROJECT_DIR) as ws:
+        report = ws.load(str(landing))
+        assert sent and not [s for s in sent if s.startswith("PUT")]
+        with (landing / "ratings.csv").open(newline="") as f:
+            lines = sum(1 for _ in csv.reader(f)) - 1
+        ratings = next(f for f in report.files if f.table == "RAW_RATINGS")
+        assert ratings.rows_loaded + ratings.rows_rejected == lines
+        assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.RAW_RATINGS")[0][0] == ratings.rows_loaded
+        assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.LOAD_REJECTS")[0][0] == ratings.rows_rejected
+
+
+def test_files_parse_side_by_side_but_load_ids_follow_the_sources(isolated_home, tmp_path, monkeypatch):
+    landing = write_landing(tmp_path / "landing")
+    threads: set[str] = set()
+    real = load_mod.parse_csv
+
+    def spy(*a, **kw):
+        threads.add(threading.current_thread().name)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(load_mod, "parse_csv", spy)
+    with Workspace.from_options(PROJECT_DIR) as ws:
+        report = ws.load(str(landing))
+        rows = q(ws, "SELECT LOAD_ID, SOURCE_TABLE FROM MOVIELENS.RAW.LOAD_HISTORY ORDER BY LOAD_ID")
+    assert all(t.startswith("netflix-elt-parse") for t in threads)
+    settings = load_settings(PROJECT_DIR)
+    present = {p.name for p in landing.iterdir()}
+    declared = [s.table for s in settings.config.sources.values() if s.file in present]
+    assert [t for _, t in rows] == declared  # numbered in the sources' order, whichever parse ended first
+    assert [i for i, _ in rows] == list(range(1, len(declared) + 1))
+    assert [f.table for f in report.files if f.status == "LOADED"] == declared
+
+
+def test_the_first_bad_file_in_source_order_is_reported_and_nothing_loads(isolated_home, tmp_path):
+    landing = write_landing(tmp_path / "landing")
+    (landing / "ratings.csv").write_text("userId,movieId,rating\n1,1,4.0\n")  # wrong header (1st source)
+    (landing / "links.csv").write_text("movieId,imdb\n1,2\n")  # wrong header too (a later source)
+    with Workspace.from_options(PROJECT_DIR) as ws:
+        ws.init()
+        before = raw_counts(ws)
+        with pytest.raises(LoadError, match=r"ratings\.csv: wrong header"):
+            ws.load(str(landing))
+        assert raw_counts(ws) == before
+
+
+def test_the_parse_hashes_exactly_the_bytes_it_read(isolated_home, tmp_path):
+    """The header line and the body are read apart; their checksum is still the whole file's."""
+    landing = write_landing(tmp_path / "landing")
+    settings = load_settings(PROJECT_DIR)
+    src = settings.config.sources["raw_movies"]
+    parsed = load_mod.parse_csv(
+        Path(landing / "movies.csv"),
+        src,
+        load_id=1,
+        loaded_at=datetime(2026, 1, 1),
+        source_file="movies.csv",
+        source_name="raw_movies",
+        work_dir=tmp_path / "w",
+    )
+    assert parsed.sha256 == load_mod.sha256_of(landing / "movies.csv")
