@@ -173,8 +173,8 @@ def deploy_statements(settings: Settings) -> list[str]:
         f"  FROM {string(folder)}\n"
         f"  MAIN_FILE = {string(MAIN_FILE)}\n"
         f"  QUERY_WAREHOUSE = {warehouse}\n"
-        f"  TITLE = 'MovieLens'\n"
-        f"  COMMENT = 'netflix-elt dashboard over the {settings.target_schema} marts'",
+        f"  COMMENT = 'netflix-elt dashboard over the {settings.target_schema} marts'\n"
+        f"  TITLE = 'MovieLens'",
     ]
 
 
