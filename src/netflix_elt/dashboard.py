@@ -1,10 +1,10 @@
 """`netflix-elt dashboard`: the Streamlit app in `dashboards/`, run on 127.0.0.1 or deployed to Snowflake.
 
-Locally the app runs in its own `streamlit run` process, which opens the warehouse with
-`netflix_elt.connect()` on the first page view. On the embedded engine that session holds the
-warehouse lock like a notebook's (command `netflix-elt dashboard`): a CLI command started meanwhile
-exits 3 naming the dashboard's pid, and a page opened while a command writes shows the lock's
-message, never an HTTP 500. So `dashboard` refuses at once (exit 3) when a writer holds the lock.
+Locally the app runs in a server process of its own (Streamlit's server, headless, on 127.0.0.1),
+which opens the warehouse with `netflix_elt.connect()` before it serves the first page. On the
+embedded engine that session holds the warehouse lock like a notebook's (command `netflix-elt
+dashboard`) until the server stops: a CLI command started meanwhile exits 3 naming the dashboard's
+pid, never an HTTP 500, and `dashboard` itself refuses at once (exit 3) while a command writes.
 
 `--deploy` (or `--print-sql`) with the snowflake profile uploads the app's files to an internal
 stage and creates the Streamlit object from them (warehouse runtime; `environment.yml` names the
@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from netflix_elt.config import Settings
-from netflix_elt.errors import ConfigError, NetflixEltError
+from netflix_elt.errors import ConfigError, LockError, NetflixEltError
 from netflix_elt.sql import string
 
 COMMAND = "netflix-elt dashboard"
@@ -69,27 +69,18 @@ def check_warehouse(settings: Settings) -> None:
             pass
 
 
-def streamlit_args(app: Path, port: int) -> list[str]:
-    """`streamlit run` on loopback, headless, without telemetry or a file watcher."""
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(app),
-        "--server.address",
-        HOST,
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-        "--global.developmentMode",
-        "false",
-    ]
+def server_args(app: Path, port: int) -> list[str]:
+    """This module as the server process: it opens the warehouse, then runs Streamlit in the same process."""
+    return [sys.executable, "-m", "netflix_elt.dashboard", str(app), str(port)]
+
+
+STREAMLIT_FLAGS = {  # `streamlit run` on loopback, headless, without telemetry or a file watcher
+    "server.address": HOST,
+    "server.headless": True,
+    "browser.gatherUsageStats": False,
+    "server.fileWatcherType": "none",
+    "global.developmentMode": False,
+}
 
 
 def start(settings: Settings, port: int, *, timeout: float = 60.0) -> tuple[subprocess.Popen[bytes], str]:
@@ -107,7 +98,7 @@ def start(settings: Settings, port: int, *, timeout: float = 60.0) -> tuple[subp
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            streamlit_args(app, port), cwd=settings.project_dir, env=env, stdout=log, stderr=subprocess.STDOUT
+            server_args(app, port), cwd=settings.project_dir, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     url = f"http://{HOST}:{port}/"
     deadline = time.monotonic() + timeout
@@ -115,7 +106,9 @@ def start(settings: Settings, port: int, *, timeout: float = 60.0) -> tuple[subp
         if proc.poll() is not None:
             lines = log_path.read_text(errors="replace").strip().splitlines()
             last = lines[-1] if lines else "no output"
-            raise NetflixEltError(f"streamlit exited with code {proc.returncode}: {last} (all of it: {log_path})")
+            if proc.returncode == LockError.exit_code:  # a writer took the warehouse meanwhile
+                raise LockError(last)
+            raise NetflixEltError(f"the dashboard exited with code {proc.returncode}: {last} (all of it: {log_path})")
         with contextlib.suppress(OSError), urllib.request.urlopen(url + "_stcore/health", timeout=2) as r:
             if r.status == 200:
                 return proc, url
@@ -197,3 +190,26 @@ def deploy(settings: Settings, echo: Callable[[str], None]) -> Sequence[str]:
     finally:
         adapter.close()
     return statements
+
+
+def _run_server(app: str, port: int) -> None:
+    """The server process: open the warehouse first (so the first page needs no engine start-up and a
+    CLI command meanwhile gets the lock's message), import what the app needs, then run Streamlit."""
+    import netflix_elt
+
+    try:
+        netflix_elt.connect(command=COMMAND)
+    except NetflixEltError as e:
+        print(str(e), file=sys.stderr, flush=True)
+        sys.exit(e.exit_code)
+    import altair  # noqa: F401  (what the first page imports: Streamlit's charts are Altair's)
+    import pandas  # noqa: F401
+    from streamlit.web import bootstrap
+
+    flags = {**STREAMLIT_FLAGS, "server.port": port}
+    bootstrap.load_config_options(flag_options=flags)
+    bootstrap.run(app, False, [], flags)
+
+
+if __name__ == "__main__":
+    _run_server(sys.argv[1], int(sys.argv[2]))
