@@ -29,16 +29,19 @@ def connect(
     project_dir: Path | str | None = None,
     *,
     lock_timeout: float = 0.0,
+    command: str = COMMAND,
     **_: Any,
 ) -> Session:
     """A session with the target's schema current; `lock_timeout` seconds to wait for a CLI writer.
+
+    `command` is what the warehouse lock tells a CLI command started meanwhile (the dashboard says so).
 
     Raises ConfigError when this process already holds a session on another target of the same
     warehouse folder (the emulator allows one login per folder and process, and switching that
     session's schema would silently point the first notebook cell at the other target).
     """
     settings = load_settings(Path(project_dir) if project_dir else None, target=target, profile=profile)
-    adapter = adapter_for(settings, command=COMMAND, lock_timeout=lock_timeout)
+    adapter = adapter_for(settings, command=command, lock_timeout=lock_timeout)
     holding = getattr(adapter, "open_target", lambda: None)()
     if holding is not None and holding != settings.target:
         raise ConfigError(

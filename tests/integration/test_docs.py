@@ -312,7 +312,7 @@ def test_lineage_graph_in_chromium(browser: Any, served: str, site: dict[str, An
     box = browser.find_element(By.ID, "search")
     box.send_keys("release_date")
     found = _wait(lambda: [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#results a.node-link")])
-    assert found == ["seed_movie_release_dates", "mart_movie_releases"]
+    assert found == ["seed_movie_release_dates", "mart_movie_releases", "mart_movie_stats"]
     assert has("mart_movie_releases", "match") and has("dim_users", "faded")
     box.send_keys(Keys.ENTER)
     assert _wait(lambda: browser.find_element(By.ID, "panel-title").text == "seed_movie_release_dates")

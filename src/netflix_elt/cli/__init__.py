@@ -482,3 +482,36 @@ def docs_serve(project_dir: Path | None, target: str | None, profile: str | None
         server.serve_forever()
     finally:
         server.server_close()
+
+
+# dashboard (netflix_elt.dashboard) ----------------------------------------------------------------
+@main.command()
+@common_options
+@click.option(
+    "--port",
+    default=8501,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port on 127.0.0.1; 0 picks a free one.",
+)
+@click.option("--deploy", is_flag=True, help="With --profile snowflake: stage the app and CREATE OR REPLACE STREAMLIT.")
+@PRINT_SQL
+def dashboard(
+    project_dir: Path | None,
+    target: str | None,
+    profile: str | None,
+    debug: bool,
+    port: int,
+    deploy: bool,
+    print_sql: bool,
+) -> None:
+    """The MovieLens dashboard (dashboards/movielens.py) on 127.0.0.1, or deployed to Streamlit in Snowflake."""
+    from netflix_elt import dashboard as app
+
+    settings = workspace(project_dir, target, profile).settings
+    if print_sql:
+        click.echo(app.deploy_script(settings), nl=False)
+    elif deploy:
+        app.deploy(settings, echo=lambda stmt: console.print(f"[green]ok[/green] {esc(stmt)}", soft_wrap=True))
+    else:
+        sys.exit(app.serve(settings, port, echo=lambda line: console.print(esc(line), soft_wrap=True)))

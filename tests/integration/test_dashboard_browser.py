@@ -1,0 +1,153 @@
+"""`netflix-elt dashboard` on the fixture warehouse in headless Chromium, and beside the CLI.
+
+The server runs as a subprocess (as a user starts it); once a page has opened the warehouse, a CLI
+command gets the warehouse lock's message naming the dashboard (exit 3), never an HTTP 500.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import PROJECT_DIR
+from tests.integration.test_docs import CHROMEDRIVER, CHROMIUM
+
+SCREENSHOT_IN_REPO = PROJECT_DIR / "docs" / "img" / "dashboard.png"
+pytestmark = pytest.mark.timeout(300)
+
+
+def env_of(warehouse: Path, target: Path) -> dict[str, str]:
+    return {**os.environ, "NETFLIX_ELT_HOME": str(warehouse / "home"), "NETFLIX_ELT_TARGET_PATH": str(target)}
+
+
+@pytest.fixture(scope="module")
+def served(built_fixture_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`netflix-elt dashboard --port 0` in a subprocess; its URL once it answers."""
+    from netflix_elt.adapters.embedded import ENGINE
+
+    # this test process still holds the warehouse it built (and its lock): give it to the server
+    ENGINE.release(ENGINE.key(built_fixture_warehouse / "home" / "warehouse"))
+    target = tmp_path_factory.mktemp("dashboard_target")
+    env = env_of(built_fixture_warehouse, target)
+    exe = Path(sys.executable).with_name("netflix-elt")
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [str(exe), "dashboard", "--port", "0", "--project-dir", str(PROJECT_DIR)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        yield {"url": match.group(0), "env": env, "target": target, "startup": time.monotonic() - started}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
+        pytest.skip(f"{CHROMIUM} or {CHROMEDRIVER} is absent; `make chromium` installs them (Debian packages)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1600,2200",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+RENDERED = """
+const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+return {
+  charts: charts.length,
+  drawn: charts.filter(c => c.querySelector('canvas, svg') && c.getBoundingClientRect().height > 50).length,
+  metrics: [...document.querySelectorAll('[data-testid="stMetric"]')].map(m => m.innerText.replace(/\\n+/g, ' | ')),
+  tables: document.querySelectorAll('[data-testid="stDataFrame"]').length,
+  errors: [...document.querySelectorAll('[data-testid="stException"], [data-testid="stAlert"]')].map(e => e.innerText),
+  running: !!document.querySelector('[data-testid="stStatusWidget"]'),
+};
+"""
+
+
+def wait_rendered(browser: Any, timeout: float = 90.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = browser.execute_script(RENDERED)
+        done = state["drawn"] == 5 and state["tables"] == 1 and len(state["metrics"]) == 6
+        if done or state["errors"] or time.monotonic() > deadline:
+            return state
+        time.sleep(0.1)
+
+
+def test_dashboard_renders_every_chart_in_chromium_then_the_cli_gets_the_lock_message(
+    browser: Any, served: dict[str, Any]
+) -> None:
+    started = time.monotonic()
+    browser.get(served["url"])
+    state = wait_rendered(browser)
+    first_render = time.monotonic() - started
+    assert not state["errors"], state["errors"]
+    assert state["charts"] == state["drawn"] == 5, state
+    assert state["tables"] == 1
+    metrics = dict(m.split(" | ", 1) for m in state["metrics"])
+    assert metrics["Ratings"] == "100,836" and metrics["Users"] == "610" and metrics["Movies"] == "9,742"
+    assert metrics["First rating"] == "1996-03-29" and metrics["Last rating"] == "2018-09-24"
+    print(f"first full render {first_render:.2f}s (server up after {served['startup']:.2f}s)")
+
+    time.sleep(1.0)  # let the last chart finish its transition before the picture
+    shot = served["target"] / "test-artifacts" / "dashboard.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 50_000
+    if os.environ.get("NETFLIX_ELT_UPDATE_SCREENSHOT"):
+        SCREENSHOT_IN_REPO.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, SCREENSHOT_IN_REPO)
+
+    # the page opened the warehouse: a CLI command now gets the lock's message naming the dashboard
+    done = subprocess.run(
+        [sys.executable, "-m", "netflix_elt.cli", "tables", "--project-dir", str(PROJECT_DIR)],
+        env=served["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 3, out
+    assert "netflix-elt dashboard" in out and "locked by pid" in out, out
+    assert "HTTP 500" not in out and "290500" not in out and "Traceback" not in out
