@@ -203,6 +203,37 @@ def test_a_merge_never_replaces_a_row_by_an_older_one_and_null_is_oldest(ws):
     assert [tuple(r) for r in ws.session.sql(stmt).collect()] == [(0, 0)]
 
 
+def test_the_embedded_upsert_leaves_the_table_the_merge_leaves(ws):
+    """adapter.upsert on the embedded engine (DELETE + INSERT in one transaction) against the one-statement
+    MERGE of the same rows: the same table and the same (inserted, updated) counts, NULL keys and ties
+    included; a second run changes nothing."""
+    from netflix_elt.materializations.statements import incremental_merge_sql
+
+    ws.init()
+    cols = "K INT, V VARCHAR, TS TIMESTAMP_NTZ, L INT, R INT"
+    rows = {
+        "T": "(1,'old',NULL,1,1), (2,'keep','2020-01-02',1,2), (3,'old','2020-01-01',2,5), "
+        "(NULL,'nk','2020-01-01',1,1), (4,'keep','2020-01-01',3,5), (5,'old','2020-01-01',3,5), "
+        "(7,'keep','2020-01-01',3,5)",
+        "S": "(1,'new','2000-01-01',0,0), (2,'lose',NULL,9,9), (3,'new','2020-01-01',3,1), (NULL,'nk2',NULL,2,2), "
+        "(4,'lose','2020-01-01',2,9), (5,'new','2020-01-01',3,6), (6,'ins',NULL,1,1), (7,'same','2020-01-01',3,5)",
+    }
+    for name in ("T", "U", "S"):
+        ws.session.sql(f"CREATE OR REPLACE TABLE MOVIELENS.DEV.{name} ({cols})").collect()
+        ws.session.sql(f"INSERT INTO MOVIELENS.DEV.{name} VALUES {rows['S' if name == 'S' else 'T']}").collect()
+    args = ("SELECT * FROM MOVIELENS.DEV.S", ["K", "V", "TS", "L", "R"], ["K"], ["TS", "L", "R"])
+    merged = [tuple(r) for r in ws.session.sql(incremental_merge_sql("MOVIELENS.DEV.T", *args)).collect()]
+    upsert = ws.adapter.upsert("MOVIELENS.DEV.U", *args, log=(log := []), name="t", error=RuntimeError)
+    assert [upsert] == merged == [(2, 3)]  # K 6 and the NULL key inserted; K 1, 3, 5 updated
+    assert any(s.startswith("DELETE FROM MOVIELENS.DEV.U") for s in log) and "COMMIT" in log
+    table = "SELECT K, V, DATE_PART(EPOCH_SECOND, TS), L, R FROM MOVIELENS.DEV.{} ORDER BY K, V"
+    assert [tuple(r) for r in ws.session.sql(table.format("U")).collect()] == [
+        tuple(r) for r in ws.session.sql(table.format("T")).collect()
+    ]
+    assert ws.adapter.upsert("MOVIELENS.DEV.U", *args, log=[], name="t", error=RuntimeError) == (1, 0)  # NULL key again
+    assert not ws.adapter.relation_exists("MOVIELENS.DEV.U__NETFLIX_ELT_WORK")
+
+
 # ---- any order of loads, any grouping of runs: the same table as a full refresh and the reference
 
 _bases = itertools.count(1)  # each example rates with its own users, so examples share one warehouse

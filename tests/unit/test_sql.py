@@ -80,6 +80,19 @@ def test_merge_statement_shape():
     assert 'SET t."USER_ID"' not in sql and ', t."USER_ID" = s' not in sql.split("UPDATE SET")[1]
 
 
+def test_upsert_statements_are_snowflake_delete_using_and_insert_anti_join():
+    delete = parse(m.upsert_delete_sql("MOVIELENS.DEV.FCT", "MOVIELENS.DEV.W", INC.unique_key, m.latest_order(INC)))
+    assert isinstance(delete, exp.Delete) and delete.args["using"]
+    compared = {(c.table, c.name) for c in delete.args["where"].find_all(exp.Column)}
+    assert compared == {(a, c) for a in "st" for c in ("USER_ID", "MOVIE_ID", "RATING", "_LOAD_ID")}
+    insert = parse(m.upsert_insert_sql("MOVIELENS.DEV.FCT", "MOVIELENS.DEV.W", ["USER_ID", "MOVIE_ID"], INC.unique_key))
+    assert isinstance(insert, exp.Insert)
+    exists = insert.find(exp.Exists)
+    assert exists is not None and isinstance(exists.parent, exp.Not)
+    # without latest_by every matched row is replaced, as MERGE ... WHEN MATCHED THEN UPDATE
+    assert "AND (" not in m.upsert_delete_sql("T", "W", ["K"], ())
+
+
 def test_latest_order_ends_with_the_load_unless_latest_by_places_it():
     assert m.latest_order(INC) == ("RATING", "_LOAD_ID")
     placed = replace(INC, latest_by=("TS", "_LOAD_ID", "_SOURCE_ROW"))

@@ -97,6 +97,21 @@ class Adapter(abc.ABC):
         `hook` names the test hooks (netflix_elt.faults) on engines that publish in several steps.
         """
 
+    def upsert(self, relation: str, source_sql: str, columns: Sequence[str], unique_key: Sequence[str],
+               latest_by: Sequence[str], *, log: list[str], name: str,
+               error: type[NetflixEltError]) -> tuple[int, int]:  # fmt: skip
+        """Insert the source's new keys and update the rows it beats by `latest_by`: (inserted, updated).
+
+        `source_sql` has one row per key. Here: one MERGE (`incremental_merge_sql`) through `merge`.
+        """
+        from netflix_elt.materializations.statements import incremental_merge_sql
+
+        def merge_into(target: str) -> str:
+            return incremental_merge_sql(target, source_sql, columns, unique_key, latest_by)
+
+        res = self.merge(relation, merge_into, log=log, name=name, error=error, hook="incremental.work")
+        return (int(res[0][0]), int(res[0][1])) if res else (0, 0)
+
     def confirm_written(
         self, what: str, error: type[NetflixEltError], check_sql: str | None = None, expect: int | None = None
     ) -> None:

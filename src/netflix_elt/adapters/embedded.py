@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -28,7 +28,8 @@ from netflix_elt.adapters.borrowed import SHARED_CONNECTION_KEY, share_connectio
 from netflix_elt.errors import ConfigError, NetflixEltError
 from netflix_elt.faults import fault
 from netflix_elt.lock import warehouse_lock
-from netflix_elt.sql import string
+from netflix_elt.materializations.statements import upsert_delete_sql, upsert_insert_sql
+from netflix_elt.sql import string, wrap
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -300,6 +301,34 @@ class EmbeddedAdapter(Adapter):
             run_logged(session, sql, log)
             fault(f"{hook}.swap")
         return res
+
+    def upsert(self, relation: str, source_sql: str, columns: Sequence[str], unique_key: Sequence[str],
+               latest_by: Sequence[str], *, log: list[str], name: str,
+               error: type[NetflixEltError]) -> tuple[int, int]:  # fmt: skip
+        """DELETE the rows the source replaces and INSERT the source rows whose key is then absent, in one
+        transaction: DuckDB commits both or neither, and only the changed rows are written.
+
+        Why not `merge` (copy and publish): that writes the whole table twice, 20 M rows for a +1 % batch
+        of fct_ratings. The emulator cannot run its own MERGE rewrite inside BEGIN/COMMIT (it writes a
+        second database), but a DELETE and an INSERT into one table it can. The source rows are
+        computed once, into `<NAME>__NETFLIX_ELT_WORK` (before BEGIN: DDL), and dropped after.
+        """
+        session, work = self.session, f"{relation}{WORK_SUFFIX}"
+        run_logged(session, f"CREATE OR REPLACE TABLE {work} AS {wrap(source_sql)}", log)
+        try:
+            run_logged(session, "BEGIN", log)
+            deleted = int(run_logged(session, upsert_delete_sql(relation, work, unique_key, latest_by), log)[0][0])
+            fault("incremental.upsert")  # test hook: replaced rows deleted, their successors not yet inserted
+            inserted = int(run_logged(session, upsert_insert_sql(relation, work, columns, unique_key), log)[0][0])
+            run_logged(session, "COMMIT", log)
+        except Exception as e:
+            with contextlib.suppress(Exception):
+                session.sql("ROLLBACK").collect()
+            raise self._merge_failed(e, name, error) from e
+        finally:
+            with contextlib.suppress(Exception):
+                session.sql(f"DROP TABLE IF EXISTS {work}").collect()
+        return inserted - deleted, deleted
 
     def confirm_written(
         self, what: str, error: type[NetflixEltError], check_sql: str | None = None, expect: int | None = None

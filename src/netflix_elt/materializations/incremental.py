@@ -54,22 +54,20 @@ class Incremental(Materialization):
         if new_watermark is None:  # nothing arrived since the last run
             return BuildResult(adapter.row_count(relation), [], "merged: 0 inserted, 0 updated")
         source = incremental_source_sql(sql, node, watermark)
-
-        def merge_into(target: str) -> str:
-            return incremental_merge_sql(target, source, columns, node.unique_key, order)
-
-        res = adapter.merge(
+        inserted, updated = adapter.upsert(
             relation,
-            merge_into,
+            source,
+            columns,
+            node.unique_key,
+            order,
             log=[],
             name=f"transform {node.name!r}",
             error=TransformError,
-            hook="incremental.work",
         )
         adapter.confirm_written(f"the MERGE into {relation}", TransformError, f"SELECT COUNT(*) FROM {relation}")
         fault("incremental.merge")  # test hook: merged, watermark not yet advanced
-        inserted, updated = (int(res[0][0]), int(res[0][1])) if res else (0, 0)
         state.set(node.name, new_watermark)
         # target/compiled shows the MERGE into the table itself, whatever copy the adapter merged into
         msg = f"merged: {inserted} inserted, {updated} updated"
-        return BuildResult(adapter.row_count(relation), [merge_into(relation)], msg)
+        merge = incremental_merge_sql(relation, source, columns, node.unique_key, order)
+        return BuildResult(adapter.row_count(relation), [merge], msg)

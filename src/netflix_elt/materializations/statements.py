@@ -69,6 +69,26 @@ def incremental_merge_sql(
     )
 
 
+def upsert_delete_sql(relation: str, source: str, unique_key: Sequence[str], latest_by: Sequence[str] = ()) -> str:
+    """The first half of a MERGE as two statements: delete the rows of `relation` that a row of
+    `source` (a table, one row per key) replaces, i.e. what `incremental_merge_sql` would update."""
+    on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in unique_key)
+    guard = f" AND {newer_sql(latest_by)}" if latest_by else ""
+    return f"DELETE FROM {relation} AS t USING {source} AS s\nWHERE {on}{guard}"
+
+
+def upsert_insert_sql(relation: str, source: str, columns: Sequence[str], unique_key: Sequence[str]) -> str:
+    """The second half: insert the rows of `source` whose key `relation` no longer has (new keys, and
+    the keys upsert_delete_sql just deleted); a matched row the source does not beat stays."""
+    on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in unique_key)
+    cols = ", ".join(quote(c) for c in columns)
+    vals = ", ".join(f"s.{quote(c)}" for c in columns)
+    return (
+        f"INSERT INTO {relation} ({cols})\nSELECT {vals} FROM {source} AS s\n"
+        f"WHERE NOT EXISTS (SELECT 1 FROM {relation} AS t WHERE {on})"
+    )
+
+
 def latest_order(node: Node) -> tuple[str, ...]:
     """The order that picks an incremental node's row per unique key: `latest_by`, then the load.
 
