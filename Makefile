@@ -41,7 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src transforms tests benchmarks
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/build_bench.py --scale 20m
+	$(BIN)/python benchmarks/build_bench.py --scale 20m --repeat 3
 
 # Re-resolve the lock from pyproject.toml (needs the package registry).
 lock:

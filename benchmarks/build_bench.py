@@ -1,14 +1,16 @@
 """netflix-elt build against dbt-duckdb and a plain-DuckDB floor, measured in the same run.
 
-    python benchmarks/build_bench.py --scale 20m        (make bench)
+    python benchmarks/build_bench.py --scale 20m --repeat 3        (make bench)
 
-1. Generates synthetic data at the scale (not counted), batch 1 and a +1% batch 2.
-2. Times `netflix-elt build` on the embedded engine, per stage (load, seed, run, snapshot,
-   validate, from target/timings.json) with peak RSS, then the incremental build after batch 2.
-3. On the same batch-1 files runs the anchors from ../shared/anchors: the dbt peer (in its own
-   virtual environment, created here: dbt-core<1.12 with dbt-duckdb) and the plain-DuckDB floor.
-4. Prints a side-by-side table, `framework/dbt ratio`, and last `framework/floor ratio`
-   (our load + run / the floor's load + transforms).
+1. Generates synthetic data at the scale (not counted), batch 1 and a +1% batch 2, once.
+2. Each round, interleaved so that one noisy moment does not decide: `netflix-elt build` on the
+   embedded engine from an empty warehouse (per stage from target/timings.json, peak RSS), the
+   incremental build after batch 2, then on the same batch-1 files the anchors from
+   ../shared/anchors: the dbt peer (its own virtual environment, created here: dbt-core<1.12 with
+   dbt-duckdb, including its incremental run after +1% ratings) and the plain-DuckDB floor.
+3. Prints the medians side by side and the ratios of medians: `framework/dbt ratio`,
+   `incremental framework/dbt ratio`, `framework/floor ratio` (our load + run / the floor's load +
+   transforms), and writes every round's figures as JSON under target/bench/.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import ast
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,7 +110,7 @@ def run_anchors(data_dir: Path, skip: bool) -> dict[str, tuple[float, float]]:
     timed([py, "-c", inc], env)
     out["peer: incremental dbt run"] = timed([dbt, "run", *proj], env)[:2]
     for k, (sec, rss) in out.items():
-        print(f"  {k:<28} {sec:7.2f} s  peak {rss:,.0f} MB")
+        print(f"  {k:<28} {sec:7.2f} s  peak {rss:,.0f} MB", flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
     return out
 
@@ -124,98 +128,120 @@ def stage_times(target: Path) -> dict[str, dict[str, float]]:
     return json.loads((target / "timings.json").read_text())["stages"]
 
 
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def run_ours(cli: list[str], gen: Path, home: Path, target: Path) -> dict[str, float]:
+    """One netflix-elt full build on batch 1, then the incremental build after batch 2 (a fresh home)."""
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(target, ignore_errors=True)
+    (home / "landing").mkdir(parents=True)
+    shutil.copytree(gen / "batch=0001", home / "landing" / "batch=0001")
+    env = {**os.environ, "NETFLIX_ELT_HOME": str(home), "NETFLIX_ELT_TARGET_PATH": str(target)}
+    out: dict[str, float] = {}
+    out["full build (wall)"], out["full build peak MB"], res = timed([*cli, "build"], env)
+    if "ERROR" in res.stdout or "FAIL" in res.stdout:
+        print(res.stdout[-3000:])
+    for st, v in stage_times(target).items():
+        out[st] = v["seconds"]
+    print(f"netflix-elt build: {out['full build (wall)']:.2f} s wall, peak {out['full build peak MB']:,.0f} MB")
+    print_node_profile(target, "full build")
+    shutil.copytree(gen / "batch=0002", home / "landing" / "batch=0002")
+    out["incremental +1% (wall)"], out["incremental peak MB"], _ = timed([*cli, "build"], env)
+    for st, v in stage_times(target).items():
+        out[f"incremental {st}"] = v["seconds"]
+    print(f"netflix-elt incremental build: {out['incremental +1% (wall)']:.2f} s wall")
+    print_node_profile(target, "incremental build")
+    shutil.rmtree(home, ignore_errors=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="20m")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of netflix-elt, peer, floor (medians reported)")
     parser.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: a temp dir)")
     parser.add_argument("--skip-anchors", action="store_true", help="do not run the dbt peer and the floor")
-    parser.add_argument("--only-anchors", action="store_true", help="run just the anchors on the kept batch 1")
+    parser.add_argument("--json", type=Path, default=ROOT / "target" / "bench", help="folder for the figures as JSON")
     args = parser.parse_args(argv)
-    if args.only_anchors:
-        run_anchors((args.keep or Path(".")) / "home" / "landing" / "batch=0001", False)
-        return 0
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="netflix-elt-bench-"))
-    home, target = work / "home", work / "target"
-    shutil.rmtree(home, ignore_errors=True)
-    shutil.rmtree(target, ignore_errors=True)
-    env = {**os.environ, "NETFLIX_ELT_HOME": str(home), "NETFLIX_ELT_TARGET_PATH": str(target)}
+    gen_home = work / "generated"
     cli = [str(BIN / "netflix-elt")]
-    print(f"machine: {os.cpu_count()} cores; scale {args.scale}; work folder {work}", flush=True)
+    print(f"machine: {os.cpu_count()} cores; scale {args.scale}; {args.repeat} rounds; work folder {work}", flush=True)
+    landing = gen_home / "landing"
+    if not (landing / "batch=0002" / "manifest.json").is_file():
+        shutil.rmtree(gen_home, ignore_errors=True)
+        env = {**os.environ, "NETFLIX_ELT_HOME": str(gen_home)}
+        t0 = time.perf_counter()
+        for batch in ("1", "2"):  # batch 2: +1% ratings, and the deltas of the other files
+            sh([*cli, "extract", "--source", "synthetic", "--scale", args.scale, "--seed", str(args.seed),
+                "--batch", batch], env)  # fmt: skip
+        print(f"generate batches 1 and 2 (not counted): {time.perf_counter() - t0:.1f} s", flush=True)
 
-    t0 = time.perf_counter()
-    sh([*cli, "extract", "--source", "synthetic", "--scale", args.scale, "--seed", str(args.seed)], env)
-    print(f"generate batch 1 (not counted): {time.perf_counter() - t0:.1f} s", flush=True)
-    batch1 = home / "landing" / "batch=0001"
+    rounds: list[dict[str, float]] = []
+    for r in range(1, args.repeat + 1):
+        print(f"--- round {r} of {args.repeat}", flush=True)
+        ours = run_ours(cli, landing, work / "home", work / "target")
+        peer = run_anchors(landing / "batch=0001", args.skip_anchors)
+        rounds.append({**{f"ours: {k}": v for k, v in ours.items()}, **{k: v[0] for k, v in peer.items()}})
+    med = {k: median([r[k] for r in rounds if k in r]) for k in rounds[0]}
 
-    full_wall, full_rss, res = timed([*cli, "build"], env)
-    if "ERROR" in res.stdout or "FAIL" in res.stdout:
-        print(res.stdout[-3000:])
-    full = stage_times(target)
-    print(f"netflix-elt build: {full_wall:.2f} s wall, peak {full_rss:,.0f} MB", flush=True)
-    print_node_profile(target, "full build")
-
-    t0 = time.perf_counter()
-    sh([*cli, "extract", "--source", "synthetic", "--scale", args.scale, "--seed", str(args.seed), "--batch", "2"], env)
-    print(f"generate batch 2, +1% (not counted): {time.perf_counter() - t0:.1f} s", flush=True)
-    inc_wall, inc_rss, _ = timed([*cli, "build"], env)
-    inc = stage_times(target)
-    print_node_profile(target, "incremental build")
-
-    peer = run_anchors(batch1, args.skip_anchors)
-
-    rows = [("stage", "netflix-elt s", "peak MB", "dbt peer s", "floor s")]
-    peer_map = {
-        "load": "peer: load (duckdb copy)",
-        "seed": "peer: dbt seed",
-        "run": "peer: dbt run",
-        "snapshot": "peer: dbt snapshot",
-        "validate": "peer: dbt test",
-    }
+    rows = [("stage", "netflix-elt s", "dbt peer s", "floor s")]
+    peer_map = {"load": "peer: load (duckdb copy)", "seed": "peer: dbt seed", "run": "peer: dbt run",
+                "snapshot": "peer: dbt snapshot", "validate": "peer: dbt test"}  # fmt: skip
     for st in STAGES:
-        ours = full.get(st, {"seconds": 0.0, "peak_rss_mb": 0.0})
         rows.append(
             (
                 st,
-                f"{ours['seconds']:.2f}",
-                f"{ours['peak_rss_mb']:,.0f}",
-                f"{peer[peer_map[st]][0]:.2f}" if st in peer_map and peer_map[st] in peer else "-",
+                f"{med.get(f'ours: {st}', 0.0):.2f}",
+                f"{med[peer_map[st]]:.2f}" if peer_map.get(st) in med else "-",
                 "",
             )
         )
-    ours_total = full_wall
-    peer_total = peer["peer: total"][0] if "peer: total" in peer else None
-    floor = peer["floor: load+transform"][0] if "floor: load+transform" in peer else None
+    floor = med.get("floor: load+transform")
+    peer_total, peer_inc = med.get("peer: total"), med.get("peer: incremental dbt run")
+    full, inc = med["ours: full build (wall)"], med["ours: incremental +1% (wall)"]
     rows.append(
         (
             "full build (wall)",
-            f"{ours_total:.2f}",
-            f"{full_rss:,.0f}",
+            f"{full:.2f}",
             f"{peer_total:.2f}" if peer_total else "-",
             f"{floor:.2f}" if floor else "-",
         )
     )
-    rows.append(
-        (
-            "incremental +1% (wall)",
-            f"{inc_wall:.2f}",
-            f"{inc_rss:,.0f}",
-            f"{peer['peer: incremental dbt run'][0]:.2f}" if "peer: incremental dbt run" in peer else "-",
-            "",
-        )
+    rows.append(("incremental +1% (wall)", f"{inc:.2f}", f"{peer_inc:.2f}" if peer_inc else "-", ""))
+    print(f"\nmedians of {args.repeat} rounds:")
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+    inc_stages = ", ".join(
+        f"{k[len('ours: incremental ') :]} {v:.2f}"
+        for k, v in med.items()
+        if k.startswith("ours: incremental ") and k[len("ours: incremental ") :] in STAGES
     )
-    inc_stages = ", ".join(f"{k} {v['seconds']:.2f}" for k, v in inc.items())
-    print()
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for r in rows:
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
     print(f"incremental stages: {inc_stages}")
-    load_run = full.get("load", {}).get("seconds", 0) + full.get("run", {}).get("seconds", 0)
+    peaks = med["ours: full build peak MB"], med["ours: incremental peak MB"]
+    print(f"peak RSS: full build {peaks[0]:,.0f} MB, incremental {peaks[1]:,.0f} MB")
+    load_run = med.get("ours: load", 0.0) + med.get("ours: run", 0.0)
+    ratios = {}
     if peer_total:
-        print(f"framework/dbt ratio: {ours_total / peer_total:.2f}")
+        ratios["framework/dbt ratio"] = full / peer_total
+    if peer_inc:
+        ratios["incremental framework/dbt ratio"] = inc / peer_inc
     if floor:
-        print(f"framework/floor ratio: {load_run / floor:.2f}")
+        ratios["framework/floor ratio"] = load_run / floor
+    for k, v in ratios.items():
+        print(f"{k}: {v:.2f}")
+    args.json.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.json / f"build_bench_{args.scale}_{stamp}.json"
+    figures = {"scale": args.scale, "repeat": args.repeat, "cores": os.cpu_count(), "at": stamp,
+               "rounds": rounds, "medians": med, "ratios": ratios}  # fmt: skip
+    out.write_text(json.dumps(figures, indent=2))
+    print(f"figures: {out}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0
