@@ -172,11 +172,12 @@ class Workspace:
         """The whole build: the load, then one graph of seeds, the suites of the sources they read,
         transforms and snapshots, each table's suite right after it (as `dbt build`). An
         error-severity failure skips everything downstream, snapshots included."""
-        names, tested = commands.build_selection(self.project, self.validator().suites, select_, exclude)
+        names, tested = commands.build_selection(self.project, self.validator().suite_names(), select_, exclude)
         with self.writing("build", args or {"select": list(select_), "exclude": list(exclude)}):
             with self.timings.stage("startup"):
                 self.session  # noqa: B018 - start the engine (embedded) or connect (Snowflake)
-            report = self.load(from_url, allow_deletes=allow_deletes)
+            self.validator().prepare_in_background()  # GX imports while the load parses; checked before it writes
+            report = self.load(from_url, allow_deletes=allow_deletes, before_write=lambda: self.validator().suites)
             if on_load is not None:
                 on_load(report)
             out = commands.run_graph(self, names, tested=tested, full_refresh=full_refresh, **kw)

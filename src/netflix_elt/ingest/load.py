@@ -232,6 +232,7 @@ def load(
     progress: Callable[[str], None] | None = None,
     copies_from_external_stage: bool | None = None,
     copies_from_local_path: bool = False,
+    before_write: Callable[[], object] | None = None,
 ) -> LoadReport:
     """Load every batch of the landing URL that is not loaded yet.
 
@@ -240,7 +241,8 @@ def load(
     more keys than its source's max_delete_fraction; `skip_batches` records those batches'
     files as skipped by the user, so the batches after them load. An s3:// URL is read through an
     external stage where the adapter can (`copies_from_external_stage`, default: the settings' adapter's);
-    `copies_from_local_path` COPYs the parsed Parquet in place instead of PUT + COPY.
+    `copies_from_local_path` COPYs the parsed Parquet in place instead of PUT + COPY. `before_write`
+    runs after every file is parsed and checked, before anything is written (what it raises stops the load).
     """
     url = url or settings.landing_url
     if copies_from_external_stage is None:
@@ -250,6 +252,8 @@ def load(
     say = progress or (lambda _msg: None)
     ensure_raw(session, settings)
     if copies_from_external_stage and url.startswith("s3://"):
+        if before_write is not None:  # Snowflake parses the files itself: nothing to overlap with
+            before_write()
         return load_from_external_stage(
             session, settings, url, force=force, allow_deletes=allow_deletes, skip_batches=skip_batches, say=say
         )
@@ -261,6 +265,8 @@ def load(
         load_id = _next_load_id(session, settings)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
         plan = plan_load(settings, batches, book, load_id, loaded_at, work, report, skip_batches, allow_deletes, say)
+        if before_write is not None:
+            before_write()
         _apply(session, settings, plan, loaded_at, say, force=force, local=copies_from_local_path)
         report.files.extend(fl for *_, fl in plan)
         order = {f.file: i for i, f in enumerate(report.files)}

@@ -98,6 +98,8 @@ class DataValidator:
         self.invocation_id = invocation_id
         self._lock = threading.RLock()
         self._suites: dict[str, Suite] | None = None
+        self._preparing: threading.Thread | None = None  # prepare_in_background's thread
+        self._prepared: dict[str, Suite] | BaseException | None = None
         self._context: Any = None
         self._datasource: Any = None
         self._validated: set[str] = set()
@@ -111,8 +113,40 @@ class DataValidator:
     @property
     def suites(self) -> dict[str, Suite]:
         if self._suites is None:
-            self._suites = {s.name: s for s in load_suites(self.settings, self.project)}
+            if self._preparing is not None:
+                self._preparing.join()
+                if isinstance(self._prepared, BaseException):
+                    raise self._prepared
+                self._suites = self._prepared
+            else:
+                self._suites = {s.name: s for s in load_suites(self.settings, self.project)}
+        assert self._suites is not None
         return self._suites
+
+    def suite_names(self) -> set[str]:
+        """The tables with a suite, from the files alone (no GX import): what a graph is planned from."""
+        if self._suites is not None:
+            return set(self._suites)
+        return {s.name for s in load_suites(self.settings, self.project, gx_check=False)}
+
+    def prepare_in_background(self) -> None:
+        """Import GX and check every suite against it on a thread, while the caller loads.
+
+        Importing GX takes seconds (it imports scipy, altair, ...), nearly all of a small build's
+        tests; the load's parsing runs in DuckDB and pyarrow, which release the GIL. `suites`
+        waits for the thread and raises what the check found.
+        """
+        if self._suites is not None or self._preparing is not None:
+            return
+
+        def prepare() -> None:
+            try:
+                self._prepared = {s.name: s for s in load_suites(self.settings, self.project)}
+            except BaseException as e:  # re-raised by `suites` in the caller's thread
+                self._prepared = e
+
+        self._preparing = threading.Thread(target=prepare, name="netflix-elt-gx-import", daemon=True)
+        self._preparing.start()
 
     def relation_of(self, name: str, folder: str | None = None) -> str:
         """Where a node's table lives; a snapshot not yet in the project lives in SNAPSHOTS."""
