@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser import headless_chromium
 from tests.conftest import PROJECT_DIR
-from tests.integration.test_docs import CHROMEDRIVER, CHROMIUM
 
 SCREENSHOT_IN_REPO = PROJECT_DIR / "docs" / "img" / "dashboard.png"
 pytestmark = pytest.mark.timeout(300)
@@ -65,32 +65,7 @@ def served(built_fixture_warehouse: Path, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        pytest.skip(f"{CHROMIUM} or {CHROMEDRIVER} is absent; `make chromium` installs them (Debian packages)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1600,2200",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from headless_chromium(tmp_path_factory.mktemp("chromium-profile"), window="1600,2200", page_load_timeout=60)
 
 
 RENDERED = """

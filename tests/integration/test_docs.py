@@ -22,10 +22,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from tests.browser import headless_chromium
 from tests.conftest import PROJECT_DIR
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 SCREENSHOT_IN_REPO = PROJECT_DIR / "docs" / "img" / "lineage.png"
 
 pytestmark = pytest.mark.timeout(300)
@@ -217,32 +216,7 @@ def test_docs_serve_serves_the_site(served: str, site: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        pytest.skip(f"{CHROMIUM} or {CHROMEDRIVER} is absent; `make chromium` installs them (Debian packages)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1600,900",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from headless_chromium(tmp_path_factory.mktemp("chromium-profile"), window="1600,900", page_load_timeout=30)
 
 
 def _wait(predicate: Any, timeout: float = 10.0) -> Any:
