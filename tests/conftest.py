@@ -14,6 +14,18 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 FIXTURE_DIR = (PROJECT_DIR / ".." / "shared" / "data" / "movielens" / "ml-latest-small").resolve()
 
 
+@pytest.fixture(autouse=True)
+def _forget_registered_secrets() -> Iterator[None]:
+    """Secrets a test makes the process remember (connections.register_secret) end with the test: a
+    test's fake password such as "pass" would otherwise be scrubbed from every later test's output."""
+    from netflix_elt import connections
+
+    before = set(connections._KNOWN_SECRETS)
+    yield
+    connections._KNOWN_SECRETS.clear()
+    connections._KNOWN_SECRETS.update(before)
+
+
 def require_fixture() -> Path:
     if not (FIXTURE_DIR / "ratings.csv").is_file():
         pytest.skip(f"MovieLens fixture folder {FIXTURE_DIR} is absent (see ../shared/data/movielens/SOURCES.md)")
