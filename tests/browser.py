@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,3 +42,29 @@ def headless_chromium(profile_dir: Path, *, window: str, page_load_timeout: int)
         yield driver
     finally:
         driver.quit()
+
+
+@contextlib.contextmanager
+def serve_cli(args: list[str], env: dict[str, str], stop_timeout: float = 20) -> Iterator[str]:
+    """`netflix-elt <args>` (a server that prints its http://127.0.0.1:PORT/ URL first) in a subprocess:
+    its URL, then it is stopped with SIGINT (killed if it lingers)."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("netflix-elt")
+    proc = subprocess.Popen([str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        yield match.group(0)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=stop_timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -7,9 +7,7 @@ command gets the warehouse lock's message naming the dashboard (exit 3), never a
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import headless_chromium
+from tests.browser import headless_chromium, serve_cli
 from tests.conftest import PROJECT_DIR
 
 SCREENSHOT_IN_REPO = PROJECT_DIR / "docs" / "img" / "dashboard.png"
@@ -39,28 +37,10 @@ def served(built_fixture_warehouse: Path, tmp_path_factory: pytest.TempPathFacto
     ENGINE.release(ENGINE.key(built_fixture_warehouse / "home" / "warehouse"))
     target = tmp_path_factory.mktemp("dashboard_target")
     env = env_of(built_fixture_warehouse, target)
-    exe = Path(sys.executable).with_name("netflix-elt")
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [str(exe), "dashboard", "--port", "0", "--project-dir", str(PROJECT_DIR)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert match, line
-        yield {"url": match.group(0), "env": env, "target": target, "startup": time.monotonic() - started}
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    args = ["dashboard", "--port", "0", "--project-dir", str(PROJECT_DIR)]
+    with serve_cli(args, env) as url:
+        yield {"url": url, "env": env, "target": target, "startup": time.monotonic() - started}
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.browser import headless_chromium
+from tests.browser import headless_chromium, serve_cli
 from tests.conftest import PROJECT_DIR
 
 SCREENSHOT_IN_REPO = PROJECT_DIR / "docs" / "img" / "lineage.png"
@@ -184,26 +181,8 @@ def test_docs_generate_cli_and_serve_without_site(site: dict[str, Any], tmp_path
 def served(site: dict[str, Any]) -> Iterator[str]:
     """`netflix-elt docs serve --port 0` in a subprocess (no warehouse needed); yields its URL."""
     env = {**os.environ, "NETFLIX_ELT_TARGET_PATH": str(site["target"]), "NETFLIX_ELT_HOME": "/nonexistent"}
-    exe = Path(sys.executable).with_name("netflix-elt")
-    proc = subprocess.Popen(
-        [str(exe), "docs", "serve", "--port", "0", "--project-dir", str(PROJECT_DIR)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert match, line
-        yield match.group(0)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with serve_cli(["docs", "serve", "--port", "0", "--project-dir", str(PROJECT_DIR)], env, stop_timeout=10) as url:
+        yield url
 
 
 def test_docs_serve_serves_the_site(served: str, site: dict[str, Any]) -> None:
