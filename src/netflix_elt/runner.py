@@ -10,11 +10,12 @@ report it. On an engine without parallel sessions statements are serialized; oth
 from __future__ import annotations
 
 import contextlib
+import queue
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -108,6 +109,10 @@ class Runner:
         done: dict[str, NodeResult] = {}
         pending = set(graph.order)
         running: dict[Future[NodeResult], str] = {}
+        # finished futures arrive here (a done-callback): concurrent.futures.wait() takes every future's
+        # lock one by one, and a Ctrl-C between two of them left a lock held, so the workers could never
+        # report and the pool's shutdown waited for them forever (`build` hung after SIGINT)
+        finished: queue.SimpleQueue[Future[NodeResult]] = queue.SimpleQueue()
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="netflix-elt") as pool:
             while pending or running:
                 ready = sorted((k for k in pending if deps[k] <= done.keys()), key=position.__getitem__)
@@ -120,15 +125,15 @@ class Runner:
                     if len(running) >= self.threads:
                         break
                     pending.discard(k)
-                    running[pool.submit(self._run_one, graph[k])] = k
+                    fut = pool.submit(self._run_one, graph[k])
+                    running[fut] = k
+                    fut.add_done_callback(finished.put)
                 if not running:
                     if pending and not ready:  # cannot happen with a DAG; guard against a hang
                         raise RuntimeError(f"unschedulable steps: {sorted(pending)}")
                     continue
-                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    k = running.pop(fut)
-                    self._record(done, k, fut.result())
+                fut = finished.get()
+                self._record(done, running.pop(fut), fut.result())
         return [done[k] for k in graph.order]
 
     def _record(self, done: dict[str, NodeResult], key: str, res: NodeResult) -> None:
