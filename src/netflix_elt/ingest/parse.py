@@ -278,9 +278,8 @@ def parse_csv(
         if source.key and n_good:
             key = ", ".join(f'"{c}"' for c in source.key)
             # a DISTINCT subquery is a plain hash aggregate: COUNT(DISTINCT (a, b)) over a struct took 1.6 x as long
-            keys = con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT {key} FROM recs WHERE why IS NULL)").fetchall()[
-                0
-            ][0]
+            distinct = f"SELECT COUNT(*) FROM (SELECT DISTINCT {key} FROM recs WHERE why IS NULL)"
+            keys = con.execute(distinct).fetchall()[0][0]
         work_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{source_name}_{load_id}"
         parquet = work_dir / f"{stem}.parquet"

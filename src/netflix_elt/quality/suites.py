@@ -124,7 +124,7 @@ def check_spec(
 ) -> None:
     """Fail early on an unknown type, kwargs GX rejects, or a `{ref:...}` to no node (without `gx_check`
     only what needs no GX: the name, the refs and the macros' kwargs; `check_with_gx` does the rest)."""
-    where = f"{suite_file}, expectation #{index + 1} {spec.label!r}"
+    where = _where(suite_file, index, spec)
     if spec.name is not None and not NAME.match(spec.name):
         raise SuiteError(f"{where}: name {spec.name!r} may hold letters, digits, spaces and _.:(),-")
     known = set(known_nodes)
@@ -142,6 +142,18 @@ def check_spec(
         return
     if gx_check:
         check_with_gx(where, spec)
+
+
+def _where(suite_file: Path, index: int, spec: ExpectationSpec) -> str:
+    return f"{suite_file}, expectation #{index + 1} {spec.label!r}"
+
+
+def check_suites_with_gx(suites: Iterable[Suite]) -> None:
+    """The GX half of check_spec for suites read with `gx_check=False` (the macros need none)."""
+    for suite in suites:
+        for i, spec in enumerate(suite.expectations):
+            if spec.type not in MACROS:
+                check_with_gx(_where(suite.file, i, spec), spec)
 
 
 def check_with_gx(where: str, spec: ExpectationSpec) -> None:

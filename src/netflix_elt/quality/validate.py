@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING, Any
 from netflix_elt.artifacts import NodeResult
 from netflix_elt.compiler import relation_of
 from netflix_elt.config import Settings
-from netflix_elt.quality.suites import MACROS, REF, ExpectationSpec, Suite, SuiteError, load_suites, resolve_refs
+from netflix_elt.quality.suites import (
+    MACROS,
+    REF,
+    ExpectationSpec,
+    Suite,
+    SuiteError,
+    check_suites_with_gx,
+    load_suites,
+    resolve_refs,
+)
 from netflix_elt.registry import Project
 from netflix_elt.sql import first_line, quote, string
 
@@ -98,8 +107,9 @@ class DataValidator:
         self.invocation_id = invocation_id
         self._lock = threading.RLock()
         self._suites: dict[str, Suite] | None = None
+        self._unchecked: dict[str, Suite] | None = None  # read without GX (suite_names)
         self._preparing: threading.Thread | None = None  # prepare_in_background's thread
-        self._prepared: dict[str, Suite] | BaseException | None = None
+        self._prepare_error: BaseException | None = None
         self._context: Any = None
         self._datasource: Any = None
         self._validated: set[str] = set()
@@ -115,9 +125,9 @@ class DataValidator:
         if self._suites is None:
             if self._preparing is not None:
                 self._preparing.join()
-                if isinstance(self._prepared, BaseException):
-                    raise self._prepared
-                self._suites = self._prepared
+                if self._prepare_error is not None:
+                    raise self._prepare_error
+                self._suites = self._unchecked
             else:
                 self._suites = {s.name: s for s in load_suites(self.settings, self.project)}
         assert self._suites is not None
@@ -127,10 +137,12 @@ class DataValidator:
         """The tables with a suite, from the files alone (no GX import): what a graph is planned from."""
         if self._suites is not None:
             return set(self._suites)
-        return {s.name for s in load_suites(self.settings, self.project, gx_check=False)}
+        if self._unchecked is None:
+            self._unchecked = {s.name: s for s in load_suites(self.settings, self.project, gx_check=False)}
+        return set(self._unchecked)
 
     def prepare_in_background(self) -> None:
-        """Import GX and check every suite against it on a thread, while the caller loads.
+        """Import GX and check the suites `suite_names` read against it on a thread, while the caller loads.
 
         Importing GX takes seconds (it imports scipy, altair, ...), nearly all of a small build's
         tests; the load's parsing runs in DuckDB and pyarrow, which release the GIL. `suites`
@@ -138,12 +150,15 @@ class DataValidator:
         """
         if self._suites is not None or self._preparing is not None:
             return
+        self.suite_names()
+        unchecked = self._unchecked
+        assert unchecked is not None
 
         def prepare() -> None:
             try:
-                self._prepared = {s.name: s for s in load_suites(self.settings, self.project)}
+                check_suites_with_gx(unchecked.values())
             except BaseException as e:  # re-raised by `suites` in the caller's thread
-                self._prepared = e
+                self._prepare_error = e
 
         self._preparing = threading.Thread(target=prepare, name="netflix-elt-gx-import", daemon=True)
         self._preparing.start()
