@@ -68,3 +68,17 @@ def serve_cli(args: list[str], env: dict[str, str], stop_timeout: float = 20) ->
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def keep_screenshot(driver: Any, target: Path, name: str, *, min_bytes: int, in_repo: Path) -> Path:
+    """The page as `<target>/test-artifacts/<name>` (at least `min_bytes`: something was drawn); copied
+    over `in_repo` (the README's picture) when NETFLIX_ELT_UPDATE_SCREENSHOT is set."""
+    import shutil
+
+    shot = target / "test-artifacts" / name
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(shot)) and shot.stat().st_size > min_bytes
+    if os.environ.get("NETFLIX_ELT_UPDATE_SCREENSHOT"):
+        in_repo.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, in_repo)
+    return shot

@@ -7,7 +7,6 @@ command gets the warehouse lock's message naming the dashboard (exit 3), never a
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import headless_chromium, serve_cli
+from tests.browser import headless_chromium, keep_screenshot, serve_cli
 from tests.conftest import PROJECT_DIR
 
 SCREENSHOT_IN_REPO = PROJECT_DIR / "docs" / "img" / "dashboard.png"
@@ -87,12 +86,7 @@ def test_dashboard_renders_every_chart_in_chromium_then_the_cli_gets_the_lock_me
     print(f"first full render {first_render:.2f}s (server up after {served['startup']:.2f}s)")
 
     time.sleep(1.0)  # let the last chart finish its transition before the picture
-    shot = served["target"] / "test-artifacts" / "dashboard.png"
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 50_000
-    if os.environ.get("NETFLIX_ELT_UPDATE_SCREENSHOT"):
-        SCREENSHOT_IN_REPO.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, SCREENSHOT_IN_REPO)
+    keep_screenshot(browser, served["target"], "dashboard.png", min_bytes=50_000, in_repo=SCREENSHOT_IN_REPO)
 
     # the page opened the warehouse: a CLI command now gets the lock's message naming the dashboard
     done = subprocess.run(

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.browser import headless_chromium, serve_cli
+from tests.browser import headless_chromium, keep_screenshot, serve_cli
 from tests.conftest import PROJECT_DIR
 
 SCREENSHOT_IN_REPO = PROJECT_DIR / "docs" / "img" / "lineage.png"
@@ -254,12 +254,7 @@ def test_lineage_graph_in_chromium(browser: Any, served: str, site: dict[str, An
     assert has("fct_ratings", "faded") and not has("src_movies", "faded")
 
     # keep a screenshot of the highlighted graph as a test artifact
-    shot = site["target"] / "test-artifacts" / "lineage.png"
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
-    if os.environ.get("NETFLIX_ELT_UPDATE_SCREENSHOT"):
-        SCREENSHOT_IN_REPO.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, SCREENSHOT_IN_REPO)
+    keep_screenshot(browser, site["target"], "lineage.png", min_bytes=10_000, in_repo=SCREENSHOT_IN_REPO)
 
     # the search box: matches by name or column, Enter opens the first
     box = browser.find_element(By.ID, "search")
