@@ -155,7 +155,9 @@ def env_overrides(name: str, params: Mapping[str, Any], env: Mapping[str, str] |
     return out
 
 
-def snowflake_connection_params(connection_name: str | None = None, *, project_dir: Path | None = None) -> ConnectionParams:
+def snowflake_connection_params(
+    connection_name: str | None = None, *, project_dir: Path | None = None
+) -> ConnectionParams:
     """The keyword arguments for `snowflake.connector.connect` / Snowpark's Session builder.
 
     `connection_name` is the profile's; without it the connector's default connection is used.
@@ -188,8 +190,7 @@ def missing_connection_message(name: str, connections: Mapping[str, Any], home: 
         else f"{home / 'connections.toml'} or [connections] in {home / 'config.toml'}"
     )
     return (
-        f"Snowflake connection {name!r} ({where}) not found in {source}; known: "
-        f"{sorted(connections) or 'none'}{hint}"
+        f"Snowflake connection {name!r} ({where}) not found in {source}; known: {sorted(connections) or 'none'}{hint}"
     )
 
 

@@ -82,7 +82,10 @@ def test_world_readable_connections_toml_warns_like_the_connector(tmp_path):
     [res] = probe(tmp_path, [None], SNOWFLAKE_HOME=str(sf))
     expected = tomllib.loads(TOML)["default"]
     assert res["ours"]["params"] == res["connector"]["params"] == expected
-    assert len(res["connector"]["warnings"]) == 1 and f"Bad owner or permissions on {path}" in res["connector"]["warnings"][0]
+    assert (
+        len(res["connector"]["warnings"]) == 1
+        and f"Bad owner or permissions on {path}" in res["connector"]["warnings"][0]
+    )
     assert res["ours"]["warnings"] == res["connector"]["warnings"]
 
     path.chmod(0o600)  # what the warning asks for: then neither warns
@@ -113,7 +116,10 @@ def test_connections_toml_replaces_the_section_of_config_toml(tmp_path):
     dev, only_cfg = probe(tmp_path, ["dev", "only_in_config"], SNOWFLAKE_HOME=str(sf))
     assert dev["ours"]["params"] == dev["connector"]["params"] == tomllib.loads(TOML)["dev"]
     assert "role" not in dev["ours"]["params"]  # not merged from config.toml
-    assert only_cfg["connector"]["params"] is None and "known ones are ['default', 'dev']" in only_cfg["connector"]["error"]
+    assert (
+        only_cfg["connector"]["params"] is None
+        and "known ones are ['default', 'dev']" in only_cfg["connector"]["error"]
+    )
     assert only_cfg["ours"]["params"] is None and "'only_in_config'" in only_cfg["ours"]["error"]
     assert "known: ['default', 'dev']" in only_cfg["ours"]["error"]
 
@@ -132,8 +138,9 @@ def test_snowflake_connections_variable_replaces_the_files(tmp_path):
     ci, default = probe(tmp_path, ["ci", None], SNOWFLAKE_HOME=str(sf), SNOWFLAKE_CONNECTIONS=env_toml)
     assert ci["ours"]["params"] == ci["connector"]["params"] == tomllib.loads(env_toml)["ci"]
     assert default["connector"]["params"] is None and "known ones are ['ci']" in default["connector"]["error"]
-    assert default["ours"]["params"] is None and "'default' (the default connection) not found in SNOWFLAKE_CONNECTIONS" in (
-        default["ours"]["error"]
+    assert (
+        default["ours"]["params"] is None
+        and "'default' (the default connection) not found in SNOWFLAKE_CONNECTIONS" in (default["ours"]["error"])
     )
 
 
@@ -195,7 +202,9 @@ def test_override_of_the_wrong_type_is_named(clean_env, monkeypatch):
         snowflake_connection_params()
     monkeypatch.setenv("SNOWFLAKE_CONNECTIONS_DEFAULT_LOGIN_TIMEOUT", "5")
     monkeypatch.setenv("SNOWFLAKE_CONNECTIONS_DEFAULT_CLIENT_SESSION_KEEP_ALIVE", "maybe")
-    with pytest.raises(ConfigError, match="SNOWFLAKE_CONNECTIONS_DEFAULT_CLIENT_SESSION_KEEP_ALIVE must be true or false"):
+    with pytest.raises(
+        ConfigError, match="SNOWFLAKE_CONNECTIONS_DEFAULT_CLIENT_SESSION_KEEP_ALIVE must be true or false"
+    ):
         snowflake_connection_params()
 
 
@@ -206,8 +215,9 @@ def test_missing_connection_is_named_with_did_you_mean(tmp_path):
     [res] = probe(tmp_path, ["dve"], SNOWFLAKE_HOME=str(sf))
     assert res["connector"]["error"] == "Error: Invalid connection_name 'dve', known ones are ['default', 'dev']"
     assert res["ours"]["error"] == (
-        f"ConfigError: Snowflake connection 'dve' (the profile's connection_name) not found in {sf / 'connections.toml'}"
-        f" or [connections] in {sf / 'config.toml'}; known: ['default', 'dev']; did you mean 'dev'?"
+        "ConfigError: Snowflake connection 'dve' (the profile's connection_name) not found in "
+        f"{sf / 'connections.toml'} or [connections] in {sf / 'config.toml'}; "
+        "known: ['default', 'dev']; did you mean 'dev'?"
     )
 
 
@@ -247,7 +257,9 @@ def test_authentication_settings_are_checked(clean_env, monkeypatch):
         '[keypair]\naccount = "a-b"\nuser = "SVC"\nprivate_key_file = "~/keys/rsa_key.p8"\n',
     )
     monkeypatch.setenv("SNOWFLAKE_HOME", str(sf))
-    with pytest.raises(ConfigError, match=r"connection 'nopw' has no password \(or SNOWFLAKE_CONNECTIONS_NOPW_PASSWORD\)"):
+    with pytest.raises(
+        ConfigError, match=r"connection 'nopw' has no password \(or SNOWFLAKE_CONNECTIONS_NOPW_PASSWORD\)"
+    ):
         snowflake_connection_params("nopw")
     with pytest.raises(ConfigError, match="SNOWFLAKE_JWT but has no private_key_file"):
         snowflake_connection_params("jwt")
@@ -268,7 +280,10 @@ def test_secrets_inside_the_project_are_refused(clean_env, monkeypatch):
     with pytest.raises(ConfigError, match="inside the project folder"):
         snowflake_connection_params(project_dir=project)
     outside = clean_env / "sf"
-    write(outside / "connections.toml", f'[default]\naccount = "a-b"\nuser = "U"\nprivate_key_file = "{project / "k.p8"}"\n')
+    write(
+        outside / "connections.toml",
+        f'[default]\naccount = "a-b"\nuser = "U"\nprivate_key_file = "{project / "k.p8"}"\n',
+    )
     monkeypatch.setenv("SNOWFLAKE_HOME", str(outside))
     with pytest.raises(ConfigError, match=r"private_key_file .*k\.p8 is inside the project folder"):
         snowflake_connection_params(project_dir=project)
@@ -349,7 +364,11 @@ def test_gx_connection_carries_every_resolved_parameter(clean_env, monkeypatch, 
     got = _what_the_connector_gets(url, kwargs)
     extra = {k: got.pop(k) for k in set(got) - set(expected)}
     assert got == expected
-    assert extra == ({"autocommit": False} if name == "default" else {"autocommit": False, "host": "myorg-acct.snowflakecomputing.com", "port": "443"})
+    assert extra == (
+        {"autocommit": False}
+        if name == "default"
+        else {"autocommit": False, "host": "myorg-acct.snowflakecomputing.com", "port": "443"}
+    )
 
     from great_expectations.datasource.fluent import SnowflakeDatasource
 
