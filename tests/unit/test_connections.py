@@ -386,3 +386,42 @@ def test_gx_connection_needs_role_and_warehouse(clean_env, monkeypatch):
     object.__setattr__(settings.profile_config, "warehouse", None)
     with pytest.raises(ConfigError, match="GX's Snowflake datasource needs a warehouse"):
         SnowflakeAdapter(settings).gx_connection()
+
+
+# the connector's own logging on a real account ---------------------------------------------------
+LOGGING_SCRIPT = """
+import logging, sys
+from pathlib import Path
+from netflix_elt.adapters import embedded
+from netflix_elt.adapters.snowflake import SnowflakeAdapter
+from netflix_elt.config import load_settings
+
+logging.basicConfig(level=logging.WARNING)  # a user's logging (the connector itself only adds a NullHandler)
+embedded.quiet()  # the embedded engine ran first in this process (a notebook, --print-sql)
+print("emulator", logging.getLogger("snowflake.connector.network").getEffectiveLevel(), flush=True)
+settings = load_settings(Path(sys.argv[1]), profile="snowflake")
+SnowflakeAdapter(settings).connection_params()  # the real account: reads the world-readable file
+print("real", logging.getLogger("snowflake.connector.network").getEffectiveLevel(), flush=True)
+logging.getLogger("snowflake.connector.network").error("connector error shown")
+embedded.quiet()  # the emulator again: the real account keeps its logging
+print("after", logging.getLogger("snowflake.connector.network").getEffectiveLevel(), flush=True)
+"""
+
+
+def test_a_real_account_gets_the_connectors_logging_and_warnings(tmp_path):
+    sf = tmp_path / "sf"
+    path = write(sf / "connections.toml", TOML, 0o644)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SNOWFLAKE_", "SF_"))}
+    env |= {
+        "SNOWFLAKE_HOME": str(sf),
+        "NETFLIX_ELT_HOME": str(tmp_path / "state"),
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_DIR / "src"), str(PROJECT_DIR)]),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", LOGGING_SCRIPT, str(PROJECT_DIR)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["emulator", "50", "real", "30", "after", "30"]  # CRITICAL, then WARNING
+    assert f"Bad owner or permissions on {path}" in proc.stderr
+    assert "connector error shown" in proc.stderr
+    assert PASSWORD not in proc.stdout + proc.stderr

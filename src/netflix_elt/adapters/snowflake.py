@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlencode
 
+from netflix_elt.adapters import logs
 from netflix_elt.adapters.base import Adapter, run_logged
 from netflix_elt.connections import scrub, snowflake_connection_params
 from netflix_elt.errors import ConfigError, NetflixEltError
@@ -30,6 +31,7 @@ class SnowflakeAdapter(Adapter):
 
     def connection_params(self) -> dict[str, Any]:
         """The connection's parameters (connections.toml, environment), with the profile's role and warehouse."""
+        logs.real_account_in_use()  # from here the connector's warnings and errors are the user's to see
         s = self.settings
         profile = s.profile_config
         params = snowflake_connection_params(profile.connection_name, project_dir=s.project_dir)
