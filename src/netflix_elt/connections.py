@@ -181,7 +181,14 @@ def snowflake_connection_params(
 
 def missing_connection_message(name: str, connections: Mapping[str, Any], home: Path, *, explicit: bool) -> str:
     """Which connection is missing, where it was looked for, and the nearest known name."""
-    where = "the profile's connection_name" if explicit else "the default connection"
+    if explicit:
+        where = "the profile's connection_name"
+    elif os.environ.get("SNOWFLAKE_DEFAULT_CONNECTION_NAME") is not None:
+        where = "SNOWFLAKE_DEFAULT_CONNECTION_NAME"
+    elif name != "default":
+        where = f"default_connection_name in {home / 'config.toml'}"
+    else:
+        where = "the default connection"
     close = difflib.get_close_matches(name, list(connections), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     source = (

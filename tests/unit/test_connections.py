@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -219,6 +220,22 @@ def test_missing_connection_is_named_with_did_you_mean(tmp_path):
         f"{sf / 'connections.toml'} or [connections] in {sf / 'config.toml'}; "
         "known: ['default', 'dev']; did you mean 'dev'?"
     )
+
+
+def test_the_source_of_a_missing_default_name_is_named(clean_env, monkeypatch):
+    sf = clean_env / "sf"
+    write(sf / "connections.toml", TOML)
+    write(sf / "config.toml", 'default_connection_name = "prod"\n')
+    monkeypatch.setenv("SNOWFLAKE_HOME", str(sf))
+    with pytest.raises(
+        ConfigError, match=rf"'prod' \(default_connection_name in {re.escape(str(sf / 'config.toml'))}\) not found"
+    ):
+        snowflake_connection_params()
+    monkeypatch.setenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME", "deev")
+    with pytest.raises(
+        ConfigError, match=r"'deev' \(SNOWFLAKE_DEFAULT_CONNECTION_NAME\) not found.*did you mean 'dev'\?$"
+    ):
+        snowflake_connection_params()
 
 
 def test_no_connection_at_all_is_named(clean_env, monkeypatch):
