@@ -12,7 +12,7 @@
 # and removes its temporary folders.
 #
 # Needs: `netflix-elt` on PATH (pip install -e .), a Snowflake connection (connections.toml or
-# SNOWFLAKE_* variables, see docs/snowflake.md), a warehouse and role as in the admin SQL.
+# SNOWFLAKE_CONNECTIONS, see docs/snowflake.md), a warehouse and role as in the admin SQL.
 # For the S3 path also the storage integration of profiles.snowflake (its STORAGE_ALLOWED_LOCATIONS
 # must cover $NETFLIX_ELT_SMOKE_S3) and AWS credentials for boto3 (extract writes the batch).
 #
@@ -63,8 +63,8 @@ try:
     p = snowflake_connection_params(sys.argv[1] or None)
 except ConfigError as e:
     print(f"{e}\n(no Snowflake connection: put one in {snowflake_home() / 'connections.toml'} and select it "
-          "with SNOWFLAKE_DEFAULT_CONNECTION_NAME or NETFLIX_ELT_SMOKE_CONNECTION, or set SNOWFLAKE_ACCOUNT, "
-          "SNOWFLAKE_USER and SNOWFLAKE_PRIVATE_KEY_FILE or SNOWFLAKE_PASSWORD; see docs/snowflake.md)")
+          "with SNOWFLAKE_DEFAULT_CONNECTION_NAME or NETFLIX_ELT_SMOKE_CONNECTION, or define it in "
+          "SNOWFLAKE_CONNECTIONS (TOML); see docs/snowflake.md)")
     sys.exit(1)
 auth = p.get("authenticator") or ("SNOWFLAKE_JWT" if p.get("private_key_file") else "snowflake")
 print(f"account={p['account']} user={p['user']} authenticator={auth}")

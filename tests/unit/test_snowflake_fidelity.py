@@ -212,17 +212,19 @@ def test_snowflake_session_sets_autocommit(sf_settings, monkeypatch):
 
 
 # point 9: key-pair without an authenticator ---------------------------------------------------------
-def test_private_key_file_without_authenticator_is_key_pair(tmp_path):
+def test_private_key_file_without_authenticator_is_key_pair(tmp_path, monkeypatch):
     from netflix_elt.connections import snowflake_connection_params
 
     sf = tmp_path / "sf"
     sf.mkdir()
     (sf / "connections.toml").write_text('[default]\naccount = "a"\nuser = "SVC"\nprivate_key_file = "~/k.p8"\n')
-    params = snowflake_connection_params(env={"SNOWFLAKE_HOME": str(sf), "HOME": str(tmp_path)})
-    assert params["private_key_file"] == str(Path("~/k.p8").expanduser()) and "authenticator" not in params
+    monkeypatch.setenv("SNOWFLAKE_HOME", str(sf))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    params = snowflake_connection_params()
+    assert params["private_key_file"] == str(tmp_path / "k.p8") and "authenticator" not in params
 
 
-def test_a_key_file_without_authenticator_is_still_kept_out_of_the_project(tmp_path):
+def test_a_key_file_without_authenticator_is_still_kept_out_of_the_project(tmp_path, monkeypatch):
     from netflix_elt.connections import snowflake_connection_params
     from netflix_elt.errors import ConfigError
 
@@ -232,5 +234,6 @@ def test_a_key_file_without_authenticator_is_still_kept_out_of_the_project(tmp_p
     project.mkdir()
     key = project / "k.p8"
     (sf / "connections.toml").write_text(f'[default]\naccount = "a"\nuser = "SVC"\nprivate_key_file = "{key}"\n')
+    monkeypatch.setenv("SNOWFLAKE_HOME", str(sf))
     with pytest.raises(ConfigError, match="inside the project folder"):
-        snowflake_connection_params(env={"SNOWFLAKE_HOME": str(sf)}, project_dir=project)
+        snowflake_connection_params(project_dir=project)

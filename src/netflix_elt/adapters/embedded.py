@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from netflix_elt.adapters import durability
+from netflix_elt.adapters import durability, logs
 from netflix_elt.adapters.base import Adapter, run_logged, snowflake_url
 from netflix_elt.adapters.borrowed import SHARED_CONNECTION_KEY, share_connection, unshare_connection
 from netflix_elt.errors import ConfigError, NetflixEltError
@@ -34,7 +34,7 @@ from netflix_elt.sql import string, wrap
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
-_QUIET_LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error", "fakesnow", "snowflake", "snowflake.connector")
+_QUIET_LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error", "fakesnow")
 WORK_SUFFIX = "__NETFLIX_ELT_WORK"
 
 
@@ -44,7 +44,7 @@ def quiet() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     durability.capture_server_errors()  # silent too, but a failed write's reason is kept for the error
     warnings.filterwarnings("ignore", message=".*Arrow output on a DB-API result.*")
-    warnings.filterwarnings("ignore", category=UserWarning, module="snowflake")
+    logs.quiet_connector_for_emulator()  # not once a real account is open in this process
 
 
 def _close_connection(session: Session) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus, urlencode
 
-from netflix_elt.adapters.base import Adapter, run_logged, snowflake_url
+from netflix_elt.adapters import logs
+from netflix_elt.adapters.base import Adapter, run_logged
 from netflix_elt.connections import scrub, snowflake_connection_params
 from netflix_elt.errors import ConfigError, NetflixEltError
 from netflix_elt.sql import first_line
@@ -30,6 +31,7 @@ class SnowflakeAdapter(Adapter):
 
     def connection_params(self) -> dict[str, Any]:
         """The connection's parameters (connections.toml, environment), with the profile's role and warehouse."""
+        logs.real_account_in_use()  # from here the connector's warnings and errors are the user's to see
         s = self.settings
         profile = s.profile_config
         params = snowflake_connection_params(profile.connection_name, project_dir=s.project_dir)
@@ -81,8 +83,7 @@ class SnowflakeAdapter(Adapter):
             raise self._merge_failed(e, name, error) from e
 
     def gx_connection(self) -> tuple[str, dict[str, Any]]:
-        """GX opens its own connection to the same account."""
-        os.environ["SNOWFLAKE_SQLALCHEMY_LEGACY_URL_PARAMS"] = "1"
+        """GX opens its own connection to the same account, with every resolved parameter."""
         s = self.settings
         params = self.connection_params()
         for key in ("role", "warehouse"):
@@ -91,9 +92,22 @@ class SnowflakeAdapter(Adapter):
                     f"GX's Snowflake datasource needs a {key}: set profiles.{s.profile}.{key} in "
                     f"config/netflix_elt.toml or {key} in the Snowflake connection"
                 )
-        url = snowflake_url(params, s.database, s.target_schema)
-        connect_args = {k: params[k] for k in ("private_key_file", "private_key_file_pwd", "token") if params.get(k)}
-        return url, {"connect_args": connect_args} if connect_args else {}
+        return gx_engine_args(params, s.database, s.target_schema)
+
+
+# GX's URL check wants user:password@account; the connector gets the real password from connect_args
+GX_URL_PASSWORD = "see-connect-args"
+
+
+def gx_engine_args(params: dict[str, Any], database: str, schema: str) -> tuple[str, dict[str, Any]]:
+    """The SQLAlchemy URL GX validates and create_engine kwargs whose `connect_args` carry every
+    resolved connection parameter: SQLAlchemy hands connect_args to `snowflake.connector.connect` over
+    what the URL says, so key-pair files, tokens, timeouts and session parameters reach GX's
+    connection exactly as they reach the Session's. No secret is in the URL (GX keeps and shows it)."""
+    query = urlencode({"warehouse": str(params["warehouse"]), "role": str(params["role"])})
+    url = f"snowflake://{quote_plus(str(params['user']))}:{GX_URL_PASSWORD}@{params['account']}/{database}/{schema}?{query}"
+    connect_args = {**params, "database": database, "schema": schema, "password": params.get("password") or ""}
+    return url, {"connect_args": connect_args}
 
 
 def close_session(session: Session) -> None:
