@@ -118,6 +118,10 @@ class Adapter(abc.ABC):
         """After a write reported success, make sure it is on disk (nothing to do where a commit is durable)."""
         return None
 
+    def transform_error_hint(self, error: BaseException) -> str:
+        """What to add to a transform's error when it is a known gap of this engine ("" when none)."""
+        return ""
+
     def _merge_failed(self, e: Exception, name: str, error: type[NetflixEltError]) -> NetflixEltError:
         return error(f"{name}: the MERGE failed: {first_line(e)}")
 
