@@ -45,6 +45,10 @@ class Adapter(abc.ABC):
             self._session = self._open()
         return self._session
 
+    def use_session(self, session: Session) -> None:
+        """Serve a session opened elsewhere (a notebook's own Snowpark session); closing stays its owner's."""
+        self._session = session
+
     @property
     def is_open(self) -> bool:
         return self._session is not None
