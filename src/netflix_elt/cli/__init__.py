@@ -519,3 +519,14 @@ def dashboard(
         app.deploy(settings, echo=lambda stmt: console.print(f"[green]ok[/green] {esc(stmt)}", soft_wrap=True))
     else:
         sys.exit(app.serve(settings, port, echo=lambda line: console.print(esc(line), soft_wrap=True)))
+
+
+# debug and clean (netflix_elt.cli.maintenance) ----------------------------------------------------
+def _register() -> None:
+    from netflix_elt.cli.maintenance import clean, debug
+
+    main.add_command(debug)
+    main.add_command(clean)
+
+
+_register()
