@@ -318,3 +318,28 @@ def test_bash_completion_script_and_answers():
     assert time.monotonic() - started < 60
     flags = _module(_NETFLIX_ELT_COMPLETE="bash_complete", COMP_WORDS="netflix-elt clean --wa", COMP_CWORD="2")
     assert flags.stdout.split() == ["plain,--warehouse"]
+
+
+def test_debug_s3_landing_reachable_or_missing_bucket(env, monkeypatch):
+    import boto3
+
+    from tests.conftest import moto_server, use_moto
+
+    with moto_server() as endpoint:
+        use_moto(monkeypatch, endpoint)
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="landing-ok")
+        s3.put_object(Bucket="landing-ok", Key="ml/batch=0001/manifest.json", Body=b"{}")
+        s3.put_object(Bucket="landing-ok", Key="ml/batch=0002/ratings.csv", Body=b"x")  # no manifest: incomplete
+        ok = _project(env / "ok", extra='[landing]\nurl = "s3://landing-ok/ml"\n')
+        res = _cli("debug", "--project-dir", str(ok))
+        assert res.exit_code == 0, res.output
+        assert _lines(res.output)["landing"] == "OK  s3://landing-ok/ml reachable, 1 complete batch"
+        missing = _project(env / "missing", extra='[landing]\nurl = "s3://no-such-bucket/ml"\n')
+        res = _cli("debug", "--project-dir", str(missing))
+    assert res.exit_code == 4, res.output
+    assert (
+        "debug: the landing check failed: landing s3://no-such-bucket/ml: bucket 'no-such-bucket' does not exist"
+        in res.output
+    )
+    assert "connection" not in _lines(res.output)
