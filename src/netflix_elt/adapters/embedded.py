@@ -35,15 +35,6 @@ from netflix_elt.sql import string, wrap
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
-# Snowpark's explode() checks the column's type from the result metadata, where the emulator says
-# VARIANT for an ARRAY column (docs/EMULATOR_GAPS.md): "Invalid column type for explode(...)"
-_EXPLODE_OVER_VARIANT = re.compile(r"explode\((?:Column\[)?\"?([^\]\")]+)\"?\]?\).*got VariantType", re.DOTALL)
-EXPLODE_HINT = (
-    "the embedded engine types ARRAY columns as VARIANT, so F.explode() refuses {col}; "
-    "use DataFrame.flatten, which runs on both engines: "
-    'df.flatten(F.col({col_lower!r})).select(..., F.col("value").cast("string").alias(...)) '
-    "(docs/EMULATOR_GAPS.md, 'explode over arrays')"
-)
 _QUIET_LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error", "fakesnow", "snowflake", "snowflake.connector")
 WORK_SUFFIX = "__NETFLIX_ELT_WORK"
 
@@ -226,6 +217,17 @@ def drop_staged_copies() -> None:
 
 ENGINE = EmbeddedEngine()
 atexit.register(ENGINE.shutdown)
+
+
+# Snowpark's explode() checks the column's type from the result metadata, where the emulator says
+# VARIANT for an ARRAY column (docs/EMULATOR_GAPS.md): "Invalid column type for explode(...)"
+_EXPLODE_OVER_VARIANT = re.compile(r"explode\((?:Column\[)?\"?([^\]\")]+)\"?\]?\).*got VariantType", re.DOTALL)
+EXPLODE_HINT = (
+    "the embedded engine types ARRAY columns as VARIANT, so F.explode() refuses {col}; "
+    "use DataFrame.flatten, which runs on both engines: "
+    'df.flatten(F.col({col_lower!r})).select(..., F.col("value").cast("string").alias(...)) '
+    "(docs/EMULATOR_GAPS.md, 'explode over arrays')"
+)
 
 
 class EmbeddedAdapter(Adapter):
