@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from netflix_elt.registry import snapshot, transform
 
 if TYPE_CHECKING:
-    from snowflake.snowpark import Session
+    from snowflake.snowpark import DataFrame, Session
 
-__all__ = ["close_session", "connect", "snapshot", "transform"]
+__all__ = ["close_session", "connect", "ref", "snapshot", "source", "transform"]
 __version__ = "0.1.0"
 
 
@@ -27,5 +27,27 @@ def connect(target: str | None = None, profile: str | None = None, **kwargs: Any
 def close_session(session: Session) -> None:
     """Close a session from `connect()` and release the warehouse (lock and engine files)."""
     from netflix_elt.adapters import close_session as _close
+    from netflix_elt.notebook import forget
 
+    forget(session)
     _close(session)
+
+
+def ref(session: Session, name: str, **kwargs: Any) -> DataFrame:
+    """The DataFrame of a transform, seed or snapshot for the session's target, by name (dbt's `ref`).
+
+    `netflix_elt.ref(session, "dim_movies")`: its table or view; an ephemeral transform or an analysis as its query.
+    """
+    from netflix_elt.notebook import ref as _ref
+
+    return _ref(session, name, **kwargs)
+
+
+def source(session: Session, name: str, **kwargs: Any) -> DataFrame:
+    """The RAW table of a source, by its name in config/netflix_elt.toml (dbt's `source`).
+
+    `netflix_elt.source(session, "raw_ratings")`.
+    """
+    from netflix_elt.notebook import source as _source
+
+    return _source(session, name, **kwargs)

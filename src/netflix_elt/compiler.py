@@ -94,7 +94,10 @@ class Compiler:
         try:
             df = node.func(**kwargs)
         except Exception as e:
-            raise TransformError(f"transform {node.name!r} ({node.file}) raised {type(e).__name__}: {e}") from e
+            hint = self.adapter.transform_error_hint(e)  # a known engine gap says what works instead
+            raise TransformError(
+                f"transform {node.name!r} ({node.file}) raised {type(e).__name__}: {e}" + (f"; {hint}" if hint else "")
+            ) from e
         if df is None or not hasattr(df, "queries"):
             raise TransformError(
                 f"transform {node.name!r} ({node.file}) returned {type(df).__name__}, not a Snowpark DataFrame"

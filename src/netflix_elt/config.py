@@ -23,6 +23,10 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
 SQL_TYPES = {"INTEGER", "BIGINT", "FLOAT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP_NTZ", "BOOLEAN"}
 # a file name used inside a folder we own (landing file, seed file): no separators, no '..'
 PLAIN_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+DEFAULT_LAYERS = ("staging", "intermediate", "core", "marts")
+LAYER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# layers of nodes the framework makes itself: sources, seeds, snapshots, analyses (always allowed)
+RESERVED_LAYERS = ("raw", "seeds", "snapshots", "analyses")
 
 
 def check_identifier(value: str, setting: str) -> str:
@@ -53,6 +57,23 @@ class ProjectSection(_Model):
     default_profile: str = "local"
     threads: int = Field(default=4, ge=1, le=64)
     lock_timeout: float = Field(default=60.0, ge=0)  # seconds a writing command waits for the warehouse lock
+    # the layers a transform may declare, in build order (dbt's model folders); `analyses` is always allowed
+    layers: tuple[str, ...] = DEFAULT_LAYERS
+
+    @field_validator("layers")
+    @classmethod
+    def _layers(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError('give at least one layer, e.g. layers = ["staging", "core", "marts"]')
+        for layer in v:
+            if not LAYER_NAME.match(layer):
+                raise ValueError(f"{layer!r} is not a layer name (a-z, 0-9 and _, starting with a letter)")
+            if layer in RESERVED_LAYERS:
+                raise ValueError(f"{layer!r} is the layer of the framework's own nodes ({', '.join(RESERVED_LAYERS)})")
+        dup = sorted({x for x in v if v.count(x) > 1})
+        if dup:
+            raise ValueError(f"{dup[0]!r} is listed twice")
+        return v
 
 
 class WarehouseSection(_Model):
@@ -292,6 +313,21 @@ class Settings(_Model):
     def fqn(self, schema: str, name: str) -> str:
         """Fully qualified, upper-case name of a warehouse object."""
         return f"{self.database}.{schema}.{name.upper()}"
+
+
+def check_layer(settings: Settings, layer: str, option: str = "--layer") -> str:
+    """A layer typed by the user, checked against `[project] layers` (did-you-mean on a typo)."""
+    import difflib
+
+    layers = settings.config.project.layers
+    if layer in layers:
+        return layer
+    close = difflib.get_close_matches(layer, layers, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(
+        f"unknown layer {layer!r} ({option}): the layers are {', '.join(layers)} "
+        f"([project] layers in {settings.project_dir / CONFIG_FILE}){hint}"
+    )
 
 
 def find_project_dir(start: Path | None = None) -> Path:

@@ -8,17 +8,13 @@ is resolved in one place, `load_project`, which scans the transforms package.
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
-import pkgutil
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Literal
 
-from netflix_elt.config import Settings
+from netflix_elt.config import DEFAULT_LAYERS, Settings
 from netflix_elt.dag import DAG
 from netflix_elt.errors import GraphError
 
@@ -44,7 +40,7 @@ class Materialized(StrEnum):
     SNAPSHOT = "snapshot"
 
 
-LAYERS = ("staging", "core", "marts", "analyses")
+ANALYSES = "analyses"  # the layer of analyses, always allowed beside `[project] layers`
 MATERIALIZATIONS = tuple(m.value for m in Materialized if m is not Materialized.SNAPSHOT)
 NOT_BUILT = frozenset({Materialized.EPHEMERAL, Materialized.ANALYSIS})
 # parameter names the runner provides rather than the graph
@@ -212,12 +208,18 @@ def spec_of(func: Callable[..., Any]) -> Node:
     return spec
 
 
-def _validate_spec(spec: Node) -> None:
+def _validate_spec(spec: Node, layers: Sequence[str] = DEFAULT_LAYERS) -> None:
     where = f"{spec.kind} {spec.name!r} ({spec.file})"
     _check_names(spec, where)
     if spec.kind == "transform":
-        if spec.layer not in LAYERS:
-            raise GraphError(f"{where}: layer {spec.layer!r} is not one of {', '.join(LAYERS)}")
+        allowed = (*layers, ANALYSES)
+        if spec.layer not in allowed:
+            close = difflib.get_close_matches(str(spec.layer), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise GraphError(
+                f"{where}: layer {spec.layer!r} is not one of {', '.join(allowed)}{hint} "
+                "(add it to [project] layers in config/netflix_elt.toml)"
+            )
         if spec.materialized not in MATERIALIZATIONS:
             raise GraphError(f"{where}: materialized {spec.materialized!r} is not one of {', '.join(MATERIALIZATIONS)}")
         if spec.materialized == "incremental" and not (spec.unique_key and spec.incremental_key):
@@ -274,20 +276,6 @@ def collect_specs(modules: Iterable[Any]) -> list[Node]:
     return list(found.values())
 
 
-def import_package(package: str, project_dir: Path) -> list[Any]:
-    """Import every module of the transforms package (from the project folder)."""
-    if str(project_dir) not in sys.path:
-        sys.path.insert(0, str(project_dir))
-    try:
-        root = importlib.import_module(package)
-    except ModuleNotFoundError as e:
-        raise GraphError(f"transforms package {package!r} not found in {project_dir}: {e}") from None
-    modules = [root]
-    for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
-        modules.append(importlib.import_module(info.name))
-    return modules
-
-
 class Project:
     """All nodes of a project and the graph between them."""
 
@@ -319,10 +307,10 @@ class Project:
         return [self.nodes[n] for n in self.order if self.nodes[n].kind in kinds]
 
 
-def with_inputs(spec: Node) -> Node:
-    """The spec with its inputs derived from the function's parameter names."""
+def with_inputs(spec: Node, layers: Sequence[str] = DEFAULT_LAYERS) -> Node:
+    """The spec with its inputs derived from the function's parameter names (its layer one of `layers`)."""
     assert spec.func is not None
-    _validate_spec(spec)
+    _validate_spec(spec, layers)
     names = [p for p in inspect.signature(spec.func).parameters if p not in RESERVED_INPUTS]
     return replace(spec, inputs=tuple(n.lower() for n in names))
 
@@ -355,8 +343,15 @@ def source_nodes(settings: Settings) -> list[Node]:
 
 
 def load_project(settings: Settings, modules: Iterable[Any] | None = None) -> Project:
-    """Build the project graph: config sources and seeds plus every decorated function."""
+    """Build the project graph: config sources and seeds plus every decorated function.
+
+    A CSV file in the seeds folder that no `[seeds.*]` section declares is not a node: a warning
+    (logger `netflix_elt`) names it and the TOML lines that would load it.
+    """
+    from netflix_elt.discovery import import_package, warn_undeclared_seeds
+
     if modules is None:
         modules = import_package(settings.config.project.transforms, settings.project_dir)
-    specs = [with_inputs(s) for s in collect_specs(modules)]
+    warn_undeclared_seeds(settings)
+    specs = [with_inputs(s, settings.config.project.layers) for s in collect_specs(modules)]
     return Project([*source_nodes(settings), *specs])

@@ -28,11 +28,12 @@ from pathlib import Path
 
 from netflix_elt.errors import ConfigError
 
-__all__ = ["mkdtemp", "process_dir", "process_scope", "root", "sweep", "work_dir"]
+__all__ = ["mkdtemp", "process_dir", "process_scope", "root", "sweep", "swept", "work_dir"]
 
 _PROC_RE = re.compile(r"^p(\d+)-(\d+)$")
 _GUARD = threading.Lock()
 _MINE: dict[int, Path] = {}  # pid -> this process's folder (a forked child makes its own)
+_SWEPT: list[Path] = []  # what this process's first use swept (`clean` reports it)
 _BASE = tempfile.gettempdir()  # the system temp folder, before process_scope redirects tempfile
 
 
@@ -107,12 +108,17 @@ def process_dir() -> Path:
             return folder
         base = root()
         if folder is None:
-            sweep(base)
+            _SWEPT.extend(sweep(base))
             atexit.register(_remove_mine, pid)
         folder = base / f"p{pid}-{_start_ticks(pid)}"
         folder.mkdir(mode=0o700, exist_ok=True)
         _MINE[pid] = folder
         return folder
+
+
+def swept() -> list[Path]:
+    """The folders of exited processes this process removed when it made its own folder."""
+    return list(_SWEPT)
 
 
 def mkdtemp(prefix: str) -> Path:

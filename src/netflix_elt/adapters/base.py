@@ -45,6 +45,10 @@ class Adapter(abc.ABC):
             self._session = self._open()
         return self._session
 
+    def use_session(self, session: Session) -> None:
+        """Serve a session opened elsewhere (a notebook's own Snowpark session); closing stays its owner's."""
+        self._session = session
+
     @property
     def is_open(self) -> bool:
         return self._session is not None
@@ -117,6 +121,10 @@ class Adapter(abc.ABC):
     ) -> None:
         """After a write reported success, make sure it is on disk (nothing to do where a commit is durable)."""
         return None
+
+    def transform_error_hint(self, error: BaseException) -> str:
+        """What to add to a transform's error when it is a known gap of this engine ("" when none)."""
+        return ""
 
     def _merge_failed(self, e: Exception, name: str, error: type[NetflixEltError]) -> NetflixEltError:
         return error(f"{name}: the MERGE failed: {first_line(e)}")

@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import logging
 import os
+import re
 import shutil
 import socket
 import sys
@@ -218,6 +219,17 @@ ENGINE = EmbeddedEngine()
 atexit.register(ENGINE.shutdown)
 
 
+# Snowpark's explode() checks the column's type from the result metadata, where the emulator says
+# VARIANT for an ARRAY column (docs/EMULATOR_GAPS.md): "Invalid column type for explode(...)"
+_EXPLODE_OVER_VARIANT = re.compile(r"explode\((?:Column\[)?\"?([^\]\")]+)\"?\]?\).*got VariantType", re.DOTALL)
+EXPLODE_HINT = (
+    "the embedded engine types ARRAY columns as VARIANT, so F.explode() refuses {col}; "
+    "use DataFrame.flatten, which runs on both engines: "
+    'df.flatten(F.col({col_lower!r})).select(..., F.col("value").cast("string").alias(...)) '
+    "(docs/EMULATOR_GAPS.md, 'explode over arrays')"
+)
+
+
 class EmbeddedAdapter(Adapter):
     """fakesnow over DuckDB: one connection per folder and process, MERGE rewritten into several
     statements that commit one by one, commits that need a checkpoint to reach the disk."""
@@ -329,6 +341,13 @@ class EmbeddedAdapter(Adapter):
             with contextlib.suppress(Exception):
                 session.sql(f"DROP TABLE IF EXISTS {work}").collect()
         return inserted - deleted, deleted
+
+    def transform_error_hint(self, error: BaseException) -> str:
+        """F.explode over an ARRAY column: the emulator reports it as VARIANT; point at flatten."""
+        m = _EXPLODE_OVER_VARIANT.search(str(error))
+        if m is None:
+            return ""
+        return EXPLODE_HINT.format(col=m.group(1), col_lower=m.group(1).lower())
 
     def confirm_written(
         self, what: str, error: type[NetflixEltError], check_sql: str | None = None, expect: int | None = None

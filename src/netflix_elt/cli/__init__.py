@@ -217,9 +217,9 @@ def seed(
 @selection_options
 @click.option(
     "--layer",
-    type=click.Choice(["staging", "core", "marts"]),
     default=None,
-    help="Build this layer and everything upstream of it (same as --select +layer:L).",
+    metavar="LAYER",
+    help="Build this layer and everything upstream of it (same as --select +layer:L); one of [project] layers.",
 )
 @click.option("--full-refresh", is_flag=True, help="Rebuild all: incremental tables anew, up-to-date nodes too.")
 @click.option("--threads", type=int, default=None, help="Transforms built at once (default from config).")
@@ -238,6 +238,10 @@ def run(
     """Build transforms in dependency order (views, tables, incremental MERGEs)."""
     selectors = [*select_, *([f"+layer:{layer}"] if layer else [])]
     with workspace(project_dir, target, profile, threads, lock_timeout) as ws:
+        if layer is not None:
+            from netflix_elt.config import check_layer
+
+            check_layer(ws.settings, layer)  # against [project] layers, before the engine starts
         ws.selected(selectors, exclude)  # validate before starting the engine
         outcome = ws.run(
             selectors,
@@ -515,3 +519,14 @@ def dashboard(
         app.deploy(settings, echo=lambda stmt: console.print(f"[green]ok[/green] {esc(stmt)}", soft_wrap=True))
     else:
         sys.exit(app.serve(settings, port, echo=lambda line: console.print(esc(line), soft_wrap=True)))
+
+
+# debug and clean (netflix_elt.cli.maintenance) ----------------------------------------------------
+def _register() -> None:
+    from netflix_elt.cli.maintenance import clean, debug
+
+    main.add_command(debug)
+    main.add_command(clean)
+
+
+_register()
