@@ -127,11 +127,14 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _build(project: Path, landing: Path) -> dict[str, str]:
+def _build(project: Path, landing: Path, fault: str = "") -> dict[str, str]:
     """`build` in a new process each time: this one must not import the transforms it edits."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project), *sys.path])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project), *sys.path]), "NETFLIX_ELT_FAULT": fault}
     cmd = [sys.executable, "-m", "netflix_elt.cli", "build", "--from", str(landing), "--project-dir", str(project)]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    if fault:
+        assert res.returncode == -9, res.stdout + res.stderr  # SIGKILLed at the fault point
+        return {}
     assert res.returncode == 0, res.stdout + res.stderr
     data = json.loads((project / "target" / "run_results.json").read_text())
     return {r["name"]: r["message"] for r in data["results"] if r["resource_type"] == "model"}
@@ -161,6 +164,9 @@ def test_a_seed_or_code_change_rebuilds_an_incremental_mart_in_full(project: Pat
 
     # a new seed file rewrites rows merged earlier: the mart is rebuilt, the fact only merges
     (project / "seeds" / "seed_vat.csv").write_text("id,vat\n1,0.5\n3,0.25\n")
+    # killed after deciding to rebuild, before the new table: the next build must rebuild still
+    _build(project, batch2, fault="incremental.rebuild:1")
+    assert _gross(project) == {1: 15.0, 2: 30.0, 3: 40.0}
     third = _build(project, batch2)  # batch2 again: already loaded, skipped
     assert third["mart_items"] == "full build (code or a non-stream input changed)"
     assert third["fct_items"].startswith("up to date")

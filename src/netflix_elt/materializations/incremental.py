@@ -50,6 +50,7 @@ class Incremental(Materialization):
         rebase = exists and basis is not None and state.basis(node.name) != basis
         if full_refresh or rebase or not exists:
             stmt = create_table_sql(relation, incremental_source_sql(sql, node, None))
+            fault("incremental.rebuild")  # test hook: decided to rebuild, the old table and basis kept
             session.sql(stmt).collect()
             adapter.confirm_written(f"table {relation}", TransformError, f"SELECT COUNT(*) FROM {relation}")
             state.set(node.name, session.sql(f"SELECT MAX({key}) FROM ({wrap(sql)})").collect()[0][0])
