@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +148,7 @@ class BuildState:
         self._package_dir = settings.project_dir / settings.config.project.transforms.replace(".", "/")
         self.state = StateTable(session, settings, "BUILD_STATE", "FINGERPRINT", "BUILT_AT")
         self._fingerprints: dict[str, str] = {}
+        self._stable: dict[str, str] = {}
         self._sources: dict[str, str] | None = None
         self._recorded: dict[str, str] | None = None
 
@@ -193,6 +194,43 @@ class BuildState:
             self._fingerprints[name] = h.hexdigest()
         return self._fingerprints[name]
 
+    def stable(self, name: str) -> str:
+        """What decides a node's rows already built, leaving out loads appended to its sources.
+
+        The fingerprint changes with every new load; this does not: it covers the code and
+        settings of the node and of everything upstream, seed files (a seed change rewrites old
+        rows) and the sources' settings. An incremental node merging a stream input must be
+        rebuilt in full when this changes, since rows it merged earlier may now read differently.
+        """
+        if name not in self._stable:
+            node = self.project[name]
+            h = hashlib.sha256(f"{node.kind}:{name}".encode())
+            if node.kind == "source":
+                h.update(self.settings.config.sources[name].model_dump_json().encode())
+            elif node.kind == "seed":
+                h.update(self.fingerprint(name).encode())
+            else:
+                for path in module_files(node.func, self._package_dir):
+                    h.update(path.read_bytes())
+                h.update(node_config(node).encode())
+                for inp in node.inputs:
+                    h.update(self.stable(inp).encode())
+            self._stable[name] = h.hexdigest()
+        return self._stable[name]
+
+    def basis(self, node: Node, streams: Collection[str]) -> str:
+        """What an incremental node's merged rows rest on: its code and settings, the stable part
+        of its stream inputs (appended loads leave it as it was) and every other input whole (a
+        dimension or seed that changed rewrites rows merged earlier, so the node is rebuilt)."""
+        h = hashlib.sha256(f"basis:{node.name}".encode())
+        for path in module_files(node.func, self._package_dir):
+            h.update(path.read_bytes())
+        h.update(node_config(node).encode())
+        for inp in node.inputs:
+            part = f"{inp}:stream:{self.stable(inp)}" if inp in streams else f"{inp}:{self.fingerprint(inp)}"
+            h.update(part.encode())
+        return h.hexdigest()
+
     def is_current(self, node: Node, relation_exists: bool) -> bool:
         """True when the node was built from exactly these inputs and code, and is still there."""
         recorded = self.recorded().get(node.name, "").split("+")[0]
@@ -224,6 +262,7 @@ class WatermarkStore:
 
     def __init__(self, session: Session, settings: Settings) -> None:
         self.state = StateTable(session, settings, "INCREMENTAL_STATE", "WATERMARK")
+        self.bases = StateTable(session, settings, "INCREMENTAL_BASIS", "BASIS")
 
     def get(self, node: str) -> Any:
         value = self.state.get(node)
@@ -233,3 +272,10 @@ class WatermarkStore:
 
     def set(self, node: str, value: Any) -> None:
         self.state.put(node, None if value is None else str(value))
+
+    def basis(self, node: str) -> str | None:
+        """The `BuildState.basis` the table's rows were built on (None: unknown, build it in full)."""
+        return self.bases.get(node)
+
+    def set_basis(self, node: str, basis: str | None) -> None:
+        self.bases.put(node, basis)

@@ -47,7 +47,9 @@ class Builders:
     # helpers -----------------------------------------------------------------------------------
     def context(self) -> BuildContext:
         compiler = Compiler(self.project, self.settings, self.adapter, self.invocation)
-        return BuildContext(self.settings, self.project, self.adapter, self.invocation, compiler)
+        return BuildContext(
+            self.settings, self.project, self.adapter, self.invocation, compiler, basis=self.state.basis
+        )
 
     def _result(self, gnode: GraphNode, status: str, message: str, **kw: Any) -> NodeResult:
         return NodeResult(gnode.name, gnode.unique_id, gnode.kind, status, message=message, **kw)

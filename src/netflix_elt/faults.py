@@ -3,7 +3,8 @@
 `NETFLIX_ELT_FAULT=phase:N` (e.g. `snapshot.merge:2`) makes the N-th arrival at `fault("phase")`
 send SIGKILL to the process: no cleanup, no `finally`, no atexit, the same as a power cut or the
 OOM killer. Used only by tests/robustness/test_crash_safety.py; unset, it costs one dict lookup.
-Points: load.copy, load.commit, seed.copy, transform.build, incremental.merge, snapshot.merge,
+Points: load.copy, load.commit, seed.copy, transform.build, incremental.rebuild, incremental.merge,
+snapshot.merge,
 snapshot.swap, incremental.work.merge, incremental.work.swap (the last four: the embedded
 adapter's copy-and-publish MERGE).
 """

@@ -185,6 +185,8 @@ def test_mart_movie_releases_marks_known_and_unknown_release_dates(session: Any)
             "rating_timestamp": t,
             "release_date": date(1995, 12, 15),
             "release_info_available": "known",
+            "_load_id": 1,
+            "_source_row": 1,
         },
         {
             "user_id": 2,
@@ -193,6 +195,8 @@ def test_mart_movie_releases_marks_known_and_unknown_release_dates(session: Any)
             "rating_timestamp": t,
             "release_date": None,
             "release_info_available": "unknown",
+            "_load_id": 1,
+            "_source_row": 2,
         },
     ]
 

@@ -6,7 +6,12 @@ from netflix_elt import transform
 
 @transform(
     layer="marts",
-    materialized="table",
+    materialized="incremental",
+    # fct_ratings is the stream (it has _load_id): a +1% batch merges only the ratings fct_ratings
+    # took in since the last run; a new seed file rebuilds the mart in full
+    unique_key=["user_id", "movie_id"],
+    incremental_key="_load_id",
+    latest_by=["rating_timestamp", "_load_id", "_source_row"],
     columns={
         "user_id": "MovieLens user id",
         "movie_id": "MovieLens movie id",
@@ -14,14 +19,23 @@ from netflix_elt import transform
         "rating_timestamp": "When the rating was made (UTC)",
         "release_date": "Release date from the seed, when known",
         "release_info_available": "'known' or 'unknown'",
+        "_load_id": "Load that brought the rating in (as in fct_ratings)",
+        "_source_row": "Row of the rating in its source file (as in fct_ratings)",
     },
 )
 def mart_movie_releases(fct_ratings: DataFrame, seed_movie_release_dates: DataFrame) -> DataFrame:
-    """Ratings with the movie's release date where the seed knows it."""
+    """Ratings with the movie's release date where the seed knows it, one row per fct_ratings row."""
     r, s = fct_ratings, seed_movie_release_dates
     # rsuffix keeps the left side's names as they are (no l_0001_ prefixes from Snowpark)
     joined = r.join(s, r["movie_id"] == s["movie_id"], "left", rsuffix="_seed")
     known = F.when(F.col("release_date").is_null(), F.lit("unknown")).otherwise(F.lit("known"))
     return joined.select(
-        "user_id", "movie_id", "rating", "rating_timestamp", "release_date", known.alias("release_info_available")
+        "user_id",
+        "movie_id",
+        "rating",
+        "rating_timestamp",
+        "release_date",
+        known.alias("release_info_available"),
+        "_load_id",
+        "_source_row",
     )

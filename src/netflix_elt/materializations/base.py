@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,8 @@ class BuildContext:
     adapter: Adapter
     invocation: Invocation
     compiler: Compiler = field(repr=False)
+    # BuildState.basis of an incremental node, given its stream inputs (None: never rebuild on it)
+    basis: Callable[[Node, Collection[str]], str] | None = field(default=None, repr=False)
 
     @classmethod
     def create(

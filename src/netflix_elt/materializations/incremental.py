@@ -1,8 +1,14 @@
 """`materialized="incremental"`: a full build the first time, then a MERGE of the rows beyond the watermark.
 
-The MERGE goes through `adapter.merge` (atomic on every engine). The watermark
+The MERGE goes through `adapter.upsert` (atomic on every engine). The watermark
 (build_state.WatermarkStore) is only read-progress bookkeeping: it is saved after the merge is
 confirmed on disk, so a crash in between merges the same rows again next time (idempotent).
+
+Which inputs are merged: the stream inputs, those with the incremental_key column (rows only
+ever added to them, read beyond the watermark). A change to anything else the rows rest on (the
+node's code or settings, a seed or dimension it joins, the code above a stream) makes the next
+build a full one (`BuildState.basis`), as SQLMesh backfills a breaking change, so the table is
+always the one `--full-refresh` would build.
 """
 
 from __future__ import annotations
@@ -39,12 +45,18 @@ class Incremental(Materialization):
                 f"output columns (the table keeps them to compare later rows with); missing {', '.join(missing)}"
             )
         state = WatermarkStore(session, ctx.settings)
-        if full_refresh or not adapter.relation_exists(relation):
+        basis = ctx.basis(node, self._streams(ctx, node)) if ctx.basis is not None else None
+        exists = adapter.relation_exists(relation)
+        rebase = exists and basis is not None and state.basis(node.name) != basis
+        if full_refresh or rebase or not exists:
             stmt = create_table_sql(relation, incremental_source_sql(sql, node, None))
+            fault("incremental.rebuild")  # test hook: decided to rebuild, the old table and basis kept
             session.sql(stmt).collect()
             adapter.confirm_written(f"table {relation}", TransformError, f"SELECT COUNT(*) FROM {relation}")
             state.set(node.name, session.sql(f"SELECT MAX({key}) FROM ({wrap(sql)})").collect()[0][0])
-            return BuildResult(adapter.row_count(relation), [stmt], "full build")
+            state.set_basis(node.name, basis)  # last: a crash before it builds in full again
+            why = " (code or a non-stream input changed)" if rebase and not full_refresh else ""
+            return BuildResult(adapter.row_count(relation), [stmt], f"full build{why}")
         watermark = state.get(node.name)
         if watermark is None:
             watermark = session.sql(f"SELECT MAX({key}) FROM {relation}").collect()[0][0]
@@ -71,3 +83,15 @@ class Incremental(Materialization):
         msg = f"merged: {inserted} inserted, {updated} updated"
         merge = incremental_merge_sql(relation, source, columns, node.unique_key, order)
         return BuildResult(adapter.row_count(relation), [merge], msg)
+
+    @staticmethod
+    def _streams(ctx: BuildContext, node: Node) -> set[str]:
+        """The inputs read beyond the watermark: those carrying the incremental_key column."""
+        assert node.incremental_key
+        key = node.incremental_key.upper()
+        cache: dict = {}
+        return {
+            inp
+            for inp in node.inputs
+            if key in {c.strip('"').upper() for c in ctx.compiler.input_frame(inp, cache).columns}
+        }
