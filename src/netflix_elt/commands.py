@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from netflix_elt.artifacts import NodeResult, write_manifest, write_run_results
+from netflix_elt.errors import SelectorError
 from netflix_elt.graph import BuildGraph
 from netflix_elt.registry import Kind, Project
 from netflix_elt.runner import Builder, Hook, Reporter, Runner
@@ -123,6 +124,11 @@ def validate(
     from netflix_elt.quality import ValidationReport
     from netflix_elt.quality.validate import as_node_result
 
+    if names is not None and not (set(names) & (suites := validator.suite_names())):
+        raise SelectorError(
+            f"nothing to validate: {', '.join(names)} {'has' if len(names) == 1 else 'have'} no suite in "
+            f"expectations/ (tables with one: {', '.join(sorted(suites)) or 'none'})"
+        )
     started = time.perf_counter()
     results = validator.validate(names)
     audit_rows = validator.record_failures(results)

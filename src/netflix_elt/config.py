@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from netflix_elt.errors import ConfigError
+from netflix_elt.suggest import did_you_mean
 
 CONFIG_FILE = Path("config") / "netflix_elt.toml"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
@@ -381,9 +382,13 @@ def load_settings(
     target = (target or os.environ.get("NETFLIX_ELT_TARGET") or config.project.default_target).lower()
     profile = (profile or os.environ.get("NETFLIX_ELT_PROFILE") or config.project.default_profile).lower()
     if target not in config.targets:
-        raise ConfigError(f"unknown target {target!r} (--target); configured targets: {sorted(config.targets)}")
+        hint = did_you_mean(target, config.targets)
+        raise ConfigError(f"unknown target {target!r} (--target); configured targets: {sorted(config.targets)}{hint}")
     if profile not in config.profiles:
-        raise ConfigError(f"unknown profile {profile!r} (--profile); configured profiles: {sorted(config.profiles)}")
+        hint = did_you_mean(profile, config.profiles)
+        raise ConfigError(
+            f"unknown profile {profile!r} (--profile){hint}; configured profiles: {sorted(config.profiles)}"
+        )
     home = os.environ.get("NETFLIX_ELT_HOME")
     state_dir = Path(home).expanduser().resolve() if home else project_dir / ".netflix_elt"
     if threads is not None and threads < 1:
