@@ -13,7 +13,7 @@ A selector that matches nothing is an error (exit 2) naming it with a did-you-me
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -106,11 +106,9 @@ class Selector:
             result |= set().union(*(dag.ancestors(n) for n in list(result)))
         return result
 
-    def suggestion(self, project: Project, kinds: Collection[str] = ()) -> str:
-        """A did-you-mean among the values this method knows (names of `kinds` first: `seed -s`)."""
+    def suggestion(self, project: Project) -> str:
+        """A did-you-mean among the values this method knows."""
         nodes = project.nodes.values()
-        if self.method == "name" and (hint := did_you_mean(self.value, [n.name for n in nodes if n.kind in kinds])):
-            return hint
         known: Iterable[str] = {
             "name": project.nodes,
             "source": [n.name for n in nodes if n.kind == Kind.SOURCE],
@@ -155,7 +153,7 @@ def _known_paths(project: Project) -> set[str]:
     return out
 
 
-def _resolve_term(project: Project, term: str, kinds: Collection[str]) -> set[str]:
+def _resolve_term(project: Project, term: str) -> set[str]:
     """One space-free term: an atom, or atoms joined by ',' (their intersection)."""
     parts = term.split(",")
     if any(not p for p in parts):
@@ -165,7 +163,7 @@ def _resolve_term(project: Project, term: str, kinds: Collection[str]) -> set[st
         sel = Selector.parse(part)
         found = sel.matches(project)
         if not found:
-            raise SelectorError(f"selector {part!r} matches nothing{sel.suggestion(project, kinds)}")
+            raise SelectorError(f"selector {part!r} matches nothing{sel.suggestion(project)}")
         sets.append(found)
     common = set.intersection(*sets)
     if not common:
@@ -173,13 +171,13 @@ def _resolve_term(project: Project, term: str, kinds: Collection[str]) -> set[st
     return common
 
 
-def _expand(project: Project, texts: Iterable[str], kinds: Collection[str] = ()) -> set[str]:
+def _expand(project: Project, texts: Iterable[str]) -> set[str]:
     selected: set[str] = set()
     for text in texts:
         if not text.strip():
             raise SelectorError(f"invalid selector {text!r}: expected {_FORMS}")
         for term in text.split():
-            selected |= _resolve_term(project, term, kinds)
+            selected |= _resolve_term(project, term)
     return selected
 
 
@@ -191,8 +189,8 @@ def select(
 ) -> list[str]:
     """Names of the selected nodes of the given kinds, in dependency order."""
     select, kinds = list(select), set(kinds)
-    chosen = _expand(project, select, kinds) if select else set(project.nodes)
-    chosen -= _expand(project, exclude, kinds)
+    chosen = _expand(project, select) if select else set(project.nodes)
+    chosen -= _expand(project, exclude)
     result = [n for n in project.order if n in chosen and project.nodes[n].kind in kinds]
     if select and not result:
         raise SelectorError(f"selection {' '.join(select)!r} matches no {' or '.join(sorted(kinds))}")
