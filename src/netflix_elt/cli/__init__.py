@@ -50,6 +50,10 @@ def main() -> None:
       netflix-elt extract --source synthetic    # data into the landing zone
       netflix-elt build                          # load + seed + run
       netflix-elt run --layer marts              # rebuild marts and what they need
+
+    Every option can be set as NETFLIX_ELT_<OPTION> (--lock-timeout: NETFLIX_ELT_LOCK_TIMEOUT;
+    each command's --help names them); NETFLIX_ELT_HOME moves the state folder (.netflix_elt/)
+    and NETFLIX_ELT_TARGET_PATH the artifacts folder (target/).
     """
 
 
