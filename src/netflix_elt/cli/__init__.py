@@ -13,14 +13,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from netflix_elt.cli.options import (
-    OneLineUsageErrors,
-    common_options,
-    lock_option,
-    seed_selection,
-    selection_options,
-    workspace,
-)
+from netflix_elt.cli.options import OneLineUsageErrors, common_options, lock_option, selection_options, workspace
 from netflix_elt.cli.output import (
     console,
     esc,
@@ -209,7 +202,7 @@ def load(
 @main.command()
 @common_options
 @lock_option
-@seed_selection
+@selection_options
 @PRINT_SQL
 def seed(
     project_dir: Path | None,
@@ -221,7 +214,7 @@ def seed(
     exclude: tuple[str, ...],
     print_sql: bool,
 ) -> None:
-    """Load the seed CSV files into the target schema."""
+    """Load the seed CSV files into the target schema (all, or the seeds -s selects)."""
     ws = workspace(project_dir, target, profile, lock_timeout=lock_timeout)
     names = ws.selected(select_, exclude, kinds=("seed",)) if select_ or exclude else None
     if print_sql:

@@ -20,7 +20,7 @@ def lock_hint() -> str:
     ctx = click.get_current_context(silent=True)
     if ctx is not None and any(p.name == "lock_timeout" for p in ctx.command.params):
         return "--lock-timeout or [project] lock_timeout to wait longer"
-    path = ctx.command_path if ctx is not None else "this command"
+    path = " ".join(["netflix-elt", *ctx.command_path.split()[1:]]) if ctx is not None else "this command"
     return f"`{path}` does not wait for the lock: run it again when that command has finished"
 
 
@@ -98,21 +98,15 @@ SELECTORS_HELP = (
 )
 
 
-def selection_options(func: Callable[..., Any], what: str = "") -> Callable[..., Any]:
+def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--select/-s and --exclude, each taking several values (`-s a b c`) as dbt's do."""
     options = [
-        click.option(
-            "--select", "-s", "select_", cls=MultiValueOption, metavar="SELECTOR...", help=what + SELECTORS_HELP
-        ),
+        click.option("--select", "-s", "select_", cls=MultiValueOption, metavar="SELECTOR...", help=SELECTORS_HELP),
         click.option(
             "--exclude", cls=MultiValueOption, metavar="SELECTOR...", help="Selectors to leave out (same syntax)."
         ),
     ]
     return with_options(func, options)
-
-
-def seed_selection(func: Callable[..., Any]) -> Callable[..., Any]:
-    return selection_options(func, "Seeds to load (default: all). ")
 
 
 def workspace(
