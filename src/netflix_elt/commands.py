@@ -18,6 +18,7 @@ from netflix_elt.graph import BuildGraph
 from netflix_elt.registry import Kind, Project
 from netflix_elt.runner import Builder, Hook, Reporter, Runner
 from netflix_elt.selectors import select
+from netflix_elt.suggest import unknown
 
 if TYPE_CHECKING:
     from netflix_elt.adapters import Adapter
@@ -61,6 +62,15 @@ class RunOutcome:
 def built_nodes(project: Project, names: Iterable[str]) -> list[str]:
     """Those of `names` that are relations (ephemeral transforms and analyses are only compiled)."""
     return [n for n in names if project[n].builds]
+
+
+def seeds_named(settings: Settings, names: Sequence[str] | None) -> list[str]:
+    """The seeds of `names` in config order (all when None); an unknown name is an error, not skipped."""
+    seeds = list(settings.config.seeds)
+    for n in names or ():
+        if n not in seeds:
+            raise SelectorError(unknown("seed", n, seeds))
+    return [n for n in seeds if names is None or n in names]
 
 
 def build_selection(
