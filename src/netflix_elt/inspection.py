@@ -49,7 +49,9 @@ def show_rows(ws: Workspace, name: str, limit: int = 10) -> tuple[list[str], lis
     else:
         relation = relation_of(ws.settings, node)
         if not ws.adapter.relation_exists(relation):
-            raise TransformError(f"{name!r} is not built yet ({relation}); run `netflix-elt run -s {name}`")
+            how = {"source": "load", "seed": f"seed -s {name}", "snapshot": f"snapshot -s {name}"}
+            build = how.get(node.kind, f"run -s +{name}")
+            raise TransformError(f"{name!r} is not built yet ({relation}); run `netflix-elt {build}`")
         sql = f"SELECT * FROM {relation}"
     df = ws.session.sql(f"SELECT * FROM ({sql}) LIMIT {int(limit)}")
     rows = df.collect()

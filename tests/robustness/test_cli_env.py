@@ -36,7 +36,7 @@ def listed(res: Result) -> set[str]:
 def flags_and_vars(cmd: click.Command) -> list[tuple[str, str]]:
     out = []
     for p in cmd.params:
-        if isinstance(p, click.Option) and p.name not in ("help",):
+        if isinstance(p, click.Option) and not p.is_eager:  # --help and --version act at once
             flag = max(p.opts, key=len)
             out.append((flag, "NETFLIX_ELT_" + flag.lstrip("-").upper().replace("-", "_")))
     return out
@@ -57,6 +57,10 @@ def test_group_help_names_the_settings_that_are_not_options() -> None:
     res = CliRunner().invoke(main, ["--help"], terminal_width=200)
     for var in ("NETFLIX_ELT_HOME", "NETFLIX_ELT_TARGET_PATH", "NETFLIX_ELT_<OPTION>"):
         assert var in res.output, res.output
+    for group, path in ((main, []), (main.commands["docs"], ["docs"])):  # options of the groups themselves
+        res = CliRunner().invoke(main, [*path, "--help"], terminal_width=200)
+        for flag, var in flags_and_vars(group):
+            assert f"env var: {var}" in res.output, (flag, res.output)
 
 
 def test_select_and_exclude_from_the_environment(isolated_home: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from netflix_elt.cli.output import err_console, esc, safe, scrubbed_traceback
-from netflix_elt.cli.params import Command, MultiValueOption
+from netflix_elt.cli.params import Command, MultiValueOption, bind_envvars
 from netflix_elt.errors import LockError, NetflixEltError
 
 
@@ -133,6 +133,10 @@ class OneLineUsageErrors(click.Group):
 
     command_class = Command
     group_class = type
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        bind_envvars(self.params)  # options of the group itself (`netflix-elt --flag cmd`), if any
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         from netflix_elt.tempfiles import process_scope

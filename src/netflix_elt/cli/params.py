@@ -62,6 +62,15 @@ def spread_values(args: Sequence[str], multi_opts: set[str]) -> list[str]:
     return out
 
 
+def bind_envvars(params: Sequence[click.Parameter]) -> None:
+    """Give each option (not --help/--version, which act at once) its NETFLIX_ELT_ variable, shown in --help."""
+    for param in params:
+        if isinstance(param, click.Option) and param.envvar is None and not param.is_eager:
+            param.envvar = envvar_of(param)
+            param.show_envvar = True
+            param.get_error_hint = types.MethodType(_error_hint, param)  # type: ignore[method-assign]
+
+
 def _error_hint(self: click.Option, ctx: click.Context | None) -> str:
     """'--limit' / '-n' in a usage error, and the variable only when the bad value came from it."""
     hint = click.Parameter.get_error_hint(self, ctx)
@@ -75,11 +84,7 @@ class Command(click.Command):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for param in self.params:
-            if isinstance(param, click.Option) and param.envvar is None:
-                param.envvar = envvar_of(param)
-                param.show_envvar = True
-                param.get_error_hint = types.MethodType(_error_hint, param)  # type: ignore[method-assign]
+        bind_envvars(self.params)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         multi = {o for p in self.params if isinstance(p, MultiValueOption) for o in p.opts}
