@@ -318,13 +318,10 @@ class Settings(_Model):
 
 def check_layer(settings: Settings, layer: str, option: str = "--layer") -> str:
     """A layer typed by the user, checked against `[project] layers` (did-you-mean on a typo)."""
-    import difflib
-
     layers = settings.config.project.layers
     if layer in layers:
         return layer
-    close = difflib.get_close_matches(layer, layers, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(layer, layers)
     raise ConfigError(
         f"unknown layer {layer!r} ({option}): the layers are {', '.join(layers)} "
         f"([project] layers in {settings.project_dir / CONFIG_FILE}){hint}"

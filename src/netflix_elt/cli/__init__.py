@@ -100,12 +100,8 @@ def init(
     type=Scale(),
     help="Synthetic size: small, or ratings like 500k, 2m, 20m.",
 )
-@click.option(
-    "--seed", "seed_", default=42, show_default=True, type=click.IntRange(min=0), help="Synthetic random seed."
-)
-@click.option(
-    "--batch", default=None, type=click.IntRange(min=1), help="Synthetic batch number (>1 writes a later delta batch)."
-)
+@click.option("--seed", "seed_", default=42, show_default=True, type=click.IntRange(min=0), help="Synthetic seed.")
+@click.option("--batch", type=click.IntRange(min=1), help="Synthetic batch number (>1 writes a later delta batch).")
 @click.option(
     "--follow-symlinks",
     is_flag=True,
@@ -139,6 +135,7 @@ def extract(
     console.print(table)
 
 
+PORT = click.IntRange(0, 65535)
 PRINT_SQL = click.option(
     "--print-sql",
     is_flag=True,
@@ -236,9 +233,7 @@ def seed(
     help="Build this layer and everything upstream of it (same as --select +layer:L); one of [project] layers.",
 )
 @click.option("--full-refresh", is_flag=True, help="Rebuild all: incremental tables anew, up-to-date nodes too.")
-@click.option(
-    "--threads", type=click.IntRange(min=1), default=None, help="Transforms built at once (default from config)."
-)
+@click.option("--threads", type=click.IntRange(min=1), help="Transforms built at once (default from config).")
 def run(
     project_dir: Path | None,
     target: str | None,
@@ -277,9 +272,7 @@ def run(
 @lock_option
 @selection_options
 @click.option("--full-refresh", is_flag=True, help="Rebuild all: incremental tables anew, up-to-date nodes too.")
-@click.option(
-    "--threads", type=click.IntRange(min=1), default=None, help="Transforms built at once (default from config)."
-)
+@click.option("--threads", type=click.IntRange(min=1), help="Transforms built at once (default from config).")
 @click.option("--from", "from_url", default=None, help="Landing URL to load from (default: the configured landing).")
 @click.option(
     "--allow-deletes",
@@ -493,13 +486,7 @@ def docs_generate(
 
 @docs.command(name="serve")
 @common_options
-@click.option(
-    "--port",
-    default=8080,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port on 127.0.0.1; 0 picks a free one.",
-)
+@click.option("--port", default=8080, show_default=True, type=PORT, help="Port on 127.0.0.1; 0 picks a free one.")
 def docs_serve(project_dir: Path | None, target: str | None, profile: str | None, debug: bool, port: int) -> None:
     """Serve target/docs/ on 127.0.0.1 (read-only; needs no warehouse). Ctrl-C stops it."""
     from netflix_elt.docs.serve import make_server, url_of
@@ -519,7 +506,7 @@ def docs_serve(project_dir: Path | None, target: str | None, profile: str | None
     "--port",
     default=8501,
     show_default=True,
-    type=click.IntRange(0, 65535),
+    type=PORT,
     help="Port on 127.0.0.1; 0 picks a free one.",
 )
 @click.option("--deploy", is_flag=True, help="With --profile snowflake: stage the app and CREATE OR REPLACE STREAMLIT.")

@@ -138,6 +138,11 @@ class OneLineUsageErrors(click.Group):
         super().__init__(*args, **kwargs)
         bind_envvars(self.params)  # options of the group itself (`netflix-elt --flag cmd`), if any
 
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """A command made elsewhere (`click.command()` then `main.add_command`) gets its variables too."""
+        bind_envvars(cmd.params)
+        super().add_command(cmd, name)
+
     def main(self, *args: Any, **kwargs: Any) -> Any:
         from netflix_elt.tempfiles import process_scope
 
