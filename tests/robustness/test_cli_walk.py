@@ -56,6 +56,8 @@ def bad_names(cmd: click.Command) -> Iterator[tuple[list[str], str]]:
         yield ["-s", "dim_movis"], "did you mean 'dim_movies'?"
         yield ["-s", "+dim_movies", "layer:stagin"], "did you mean 'staging'?"
         yield ["-s", "@dim_movies+"], "'@' and a '+' suffix cannot be combined"
+    if "layer" in names:
+        yield ["--layer", "mrts"], "did you mean 'marts'?"
     if "exclude" in names:
         yield ["--exclude", "dim_movis"], "did you mean 'dim_movies'?"
     if "name" in names or "names" in names:
