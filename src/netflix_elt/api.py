@@ -142,7 +142,7 @@ class Workspace:
 
     def seed(self, names: list[str] | None = None, *, force: bool = False) -> dict[str, int | None]:
         """Load seeds; one whose file is unchanged since its last load is left as it is (rows None)."""
-        wanted = [n for n in self.settings.config.seeds if names is None or n in names]
+        wanted = commands.seeds_named(self.settings, names)  # an unknown name: SelectorError, did-you-mean
         with self.writing("seed", {"select": wanted}):
             out = commands.run_graph(self, wanted, full_refresh=force)
         for r in out.results:

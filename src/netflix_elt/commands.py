@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from netflix_elt.artifacts import NodeResult, write_manifest, write_run_results
+from netflix_elt.errors import SelectorError
 from netflix_elt.graph import BuildGraph
 from netflix_elt.registry import Kind, Project
 from netflix_elt.runner import Builder, Hook, Reporter, Runner
 from netflix_elt.selectors import select
+from netflix_elt.suggest import unknown
 
 if TYPE_CHECKING:
     from netflix_elt.adapters import Adapter
@@ -60,6 +62,15 @@ class RunOutcome:
 def built_nodes(project: Project, names: Iterable[str]) -> list[str]:
     """Those of `names` that are relations (ephemeral transforms and analyses are only compiled)."""
     return [n for n in names if project[n].builds]
+
+
+def seeds_named(settings: Settings, names: Sequence[str] | None) -> list[str]:
+    """The seeds of `names` in config order (all when None); an unknown name is an error, not skipped."""
+    seeds = list(settings.config.seeds)
+    for n in names or ():
+        if n not in seeds:
+            raise SelectorError(unknown("seed", n, seeds))
+    return [n for n in seeds if names is None or n in names]
 
 
 def build_selection(
@@ -123,6 +134,11 @@ def validate(
     from netflix_elt.quality import ValidationReport
     from netflix_elt.quality.validate import as_node_result
 
+    if names is not None and not (set(names) & (suites := validator.suite_names())):
+        raise SelectorError(
+            f"nothing to validate: {', '.join(names)} {'has' if len(names) == 1 else 'have'} no suite in "
+            f"expectations/ (tables with one: {', '.join(sorted(suites)) or 'none'})"
+        )
     started = time.perf_counter()
     results = validator.validate(names)
     audit_rows = validator.record_failures(results)

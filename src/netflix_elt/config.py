@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from netflix_elt.errors import ConfigError
+from netflix_elt.suggest import did_you_mean
 
 CONFIG_FILE = Path("config") / "netflix_elt.toml"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
@@ -317,13 +318,10 @@ class Settings(_Model):
 
 def check_layer(settings: Settings, layer: str, option: str = "--layer") -> str:
     """A layer typed by the user, checked against `[project] layers` (did-you-mean on a typo)."""
-    import difflib
-
     layers = settings.config.project.layers
     if layer in layers:
         return layer
-    close = difflib.get_close_matches(layer, layers, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(layer, layers)
     raise ConfigError(
         f"unknown layer {layer!r} ({option}): the layers are {', '.join(layers)} "
         f"([project] layers in {settings.project_dir / CONFIG_FILE}){hint}"
@@ -381,9 +379,13 @@ def load_settings(
     target = (target or os.environ.get("NETFLIX_ELT_TARGET") or config.project.default_target).lower()
     profile = (profile or os.environ.get("NETFLIX_ELT_PROFILE") or config.project.default_profile).lower()
     if target not in config.targets:
-        raise ConfigError(f"unknown target {target!r} (--target); configured targets: {sorted(config.targets)}")
+        hint = did_you_mean(target, config.targets)
+        raise ConfigError(f"unknown target {target!r} (--target); configured targets: {sorted(config.targets)}{hint}")
     if profile not in config.profiles:
-        raise ConfigError(f"unknown profile {profile!r} (--profile); configured profiles: {sorted(config.profiles)}")
+        hint = did_you_mean(profile, config.profiles)
+        raise ConfigError(
+            f"unknown profile {profile!r} (--profile){hint}; configured profiles: {sorted(config.profiles)}"
+        )
     home = os.environ.get("NETFLIX_ELT_HOME")
     state_dir = Path(home).expanduser().resolve() if home else project_dir / ".netflix_elt"
     if threads is not None and threads < 1:

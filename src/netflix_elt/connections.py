@@ -13,13 +13,13 @@ secrets cannot end up in the repository.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netflix_elt.errors import ConfigError
+from netflix_elt.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from snowflake.connector.config_manager import ConfigManager
@@ -189,8 +189,7 @@ def missing_connection_message(name: str, connections: Mapping[str, Any], home: 
         where = f"default_connection_name in {home / 'config.toml'}"
     else:
         where = "the default connection"
-    close = difflib.get_close_matches(name, list(connections), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(name, list(connections))
     source = (
         "SNOWFLAKE_CONNECTIONS"
         if os.environ.get("SNOWFLAKE_CONNECTIONS") is not None

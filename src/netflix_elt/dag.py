@@ -62,19 +62,23 @@ class DAG:
                 return list(reversed(cycle))
         return []
 
-    def ancestors(self, node: str) -> set[str]:
-        return self._walk(node, self.upstream)
+    def ancestors(self, node: str, depth: int | None = None) -> set[str]:
+        """Everything upstream of `node`; with `depth`, only up to that many edges away (dbt's `2+x`)."""
+        return self._walk(node, self.upstream, depth)
 
-    def descendants(self, node: str) -> set[str]:
-        return self._walk(node, self.downstream)
+    def descendants(self, node: str, depth: int | None = None) -> set[str]:
+        """Everything downstream of `node`; with `depth`, only up to that many edges away (`x+2`)."""
+        return self._walk(node, self.downstream, depth)
 
     @staticmethod
-    def _walk(node: str, edges: Mapping[str, Iterable[str]]) -> set[str]:
+    def _walk(node: str, edges: Mapping[str, Iterable[str]], depth: int | None = None) -> set[str]:
+        """Breadth first, so a node is reached at its shortest distance and `depth` cuts there."""
         seen: set[str] = set()
-        todo = list(edges[node])
-        while todo:
-            n = todo.pop()
-            if n not in seen:
-                seen.add(n)
-                todo.extend(edges[n])
+        frontier = [node]
+        level = 0
+        while frontier and (depth is None or level < depth):
+            level += 1
+            frontier = [n for f in frontier for n in edges[f] if n not in seen]
+            frontier = list(dict.fromkeys(frontier))
+            seen.update(frontier)
         return seen

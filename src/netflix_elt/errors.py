@@ -41,9 +41,20 @@ class LoadError(NetflixEltError):
 
 
 class LockError(NetflixEltError):
-    """Another netflix-elt process holds the warehouse lock."""
+    """Another netflix-elt process holds the warehouse lock.
+
+    The way out (`hint`) is kept apart from the message so that the CLI can name only options the
+    command has: `--lock-timeout` for a writer, nothing for a reader such as `show`.
+    """
 
     exit_code = 3
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
 
 
 class TransformError(NetflixEltError):

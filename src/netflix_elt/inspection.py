@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from netflix_elt.artifacts import write_compiled, write_manifest
 from netflix_elt.compiler import relation_of
 from netflix_elt.errors import ConfigError, TransformError
-from netflix_elt.registry import Kind
+from netflix_elt.suggest import unknown
 
 if TYPE_CHECKING:
     from netflix_elt.api import Workspace
@@ -22,9 +22,14 @@ if TYPE_CHECKING:
 def compile_sql(ws: Workspace, names: Sequence[str] = ()) -> dict[str, tuple[Path, str]]:
     """SQL of each transform (all when none named), also written under target/compiled/."""
     chosen = list(names) or [n.name for n in ws.project.of_kind("transform", "snapshot")]
+    compilable = [n.name for n in ws.project.of_kind("transform", "snapshot")]
     for name in chosen:
-        if name not in ws.project or ws.project[name].kind in (Kind.SOURCE, Kind.SEED):
-            raise ConfigError(f"no transform named {name!r}")
+        if name in ws.project and name not in compilable:
+            raise ConfigError(
+                f"{name!r} is a {ws.project[name].kind}: only transforms and snapshots have SQL to compile"
+            )
+        if name not in compilable:
+            raise ConfigError(unknown("transform or snapshot", name, compilable))
     out: dict[str, tuple[Path, str]] = {}
     comp = ws.compiler(inline_missing=True)
     for name in chosen:
@@ -37,14 +42,16 @@ def compile_sql(ws: Workspace, names: Sequence[str] = ()) -> dict[str, tuple[Pat
 def show_rows(ws: Workspace, name: str, limit: int = 10) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Preview rows of a node (its relation, or the compiled query for ephemeral/analysis)."""
     if name not in ws.project:
-        raise ConfigError(f"no node named {name!r}")
+        raise ConfigError(unknown("node", name, ws.project.nodes))
     node = ws.project[name]
     if not node.builds:
         sql = ws.compiler(inline_missing=True).select_sql(node)
     else:
         relation = relation_of(ws.settings, node)
         if not ws.adapter.relation_exists(relation):
-            raise TransformError(f"{name!r} is not built yet ({relation}); run `netflix-elt run -s {name}`")
+            how = {"source": "load", "seed": f"seed -s {name}", "snapshot": f"snapshot -s {name}"}
+            build = how.get(node.kind, f"run -s +{name}")
+            raise TransformError(f"{name!r} is not built yet ({relation}); run `netflix-elt {build}`")
         sql = f"SELECT * FROM {relation}"
     df = ws.session.sql(f"SELECT * FROM ({sql}) LIMIT {int(limit)}")
     rows = df.collect()

@@ -80,6 +80,9 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
+WAIT_HINT = "[project] lock_timeout to wait longer"  # the CLI names its --lock-timeout where a command has it
+
+
 @contextlib.contextmanager
 def warehouse_lock(state_dir: Path, command: str, timeout: float = DEFAULT_TIMEOUT) -> Iterator[Holder | None]:
     """Hold the warehouse lock for the block; yields the stale holder that was taken over, if any.
@@ -116,10 +119,7 @@ def warehouse_lock(state_dir: Path, command: str, timeout: float = DEFAULT_TIMEO
                     if holder is not None and holder.host == socket.gethostname() and not pid_alive(holder.pid):
                         who += ", which has exited but left a child process holding the lock"
                     waited = f"waited {timeout:g}s" if timeout > 0 else "did not wait"
-                    raise LockError(
-                        f"the warehouse {path.parent} is locked by {who}; {waited} "
-                        "(--lock-timeout or [project] lock_timeout to wait longer)"
-                    ) from None
+                    raise LockError(f"the warehouse {path.parent} is locked by {who}; {waited}", WAIT_HINT) from None
                 time.sleep(_POLL)
         previous = read_holder(path)
         stale = previous if previous is not None and previous.pid != os.getpid() else None

@@ -14,7 +14,6 @@ HTTP 500, and `connect()` while a CLI command writes raises LockError naming it.
 from __future__ import annotations
 
 import atexit
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from netflix_elt.adapters import Adapter, adapter_class, adapter_for
 from netflix_elt.config import Settings, load_settings
 from netflix_elt.errors import ConfigError, TransformError
+from netflix_elt.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from snowflake.snowpark import DataFrame, Session
@@ -149,8 +149,7 @@ def _node(opened: _Opened, name: str, *, want_source: bool) -> Node:
         raise ConfigError(f"{key!r} is a {project[key].kind}, not a {'source' if want_source else 'node'}: "
                           f"use netflix_elt.{other}(session, {key!r})")  # fmt: skip
     what = "source" if want_source else "transform, seed or snapshot"
-    close = difflib.get_close_matches(key, candidates, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(key, candidates)
     raise ConfigError(f"{fn}(): no {what} named {name!r}{hint} (`netflix-elt ls` lists them)")
 
 

@@ -7,16 +7,17 @@ is resolved in one place, `load_project`, which scans the transforms package.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Literal
 
 from netflix_elt.config import DEFAULT_LAYERS, Settings
 from netflix_elt.dag import DAG
 from netflix_elt.errors import GraphError
+from netflix_elt.suggest import did_you_mean
 
 
 class Kind(StrEnum):
@@ -214,8 +215,7 @@ def _validate_spec(spec: Node, layers: Sequence[str] = DEFAULT_LAYERS) -> None:
     if spec.kind == "transform":
         allowed = (*layers, ANALYSES)
         if spec.layer not in allowed:
-            close = difflib.get_close_matches(str(spec.layer), allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(spec.layer), allowed)
             raise GraphError(
                 f"{where}: layer {spec.layer!r} is not one of {', '.join(allowed)}{hint} "
                 "(add it to [project] layers in config/netflix_elt.toml)"
@@ -279,7 +279,8 @@ def collect_specs(modules: Iterable[Any]) -> list[Node]:
 class Project:
     """All nodes of a project and the graph between them."""
 
-    def __init__(self, nodes: Iterable[Node]) -> None:
+    def __init__(self, nodes: Iterable[Node], root: Path | None = None, transforms_dir: Path | None = None) -> None:
+        self.root, self.transforms_dir = root, transforms_dir  # what `path:` selectors are relative to
         self.nodes: dict[str, Node] = {}
         for n in nodes:
             if n.name in self.nodes:
@@ -288,8 +289,7 @@ class Project:
         for n in self.nodes.values():
             for inp in n.inputs:
                 if inp not in self.nodes:
-                    close = difflib.get_close_matches(inp, list(self.nodes), n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    hint = did_you_mean(inp, list(self.nodes))
                     raise GraphError(f"{n.kind} {n.name!r} ({n.file}) takes an unknown input {inp!r}{hint}")
         self.dag = DAG({n.name: n.inputs for n in self.nodes.values()})
 
@@ -354,4 +354,5 @@ def load_project(settings: Settings, modules: Iterable[Any] | None = None) -> Pr
         modules = import_package(settings.config.project.transforms, settings.project_dir)
     warn_undeclared_seeds(settings)
     specs = [with_inputs(s, settings.config.project.layers) for s in collect_specs(modules)]
-    return Project([*source_nodes(settings), *specs])
+    package_dir = settings.project_dir.joinpath(*settings.config.project.transforms.split("."))
+    return Project([*source_nodes(settings), *specs], root=settings.project_dir, transforms_dir=package_dir)

@@ -154,10 +154,10 @@ def test_ls_compile_and_debug(tiny):
     assert cli(tiny, "run", "-s", "+priced").exit_code == 0
     comp = cli(tiny, "compile", "expensive")
     assert comp.exit_code == 0 and "TINY.DEV.PRICED" in comp.output
-    from netflix_elt.errors import SelectorError
-
-    with pytest.raises(SelectorError):  # --debug re-raises instead of a one-line error
-        CliRunner().invoke(main, ["run", "-s", "nope", "--debug", "--project-dir", str(tiny)], catch_exceptions=False)
+    # --debug prints the traceback instead of a one-line error, and keeps the exit code
+    res = CliRunner().invoke(main, ["run", "-s", "nope", "--debug", "--project-dir", str(tiny)])
+    assert res.exit_code == 2, res.output
+    assert "Traceback (most recent call last)" in res.output and "SelectorError: selector 'nope'" in res.output
 
 
 def test_cycle_and_unknown_input_fail_at_load_time(tiny):

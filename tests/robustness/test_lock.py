@@ -115,3 +115,18 @@ def test_cli_readers_do_not_wait(isolated_home: Path, holder: subprocess.Popen[s
     started = time.monotonic()
     res = cli("tables")  # needs the embedded engine's files: a clear error at once, not DuckDB's
     assert res.exit_code == 3 and "locked by pid" in res.output and time.monotonic() - started < 5
+
+
+def test_lock_hints_name_only_the_commands_own_options(isolated_home: Path, holder: subprocess.Popen[str]) -> None:
+    """A writer is told about --lock-timeout; a reader (show, tables), which has no such option, is not."""
+    res = cli("run", "--lock-timeout", "0")
+    assert res.exit_code == 3 and "(--lock-timeout or [project] lock_timeout to wait longer)" in res.output
+    for args in (("show", "dim_movies"), ("tables",)):
+        res = cli(*args)
+        assert res.exit_code == 3 and f"locked by pid {holder.pid}" in res.output, res.output
+        assert "--lock-timeout" not in res.output and f"`netflix-elt {args[0]}` does not wait" in res.output
+        debug = cli(*args, "--debug")  # the same hint in the traceback, the same exit code
+        assert debug.exit_code == 3 and "--lock-timeout" not in debug.output and "does not wait" in debug.output
+    api = pytest.raises(LockError, match=r"\(\[project\] lock_timeout to wait longer\)")  # the Python API
+    with api, warehouse_lock(isolated_home / "home", "python", 0):
+        pass

@@ -25,6 +25,7 @@ from netflix_elt.cli.output import (
     safe,
     summary,
 )
+from netflix_elt.cli.params import ExtractSource, Scale
 
 
 @click.group(
@@ -42,6 +43,10 @@ def main() -> None:
       netflix-elt extract --source synthetic    # data into the landing zone
       netflix-elt build                          # load + seed + run
       netflix-elt run --layer marts              # rebuild marts and what they need
+
+    Every option can be set as NETFLIX_ELT_<OPTION> (--lock-timeout: NETFLIX_ELT_LOCK_TIMEOUT;
+    each command's --help names them); NETFLIX_ELT_HOME moves the state folder (.netflix_elt/)
+    and NETFLIX_ELT_TARGET_PATH the artifacts folder (target/).
     """
 
 
@@ -79,6 +84,7 @@ def init(
     "--source",
     default="synthetic",
     show_default=True,
+    type=ExtractSource(),
     help="synthetic, grouplens:ml-latest-small|ml-20m|ml-25m|ml-32m, or a folder of CSV files.",
 )
 @click.option(
@@ -91,10 +97,11 @@ def init(
     "--scale",
     default="small",
     show_default=True,
+    type=Scale(),
     help="Synthetic size: small, or ratings like 500k, 2m, 20m.",
 )
-@click.option("--seed", "seed_", default=42, show_default=True, type=int, help="Synthetic random seed.")
-@click.option("--batch", default=None, type=int, help="Synthetic batch number (>1 writes a later delta batch).")
+@click.option("--seed", "seed_", default=42, show_default=True, type=click.IntRange(min=0), help="Synthetic seed.")
+@click.option("--batch", type=click.IntRange(min=1), help="Synthetic batch number (>1 writes a later delta batch).")
 @click.option(
     "--follow-symlinks",
     is_flag=True,
@@ -128,6 +135,7 @@ def extract(
     console.print(table)
 
 
+PORT = click.IntRange(0, 65535)
 PRINT_SQL = click.option(
     "--print-sql",
     is_flag=True,
@@ -191,7 +199,7 @@ def load(
 @main.command()
 @common_options
 @lock_option
-@click.option("--select", "-s", "select_", multiple=True, help="Seed names to load (default: all).")
+@selection_options
 @PRINT_SQL
 def seed(
     project_dir: Path | None,
@@ -200,14 +208,17 @@ def seed(
     debug: bool,
     lock_timeout: float | None,
     select_: tuple[str, ...],
+    exclude: tuple[str, ...],
     print_sql: bool,
 ) -> None:
-    """Load the seed CSV files into the target schema."""
+    """Load the seed CSV files into the target schema (all, or the seeds -s selects)."""
+    ws = workspace(project_dir, target, profile, lock_timeout=lock_timeout)
+    names = ws.selected(select_, exclude, kinds=("seed",)) if select_ or exclude else None
     if print_sql:
-        click.echo(workspace(project_dir, target, profile).print_sql("seed", list(select_) or None), nl=False)
+        click.echo(ws.print_sql("seed", names), nl=False)
         return
-    with workspace(project_dir, target, profile, lock_timeout=lock_timeout) as ws:
-        for name, rows in ws.seed(list(select_) or None).items():
+    with ws:
+        for name, rows in ws.seed(names).items():
             print_seed(name, rows)
 
 
@@ -222,7 +233,7 @@ def seed(
     help="Build this layer and everything upstream of it (same as --select +layer:L); one of [project] layers.",
 )
 @click.option("--full-refresh", is_flag=True, help="Rebuild all: incremental tables anew, up-to-date nodes too.")
-@click.option("--threads", type=int, default=None, help="Transforms built at once (default from config).")
+@click.option("--threads", type=click.IntRange(min=1), help="Transforms built at once (default from config).")
 def run(
     project_dir: Path | None,
     target: str | None,
@@ -261,7 +272,7 @@ def run(
 @lock_option
 @selection_options
 @click.option("--full-refresh", is_flag=True, help="Rebuild all: incremental tables anew, up-to-date nodes too.")
-@click.option("--threads", type=int, default=None, help="Transforms built at once (default from config).")
+@click.option("--threads", type=click.IntRange(min=1), help="Transforms built at once (default from config).")
 @click.option("--from", "from_url", default=None, help="Landing URL to load from (default: the configured landing).")
 @click.option(
     "--allow-deletes",
@@ -357,7 +368,7 @@ def ls_(
 @main.command()
 @common_options
 @click.argument("name")
-@click.option("--limit", "-n", default=10, show_default=True, type=int, help="Rows to show.")
+@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(min=0), help="Rows to show.")
 def show(project_dir: Path | None, target: str | None, profile: str | None, debug: bool, name: str, limit: int) -> None:
     """Preview the rows of a source, seed, transform or snapshot."""
     with workspace(project_dir, target, profile) as ws:
@@ -475,7 +486,7 @@ def docs_generate(
 
 @docs.command(name="serve")
 @common_options
-@click.option("--port", default=8080, show_default=True, type=int, help="Port on 127.0.0.1; 0 picks a free one.")
+@click.option("--port", default=8080, show_default=True, type=PORT, help="Port on 127.0.0.1; 0 picks a free one.")
 def docs_serve(project_dir: Path | None, target: str | None, profile: str | None, debug: bool, port: int) -> None:
     """Serve target/docs/ on 127.0.0.1 (read-only; needs no warehouse). Ctrl-C stops it."""
     from netflix_elt.docs.serve import make_server, url_of
@@ -495,7 +506,7 @@ def docs_serve(project_dir: Path | None, target: str | None, profile: str | None
     "--port",
     default=8501,
     show_default=True,
-    type=click.IntRange(0, 65535),
+    type=PORT,
     help="Port on 127.0.0.1; 0 picks a free one.",
 )
 @click.option("--deploy", is_flag=True, help="With --profile snowflake: stage the app and CREATE OR REPLACE STREAMLIT.")

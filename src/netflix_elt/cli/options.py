@@ -11,7 +11,17 @@ from typing import Any
 import click
 
 from netflix_elt.cli.output import err_console, esc, safe, scrubbed_traceback
-from netflix_elt.errors import NetflixEltError
+from netflix_elt.cli.params import Command, MultiValueOption, bind_envvars
+from netflix_elt.errors import LockError, NetflixEltError
+
+
+def lock_hint() -> str:
+    """The way out of a held lock, naming only options the running command has."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and any(p.name == "lock_timeout" for p in ctx.command.params):
+        return "--lock-timeout or [project] lock_timeout to wait longer"
+    path = " ".join(["netflix-elt", *ctx.command_path.split()[1:]]) if ctx is not None else "this command"
+    return f"`{path}` does not wait for the lock: run it again when that command has finished"
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -23,6 +33,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except NetflixEltError as e:
+            if isinstance(e, LockError) and e.hint:
+                e.hint = lock_hint()
             if debug:
                 raise
             err_console.print(f"[red]Error:[/red] {safe(str(e))}", soft_wrap=True)
@@ -80,16 +92,19 @@ def lock_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+SELECTORS_HELP = (
+    "dbt selectors, several after one -s: name, +name / name+ (all upstream / downstream), 2+name / name+1 "
+    "(that many edges), @name, a,b (both), layer:L, tag:T, path:DIR, source:S, kind:K, materialized:M."
+)
+
+
 def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--select/-s and --exclude, each taking several values (`-s a b c`) as dbt's do."""
     options = [
+        click.option("--select", "-s", "select_", cls=MultiValueOption, metavar="SELECTOR...", help=SELECTORS_HELP),
         click.option(
-            "--select",
-            "-s",
-            "select_",
-            multiple=True,
-            help="dbt selectors: name, +name (with upstream), name+ (with downstream), layer:L, tag:T.",
+            "--exclude", cls=MultiValueOption, metavar="SELECTOR...", help="Selectors to leave out (same syntax)."
         ),
-        click.option("--exclude", multiple=True, help="Selectors to leave out."),
     ]
     return with_options(func, options)
 
@@ -112,8 +127,21 @@ def workspace(
 class OneLineUsageErrors(click.Group):
     """Usage errors (unknown flag, bad value) as one line, like every other error.
 
-    click would print the usage, a hint and the error on three lines; exit code 2 is kept.
+    click would print the usage, a hint and the error on three lines; exit code 2 is kept. Its
+    commands (and sub-groups) are :class:`Command`s: multi-value selectors, NETFLIX_ELT_<OPTION>.
     """
+
+    command_class = Command
+    group_class = type
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        bind_envvars(self.params)  # options of the group itself (`netflix-elt --flag cmd`), if any
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """A command made elsewhere (`click.command()` then `main.add_command`) gets its variables too."""
+        bind_envvars(cmd.params)
+        super().add_command(cmd, name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         from netflix_elt.tempfiles import process_scope
@@ -121,8 +149,7 @@ class OneLineUsageErrors(click.Group):
         if kwargs.get("standalone_mode", True) is False:
             with process_scope():
                 return super().main(*args, **kwargs)
-        # the console script (no args given): an exception reaching here is a --debug one
-        real_process = not args and kwargs.get("args") is None
+        # an exception reaching here is a --debug one (handle_errors printed every other)
         try:
             with process_scope():
                 rv = super().main(*args, **{**kwargs, "standalone_mode": False})
@@ -136,9 +163,7 @@ class OneLineUsageErrors(click.Group):
         except click.Abort:
             err_console.print("[red]Interrupted[/red]")
             sys.exit(130)
-        except Exception as e:  # --debug: the traceback, scrubbed, and the usual exit code
-            if not real_process:
-                raise  # CliRunner and other callers get the exception itself
+        except Exception as e:  # --debug: the traceback, scrubbed, and the same exit code as without it
             sys.stderr.write(scrubbed_traceback(e))
             sys.exit(e.exit_code if isinstance(e, NetflixEltError) else 2)
         sys.exit(rv if isinstance(rv, int) else 0)

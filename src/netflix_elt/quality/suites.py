@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from netflix_elt.config import Settings
 from netflix_elt.errors import ConfigError
 from netflix_elt.registry import Project
+from netflix_elt.suggest import did_you_mean
 
 SUITES_DIR = "expectations"
 SUITE_SUFFIXES = (".yml", ".yaml")
@@ -162,12 +163,9 @@ def check_with_gx(where: str, spec: ExpectationSpec) -> None:
     try:
         impl = get_impl(spec.type)
     except Exception:
-        import difflib
-
         from great_expectations.expectations.registry import _registered_expectations
 
-        close = difflib.get_close_matches(spec.type, [*_registered_expectations, *MACROS], n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(spec.type, [*_registered_expectations, *MACROS])
         raise SuiteError(f"{where}: unknown expectation type {spec.type!r}{hint}") from None
     kwargs = {**spec.kwargs}
     if "unexpected_rows_query" in kwargs:
