@@ -165,13 +165,18 @@ def test_debug_broken_project_fails_at_the_project_check(env):
 
 
 def test_debug_bad_snowflake_connection_exits_2_without_secrets(env, monkeypatch):
+    # variables alone are no connection (as in the connector): the error names the missing one
+    home = env / "snowflake-home"
+    home.mkdir()
+    monkeypatch.setenv("SNOWFLAKE_HOME", str(home))
     monkeypatch.setenv("SNOWFLAKE_PASSWORD", "s3cret-Value-42")
     monkeypatch.setenv("SNOWFLAKE_USER", "alice")
     root = _project(env / "p")
     res = _cli("debug", "--project-dir", str(root), "--profile", "snowflake")
     assert res.exit_code == 2, res.output
-    assert "debug: the connection check failed: Snowflake setting 'account' is missing" in res.output
-    assert "snowflake connection" in res.output and "s3cret-Value-42" not in res.output
+    assert "debug: the connection check failed:" in res.output, res.output
+    assert str(home / "connections.toml") in res.output and "known: none" in res.output
+    assert "s3cret-Value-42" not in res.output
 
 
 def test_debug_when_another_process_holds_the_warehouse(env):
