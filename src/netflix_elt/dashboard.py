@@ -7,8 +7,9 @@ dashboard`) until the server stops: a CLI command started meanwhile exits 3 nami
 pid, never an HTTP 500, and `dashboard` itself refuses at once (exit 3) while a command writes.
 
 `--deploy` (or `--print-sql`) with the snowflake profile uploads the app's files to an internal
-stage and creates the Streamlit object from them (warehouse runtime; `environment.yml` names the
-packages from Snowflake's Anaconda channel).
+stage and creates the Streamlit object from them on Streamlit in Snowflake's container runtime, which
+installs `requirements.txt` (the local lock's Streamlit, 1.52.2) from PyPI; its warehouse runtime
+offers Streamlit up to 1.51.0 only, which cannot install beside the lock (README, Dashboard).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from netflix_elt.sql import string
 COMMAND = "netflix-elt dashboard"
 APP_FOLDER = "dashboards"
 MAIN_FILE = "movielens.py"
-APP_FILES = (MAIN_FILE, "movielens_queries.py", "environment.yml")
+APP_FILES = (MAIN_FILE, "movielens_queries.py", "requirements.txt")
 STAGE = "NETFLIX_ELT_DASHBOARDS"
+RUNTIME = "SYSTEM$ST_CONTAINER_RUNTIME_PY3_11"  # Streamlit from PyPI (1.50 on); Python 3.11 like the lock
 APP_NAME = "MOVIELENS_DASHBOARD"
 HOST = "127.0.0.1"
 
@@ -150,9 +152,15 @@ def deploy_statements(settings: Settings) -> list[str]:
     from netflix_elt.scripts import check_profile
 
     check_profile(settings)
-    warehouse = settings.profile_config.warehouse
-    if not warehouse:
-        raise ConfigError(f"--deploy needs a query warehouse: set warehouse in [profiles.{settings.profile}]")
+    profile = settings.profile_config
+    needs = {
+        "warehouse": "a query warehouse",
+        "compute_pool": "a compute pool for the container runtime",
+        "pypi_access_integration": "an external access integration to PyPI, for requirements.txt",
+    }
+    for key, what in needs.items():
+        if not getattr(profile, key):
+            raise ConfigError(f"--deploy needs {what}: set {key} in [profiles.{settings.profile}]")
     stage = settings.fqn(settings.target_schema, STAGE)
     folder = f"@{stage}/{APP_NAME.lower()}"
     puts = [
@@ -165,9 +173,12 @@ def deploy_statements(settings: Settings) -> list[str]:
         f"CREATE OR REPLACE STREAMLIT {settings.fqn(settings.target_schema, APP_NAME)}\n"
         f"  FROM {string(folder)}\n"
         f"  MAIN_FILE = {string(MAIN_FILE)}\n"
-        f"  QUERY_WAREHOUSE = {warehouse}\n"
+        f"  QUERY_WAREHOUSE = {profile.warehouse}\n"
+        f"  RUNTIME_NAME = {string(RUNTIME)}\n"
+        f"  COMPUTE_POOL = {profile.compute_pool}\n"
         f"  COMMENT = 'netflix-elt dashboard over the {settings.target_schema} marts'\n"
-        f"  TITLE = 'MovieLens'",
+        f"  TITLE = 'MovieLens'\n"
+        f"  EXTERNAL_ACCESS_INTEGRATIONS = ({profile.pypi_access_integration})",
     ]
 
 
