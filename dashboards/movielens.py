@@ -95,7 +95,7 @@ st.dataframe(top, hide_index=True)
 
 st.subheader("Top tags")
 tag_bars = {
-    "height": CHART_HEIGHT + 140,
+    "height": {"step": 22},  # one readable label per tag
     "mark": {"type": "bar", "tooltip": True},
     "encoding": {
         "y": {"field": "tag", "type": "nominal", "title": None, "sort": "-x"},
