@@ -4,9 +4,9 @@
 
 1. Each query of dashboards/movielens_queries.py through a `netflix_elt.connect()` session: the first
    run and the median of the next five (target: <= 300 ms each).
-2. `netflix-elt dashboard`'s server (netflix_elt.dashboard.start), then headless Chromium: seconds from
-   asking for the page until every chart is drawn, the metrics and the table are shown (target: <= 3 s
-   after the server is up).
+2. `netflix-elt dashboard`'s server (netflix_elt.dashboard.start, which opens the warehouse and caches
+   the first page's queries before it answers), then headless Chromium: seconds from asking for the
+   page until the metrics, every chart and the table are drawn (target: <= 3 s after the server is up).
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 QUERY_TARGET_MS, RENDER_TARGET_S = 300.0, 3.0
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-RENDERED = """
+PARTS = """
 const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
-return charts.filter(c => c.querySelector('canvas, svg') && c.getBoundingClientRect().height > 50).length === 5
-  && document.querySelectorAll('[data-testid="stMetric"]').length === 6
-  && document.querySelectorAll('[data-testid="stDataFrame"]').length === 1
-  || document.querySelectorAll('[data-testid="stException"], [data-testid="stAlert"]').length > 0;
+return {
+  metrics: document.querySelectorAll('[data-testid="stMetric"]').length === 6,
+  charts: charts.filter(c => c.querySelector('canvas, svg') && c.getBoundingClientRect().height > 50).length === 5,
+  table: document.querySelectorAll('[data-testid="stDataFrame"]').length === 1,
+  error: document.querySelectorAll('[data-testid="stException"], [data-testid="stAlert"]').length > 0,
+};
 """
 
 
@@ -50,7 +52,8 @@ def time_queries(project_dir: Path, repeat: int) -> dict[str, tuple[float, float
     return out
 
 
-def time_render(project_dir: Path) -> tuple[float, float, float]:
+def time_render(project_dir: Path) -> tuple[float, list[dict[str, float]]]:
+    """Seconds until the server answered, then per page load the seconds until each part was drawn."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -67,16 +70,22 @@ def time_render(project_dir: Path) -> tuple[float, float, float]:
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
     try:
         driver.get("about:blank")  # the browser's own start-up is not the dashboard's
-        renders = []
+        loads = []
         for _ in range(2):  # the first page, then a second visitor's
             t = time.perf_counter()
             driver.get(url)
-            while not driver.execute_script(RENDERED):
-                if time.perf_counter() - t > 120:
-                    raise SystemExit("the dashboard did not render within 120 s")
+            seen: dict[str, float] = {}
+            while len(seen) < 3:
+                parts = driver.execute_script(PARTS)
+                if parts.pop("error"):
+                    raise SystemExit("the dashboard shows an error: see target/dashboard.log")
+                now = time.perf_counter() - t
+                seen.update({name: now for name, drawn in parts.items() if drawn and name not in seen})
+                if now > 120:
+                    raise SystemExit(f"the dashboard did not render within 120 s (drawn: {sorted(seen)})")
                 time.sleep(0.02)
-            renders.append(time.perf_counter() - t)
-        return up, renders[0], renders[1]
+            loads.append({**seen, "all": max(seen.values())})
+        return up, loads
     finally:
         driver.quit()
         dashboard.stop(proc)
@@ -92,10 +101,12 @@ def main() -> None:
     for name, (first, median, rows) in time_queries(args.project_dir, args.repeat).items():
         ok &= first <= QUERY_TARGET_MS
         print(f"{name:<22} {first:>9.1f} {median:>10.1f} {rows:>6}")
-    up, render, again = time_render(args.project_dir)
-    ok &= render <= RENDER_TARGET_S
-    print(f"server up {up:.2f}s (warehouse opened); first full render {render:.2f}s after the server was up")
-    print(f"second page load {again:.2f}s")
+    up, (first, again) = time_render(args.project_dir)
+    ok &= first["all"] <= RENDER_TARGET_S
+    print(f"server up {up:.2f}s (warehouse opened, first page's queries cached)")
+    for label, load in (("first full render (after the server was up)", first), ("second page load", again)):
+        parts = ", ".join(f"{name} {load[name]:.2f}s" for name in ("metrics", "charts", "table"))
+        print(f"{label} {load['all']:.2f}s ({parts})")
     verdict = "met" if ok else "MISSED"
     print(f"targets (each query <= {QUERY_TARGET_MS:.0f} ms, render <= {RENDER_TARGET_S:.0f} s): {verdict}")
 

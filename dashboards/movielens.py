@@ -1,10 +1,11 @@
 """MovieLens dashboard: a plain Streamlit script over the marts.
 
 Locally (`netflix-elt dashboard`) it reads the warehouse through `netflix_elt.connect()`; deployed to
-Streamlit in Snowflake (`netflix-elt dashboard --deploy`), where netflix_elt is not installed, it uses
-the app's own session (`get_active_session()`). Every chart reads one mart with one query
-(movielens_queries.py). Only APIs of Streamlit 1.51 and 1.52 (Streamlit in Snowflake's warehouse
-runtime and the local lock) and Streamlit's own charts, which render offline.
+Streamlit in Snowflake (`netflix-elt dashboard --deploy`, container runtime) it uses the app's own
+session (movielens_data.py). Every chart reads one mart with one query (movielens_queries.py). APIs of
+Streamlit 1.52.2, the version of the local lock and of requirements.txt. The charts are Vega-Lite
+specs given to Streamlit's `st.vega_lite_chart`: drawn offline, without Altair building and
+validating a chart in Python on every run, and with one layer each for the browser to draw.
 """
 
 from __future__ import annotations
@@ -18,31 +19,32 @@ import streamlit as st
 if str(Path(__file__).parent) not in sys.path:  # `streamlit run` adds the script's folder; AppTest does not
     sys.path.insert(0, str(Path(__file__).parent))
 import movielens_queries as q  # noqa: E402
+from movielens_data import query  # noqa: E402
+
+CHART_HEIGHT = 260
+
+
+def bars(x: str, y: str, x_type: str, *, title_x: str, title_y: str, sort: str | None = None) -> dict:
+    """One bar layer: `x` categories (in `sort` order), `y` values; a tooltip shows both."""
+    return {
+        "height": CHART_HEIGHT,
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "x": {"field": x, "type": x_type, "title": title_x, "sort": sort},
+            "y": {"field": y, "type": "quantitative", "title": title_y},
+        },
+    }
+
+
+def chart(data: pd.DataFrame, spec: dict) -> None:
+    st.vega_lite_chart(data, spec, width="stretch")
+
 
 st.set_page_config(page_title="MovieLens", layout="wide")
-
-
-@st.cache_resource(show_spinner=False)
-def session():  # a snowflake.snowpark.Session
-    try:
-        import netflix_elt  # absent inside Snowflake
-    except ImportError:
-        from snowflake.snowpark.context import get_active_session
-
-        return get_active_session()
-    return netflix_elt.connect(command="netflix-elt dashboard")
-
-
-@st.cache_data(ttl=300, show_spinner=False)
-def query(sql: str) -> pd.DataFrame:
-    df = session().sql(sql).to_pandas()
-    df.columns = [c.lower() for c in df.columns]
-    return df
-
-
 st.title("MovieLens")
-try:
+try:  # every first-page frame before the first element: the page arrives in one burst
     head = query(q.HEADLINE).iloc[0]
+    monthly, dist, genres, tags = (query(sql) for sql in (q.MONTHLY, q.DISTRIBUTION, q.GENRES, q.TAGS))
 except Exception as e:  # the warehouse lock's message (a build is writing), a missing mart: one clear line
     st.error(f"The warehouse cannot be read: {str(e).strip().splitlines()[0]}")
     st.caption("Build the marts with `netflix-elt build`, or wait for the running command, then reload.")
@@ -61,21 +63,27 @@ cols[5].metric("Ratings with a known release date", "-" if pd.isna(share) else f
 left, right = st.columns(2)
 with left:
     st.subheader("Ratings per month")
-    st.line_chart(query(q.MONTHLY), x="rating_month", y="num_ratings")
+    line = {
+        "height": CHART_HEIGHT,
+        "mark": {"type": "line", "tooltip": True},
+        "encoding": {
+            "x": {"field": "rating_month", "type": "temporal", "title": "Month"},
+            "y": {"field": "num_ratings", "type": "quantitative", "title": "Ratings"},
+        },
+    }
+    chart(monthly[["rating_month", "num_ratings"]], line)
 with right:
     st.subheader("Rating distribution")
-    dist = query(q.DISTRIBUTION)
     dist["rating"] = dist["rating"].map(lambda r: f"{float(r):.1f}")
-    st.bar_chart(dist, x="rating", y="num_ratings")
+    chart(dist, bars("rating", "num_ratings", "ordinal", title_x="Stars", title_y="Ratings"))
 
-genres = query(q.GENRES)
 left, right = st.columns(2)
 with left:
     st.subheader("Ratings per genre")
-    st.bar_chart(genres, x="genre", y="num_ratings")
+    chart(genres, bars("genre", "num_ratings", "nominal", title_x="Genre", title_y="Ratings", sort="-y"))
 with right:
     st.subheader("Average rating per genre")
-    st.bar_chart(genres, x="genre", y="avg_rating")
+    chart(genres, bars("genre", "avg_rating", "nominal", title_x="Genre", title_y="Average rating", sort="-y"))
 
 st.subheader("Top-rated movies")
 most = max(int(head["most_ratings"] or 1), 1)
@@ -86,4 +94,12 @@ top = query(q.top_rated(min_ratings, None if genre == "All genres" else genre))
 st.dataframe(top, hide_index=True)
 
 st.subheader("Top tags")
-st.bar_chart(query(q.TAGS), x="tag", y="num_uses", horizontal=True)
+tag_bars = {
+    "height": {"step": 22},  # one readable label per tag
+    "mark": {"type": "bar", "tooltip": True},
+    "encoding": {
+        "y": {"field": "tag", "type": "nominal", "title": None, "sort": "-x"},
+        "x": {"field": "num_uses", "type": "quantitative", "title": "Uses"},
+    },
+}
+chart(tags, tag_bars)

@@ -100,6 +100,9 @@ class ProfileSection(_Model):
     storage_integration: str | None = None
     role: str | None = None
     warehouse: str | None = None
+    # the dashboard on Streamlit in Snowflake's container runtime: where it runs, and its way to PyPI
+    compute_pool: str | None = None
+    pypi_access_integration: str | None = None
 
 
 class LandingSection(_Model):
@@ -233,7 +236,7 @@ class ProjectConfig(_Model):
                 if lo > hi:
                     raise ValueError(f"{where}.ranges.{col} = [{lo}, {hi}]: the lower bound is above the upper")
         for name, profile in self.profiles.items():
-            for key in ("role", "warehouse", "storage_integration"):
+            for key in ("role", "warehouse", "storage_integration", "compute_pool", "pypi_access_integration"):
                 value = getattr(profile, key)
                 if value is not None and not IDENTIFIER.match(value):
                     raise ValueError(f"profiles.{_key(name)}.{key} = {value!r} is not a valid identifier")

@@ -1,14 +1,16 @@
 """`netflix-elt dashboard`: the Streamlit app in `dashboards/`, run on 127.0.0.1 or deployed to Snowflake.
 
 Locally the app runs in a server process of its own (Streamlit's server, headless, on 127.0.0.1),
-which opens the warehouse with `netflix_elt.connect()` before it serves the first page. On the
+which opens the warehouse with `netflix_elt.connect()` and caches the first page's queries before it
+answers (the first render then runs no SQL). On the
 embedded engine that session holds the warehouse lock like a notebook's (command `netflix-elt
 dashboard`) until the server stops: a CLI command started meanwhile exits 3 naming the dashboard's
 pid, never an HTTP 500, and `dashboard` itself refuses at once (exit 3) while a command writes.
 
 `--deploy` (or `--print-sql`) with the snowflake profile uploads the app's files to an internal
-stage and creates the Streamlit object from them (warehouse runtime; `environment.yml` names the
-packages from Snowflake's Anaconda channel).
+stage and creates the Streamlit object from them on Streamlit in Snowflake's container runtime, which
+installs `requirements.txt` (the local lock's Streamlit, 1.52.2) from PyPI; its warehouse runtime
+offers Streamlit up to 1.51.0 only, which cannot install beside the lock (README, Dashboard).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from netflix_elt.sql import string
 COMMAND = "netflix-elt dashboard"
 APP_FOLDER = "dashboards"
 MAIN_FILE = "movielens.py"
-APP_FILES = (MAIN_FILE, "movielens_queries.py", "environment.yml")
+APP_FILES = (MAIN_FILE, "movielens_data.py", "movielens_queries.py", "requirements.txt")
 STAGE = "NETFLIX_ELT_DASHBOARDS"
+RUNTIME = "SYSTEM$ST_CONTAINER_RUNTIME_PY3_11"  # Streamlit from PyPI (1.50 on); Python 3.11 like the lock
 APP_NAME = "MOVIELENS_DASHBOARD"
 HOST = "127.0.0.1"
 
@@ -150,9 +153,15 @@ def deploy_statements(settings: Settings) -> list[str]:
     from netflix_elt.scripts import check_profile
 
     check_profile(settings)
-    warehouse = settings.profile_config.warehouse
-    if not warehouse:
-        raise ConfigError(f"--deploy needs a query warehouse: set warehouse in [profiles.{settings.profile}]")
+    profile = settings.profile_config
+    needs = {
+        "warehouse": "a query warehouse",
+        "compute_pool": "a compute pool for the container runtime",
+        "pypi_access_integration": "an external access integration to PyPI, for requirements.txt",
+    }
+    for key, what in needs.items():
+        if not getattr(profile, key):
+            raise ConfigError(f"--deploy needs {what}: set {key} in [profiles.{settings.profile}]")
     stage = settings.fqn(settings.target_schema, STAGE)
     folder = f"@{stage}/{APP_NAME.lower()}"
     puts = [
@@ -165,9 +174,12 @@ def deploy_statements(settings: Settings) -> list[str]:
         f"CREATE OR REPLACE STREAMLIT {settings.fqn(settings.target_schema, APP_NAME)}\n"
         f"  FROM {string(folder)}\n"
         f"  MAIN_FILE = {string(MAIN_FILE)}\n"
-        f"  QUERY_WAREHOUSE = {warehouse}\n"
+        f"  QUERY_WAREHOUSE = {profile.warehouse}\n"
+        f"  RUNTIME_NAME = {string(RUNTIME)}\n"
+        f"  COMPUTE_POOL = {profile.compute_pool}\n"
         f"  COMMENT = 'netflix-elt dashboard over the {settings.target_schema} marts'\n"
-        f"  TITLE = 'MovieLens'",
+        f"  TITLE = 'MovieLens'\n"
+        f"  EXTERNAL_ACCESS_INTEGRATIONS = ({profile.pypi_access_integration})",
     ]
 
 
@@ -193,8 +205,8 @@ def deploy(settings: Settings, echo: Callable[[str], None]) -> Sequence[str]:
 
 
 def _run_server(app: str, port: int) -> None:
-    """The server process: open the warehouse first (so the first page needs no engine start-up and a
-    CLI command meanwhile gets the lock's message), import what the app needs, then run Streamlit."""
+    """The server process: open the warehouse and fill the app's caches before Streamlit answers (so
+    the first page runs no query, and a CLI command meanwhile gets the lock's message), then serve."""
     import netflix_elt
 
     try:
@@ -202,13 +214,34 @@ def _run_server(app: str, port: int) -> None:
     except NetflixEltError as e:
         print(str(e), file=sys.stderr, flush=True)
         sys.exit(e.exit_code)
-    import altair  # noqa: F401  (what the first page imports: Streamlit's charts are Altair's)
-    import pandas  # noqa: F401
+    warm_app(Path(app).parent)
     from streamlit.web import bootstrap
 
     flags = {**STREAMLIT_FLAGS, "server.port": port}
     bootstrap.load_config_options(flag_options=flags)
     bootstrap.run(app, False, [], flags)
+
+
+def warm_app(folder: Path) -> None:
+    """Run the first page's queries through the app's own cached functions (movielens_data.warm), in
+    this process, where Streamlit keeps its caches. A warehouse without marts is left to the page to
+    explain; this only says so in the server's log."""
+    import logging
+
+    sys.path.insert(0, str(folder))  # as `streamlit run` does: the app imports its modules by name
+    quiet = [logging.getLogger(n) for n in ("streamlit.runtime.caching", "streamlit.runtime.scriptrunner_utils")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:  # "no runtime / no ScriptRunContext" warnings: expected before the server runs
+        logger.setLevel(logging.ERROR)
+    try:
+        import movielens_data
+
+        movielens_data.warm()
+    except Exception as e:  # the page shows the same error, as one line
+        print(f"dashboard: first page not cached ({str(e).strip().splitlines()[0]})", file=sys.stderr, flush=True)
+    finally:
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
 
 
 if __name__ == "__main__":

@@ -217,10 +217,38 @@ def test_top_rated_table_slider_and_genre_filter(app_env, ref) -> None:
     assert len(table_rows(at)) <= 1
 
 
+def test_server_warm_up_serves_the_first_page_without_a_query(app_env, ref, monkeypatch) -> None:
+    """`netflix-elt dashboard` runs warm_app before it answers: the first page then sends no SQL, and
+    still shows the numbers DuckDB computes; a widget change queries (the counter does count)."""
+    import streamlit as st
+
+    from netflix_elt.dashboard import warm_app
+
+    st.cache_data.clear()
+    warm_app(APP.parent)
+    import movielens_data
+
+    session = movielens_data.session()
+    sent: list[str] = []
+    real_sql = session.sql
+    monkeypatch.setattr(session, "sql", lambda sql, *a, **k: sent.append(sql) or real_sql(sql, *a, **k))
+    at = run_app()
+    assert sent == []
+    assert {m.label: m.value for m in at.metric}[
+        "Ratings"
+    ] == f"{ref.execute('SELECT COUNT(*) FROM ratings').fetchone()[0]:,}"
+    assert same(table_rows(at), top_rated_ref(ref, 101))
+    at.slider[0].set_value(150).run()
+    assert len(sent) == 1 and "num_ratings >= 150" in sent[0]
+    assert same(table_rows(at), top_rated_ref(ref, 150))
+
+
 def test_app_on_a_warehouse_without_marts_shows_one_clear_error(tmp_path: Path, monkeypatch) -> None:
     """Bad input: an empty state folder. The app explains instead of raising (no traceback on the page)."""
     script = (
-        "import sys\nfrom streamlit.testing.v1 import AppTest\n"
+        "import sys\nfrom pathlib import Path\nfrom streamlit.testing.v1 import AppTest\n"
+        "from netflix_elt.dashboard import warm_app\n"
+        f"warm_app(Path({str(APP.parent)!r}))\n"  # the server's warm-up: one line in its log, no raise
         f"at = AppTest.from_file({str(APP)!r}, default_timeout=120).run()\n"
         "print(repr([e.value for e in at.error]), len(at.exception), len(at.metric))\n"
     )
@@ -231,6 +259,7 @@ def test_app_on_a_warehouse_without_marts_shows_one_clear_error(tmp_path: Path, 
     last = done.stdout.strip().splitlines()[-1]
     assert last.endswith(" 0 0"), last
     assert "The warehouse cannot be read" in last and "HTTP 500" not in last
+    assert "dashboard: first page not cached (" in done.stderr and "Traceback" not in done.stderr
 
 
 # the CLI's refusals ------------------------------------------------------------------------------
