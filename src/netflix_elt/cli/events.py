@@ -20,7 +20,7 @@ LEVELS = ("debug", "info", "warn", "error")
 FORMATS = ("text", "json")
 KEYS = ("ts", "level", "event", "node", "status", "elapsed", "message", "data")
 # shown by --quiet whatever their level: the closing summary of a command
-SUMMARY_EVENTS = frozenset({"summary"})
+SUMMARY_EVENTS = frozenset({"finished", "summary"})
 
 
 @dataclass

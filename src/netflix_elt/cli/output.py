@@ -16,13 +16,17 @@ class _Console(Console):
 
     rich assumes 80 columns on a pipe or file, so tables cut file names (`file:///tmp/...batc…`)
     and long lines wrap mid-word; a reader of the pipe (grep, a log file, CI) wants them whole.
-    A terminal keeps its real width; an explicit `width=` is honoured as given.
+    A terminal keeps its real width (COLUMNS included); `fixed_width` is honoured everywhere.
     """
+
+    fixed_width: int | None = None
 
     @property
     def size(self) -> ConsoleDimensions:
         dims = super().size
-        if self._width is None and not _is_tty(self.file):
+        if self.fixed_width is not None:
+            return ConsoleDimensions(self.fixed_width, dims.height)
+        if not _is_tty(self.file):  # rich took COLUMNS (often exported as 80 in CI) even for a pipe
             return ConsoleDimensions(UNBOUNDED, dims.height)
         return dims
 

@@ -108,11 +108,26 @@ class Progress:
             },
             text=lambda: emit_text(line),
         )
+        self._detail(res)
         tests = (res.extra or {}).get("tests") if res.kind == "test" else None
         for t in tests or ():
             self._suite_test(res, t)
         if res.status == "error":
             self.failures.append(Failure(f"{res.kind} {res.name}", w, res.name, res.message))
+
+    def _detail(self, res: Any) -> None:
+        """--log-level debug: where the node's relation and compiled SQL are, and its whole message."""
+        parts = [p for p in (res.relation, getattr(res, "compiled_path", None)) if p]
+        message = " <- ".join(parts) + (f": {res.message}" if res.message else "")
+        emit(
+            "node_detail",
+            level="debug",
+            node=res.name,
+            status=res.status,
+            message=message,
+            data={"relation": res.relation, "compiled_path": getattr(res, "compiled_path", None)},
+            text=lambda: emit_text(Text(f"    {res.name}: {message}", style="dim")),
+        )
 
     def _suite_test(self, res: Any, t: dict[str, Any]) -> None:
         """One expectation of a suite `build` ran: an indented line under its suite's."""
@@ -249,7 +264,8 @@ def _print_finished(ran: str, elapsed: float, closing: str, ok: bool) -> None:
     console.print()
     emit_text(Text(f"Finished running {ran} in {elapsed:.2f}s."))
     console.print()
-    emit_text(Text(closing, style="green" if ok and closing.startswith("Completed successfully") else "red"))
+    style = "green" if closing.startswith("Completed successfully") else "yellow" if ok else "red"
+    emit_text(Text(closing, style=style))
 
 
 def _print_failure(f: Failure) -> None:
