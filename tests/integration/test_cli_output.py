@@ -109,6 +109,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[
         mp.setenv("NETFLIX_ELT_TARGET_PATH", str(root / "target"))
         runs = {"build": cli("build", "--from", str(root / "landing"), project=root)}
         runs["build_results"] = (0, (root / "target" / "run_results.json").read_text(), "")
+        runs["build_json"] = cli("build", "--from", str(root / "landing"), "--log-format", "json", project=root)
         runs["run"] = cli("run", "-s", "stg_items", project=root)  # a view; dim_items stays unbuilt
         mp.chdir(root)  # file names in the summary are relative to the current folder
         runs["validate"] = cli("validate", project=root)
@@ -164,6 +165,21 @@ def test_build_summary_lists_failures_first_with_their_sample(tiny: tuple[Path, 
     passed = sum(r["status"] in ("success", "pass") for r in results)
     done = next(ln for ln in out.splitlines() if ln.startswith("Done."))
     assert done == f"Done. PASS={passed} WARN=0 ERROR=1 SKIP={skipped} TOTAL={len(results)}"
+
+
+def test_build_in_json_writes_only_events_to_stdout(tiny: tuple[Path, dict]) -> None:
+    root, runs = tiny
+    code, out, err = runs["build_json"]
+    assert code == 1 and err == "", err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert all(tuple(r) == events.KEYS for r in records)
+    results = json.loads(runs["build_results"][1])["results"]
+    nodes = [r for r in records if r["event"] == "node_result"]
+    assert [(r["node"], r["status"]) for r in nodes] == [(r["name"], r["status"]) for r in results]
+    assert [r["data"]["index"] for r in nodes] == list(range(1, len(results) + 1))
+    loads = [r for r in records if r["event"] == "load_file"]
+    assert [r["data"]["file"] for r in loads] == [(root / "landing" / "items.csv").as_uri()]
+    assert len([r for r in records if r["event"] == "test_result"]) == len(suite_expectations(root)["raw_items"])
 
 
 # validate ----------------------------------------------------------------------------------------
