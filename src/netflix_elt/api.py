@@ -192,11 +192,11 @@ class Workspace:
             return commands.retry(self, **kw)
 
     def validate(self, select_: Sequence[str] = (), exclude: Sequence[str] = (), *,
-                 args: dict[str, Any] | None = None) -> ValidationReport:  # fmt: skip
+                 args: dict[str, Any] | None = None, on_suite: Any = None) -> ValidationReport:  # fmt: skip
         """Run the expectation suites of the selected tables (all suites when none selected)."""
         names = self.selected(select_, exclude, commands.EVERYTHING) if select_ or exclude else None
         with self.writing("validate", args or {"select": list(select_), "exclude": list(exclude)}):
-            return commands.validate(self.validator(), self.settings, self.invocation, names)
+            return commands.validate(self.validator(), self.settings, self.invocation, names, on_suite)
 
     def docs(self) -> Any:
         """`netflix-elt docs generate`: the site, catalog.json and lineage.json from the warehouse."""
@@ -223,8 +223,8 @@ class Workspace:
         with self.locked("show", wait=False):
             return inspection.show_rows(self, name, limit)
 
-    def tables(self) -> list[tuple[str, str, int]]:
-        """Every table and view of the warehouse with its row count (schema, name, rows)."""
+    def tables(self) -> list[tuple[str, str, str, int]]:
+        """Every table and view of the warehouse: (schema, name, TABLE or VIEW, rows)."""
         with self.locked("tables", wait=False):
             return inspection.list_tables(self)
 

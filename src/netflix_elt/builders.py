@@ -8,6 +8,7 @@ its node, so an unchanged node is not tested twice (`run` builds without tests, 
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -126,6 +127,8 @@ class Builders:
                     "severity": t.severity,
                     "status": t.status,
                     "unexpected": t.unexpected_count,
+                    "message": t.message,
+                    "sample": json.loads(t.sample_json()),  # the failing rows the CLI's summary shows
                 }
                 for t in tests
             ],

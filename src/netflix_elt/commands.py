@@ -127,10 +127,11 @@ def execute(
 
 
 def validate(
-    validator: DataValidator, settings: Settings, invocation: Invocation, names: list[str] | None
+    validator: DataValidator, settings: Settings, invocation: Invocation, names: list[str] | None, on_suite: Any = None
 ) -> ValidationReport:
     """`netflix-elt validate`: the suites of `names` (all when None), their failures in
-    AUDIT.TEST_FAILURES, GX Data Docs, and one run_results.json row per expectation."""
+    AUDIT.TEST_FAILURES, GX Data Docs, and one run_results.json row per expectation;
+    `on_suite` hears of each suite as it finishes (the CLI's progress lines)."""
     from netflix_elt.quality import ValidationReport
     from netflix_elt.quality.validate import as_node_result
 
@@ -140,7 +141,7 @@ def validate(
             f"expectations/ (tables with one: {', '.join(sorted(suites)) or 'none'})"
         )
     started = time.perf_counter()
-    results = validator.validate(names)
+    results = validator.validate(names, on_suite)
     audit_rows = validator.record_failures(results)
     docs = validator.build_docs()
     elapsed = time.perf_counter() - started

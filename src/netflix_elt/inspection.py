@@ -58,11 +58,10 @@ def show_rows(ws: Workspace, name: str, limit: int = 10) -> tuple[list[str], lis
     return [c.strip('"') for c in df.columns], [tuple(r) for r in rows]
 
 
-def list_tables(ws: Workspace) -> list[tuple[str, str, int]]:
-    """Every table and view of the warehouse with its row count (schema, name, rows)."""
-    s = ws.settings
-    rows = ws.session.sql(
-        f"SELECT TABLE_SCHEMA, TABLE_NAME FROM {s.database}.INFORMATION_SCHEMA.TABLES "
-        f"WHERE TABLE_SCHEMA <> 'INFORMATION_SCHEMA' ORDER BY 1, 2"
-    ).collect()
-    return [(schema, name, ws.adapter.row_count(f"{s.database}.{schema}.{name}")) for schema, name in rows]
+def list_tables(ws: Workspace) -> list[tuple[str, str, str, int]]:
+    """Every table and view of the warehouse: (schema, name, TABLE or VIEW, rows)."""
+    db = ws.settings.database
+    return [
+        (schema, name, kind, ws.adapter.row_count(f"{db}.{schema}.{name}"))
+        for schema, name, kind in ws.adapter.relations(db)
+    ]

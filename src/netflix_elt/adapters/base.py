@@ -75,6 +75,15 @@ class Adapter(abc.ABC):
         ).collect()
         return bool(rows[0][0])
 
+    def relations(self, database: str) -> list[tuple[str, str, str]]:
+        """(schema, name, TABLE or VIEW) of every relation of the database, sorted; Snowflake's
+        INFORMATION_SCHEMA.TABLES lists views too (TABLE_TYPE VIEW, MATERIALIZED VIEW)."""
+        rows = self.session.sql(
+            f"SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE FROM {database}.INFORMATION_SCHEMA.TABLES "
+            "WHERE TABLE_SCHEMA <> 'INFORMATION_SCHEMA' ORDER BY 1, 2"
+        ).collect()
+        return [(r[0], r[1], "VIEW" if "VIEW" in str(r[2]).upper() else "TABLE") for r in rows]
+
     def columns(self, sql: str) -> list[str]:
         """The output column names of a query, without running it."""
         return [c.strip('"') for c in self.session.sql(wrap(sql)).columns]

@@ -282,6 +282,16 @@ class EmbeddedAdapter(Adapter):
         ).collect()
         return bool(rows[0][0])
 
+    def relations(self, database: str) -> list[tuple[str, str, str]]:
+        """The emulator's INFORMATION_SCHEMA.TABLES does not list views: those of VIEWS are added as VIEW."""
+        info = f"{database}.INFORMATION_SCHEMA"
+        where = "WHERE TABLE_SCHEMA <> 'INFORMATION_SCHEMA'"
+        rows = self.session.sql(
+            f"SELECT * FROM (SELECT TABLE_SCHEMA, TABLE_NAME, 'TABLE' AS KIND FROM {info}.TABLES {where} "
+            f"UNION ALL SELECT TABLE_SCHEMA, TABLE_NAME, 'VIEW' FROM {info}.VIEWS {where})"
+        ).collect()  # a top-level UNION fails in the emulator's DESCRIBE: selected from, it works
+        return sorted((r[0], r[1], r[2]) for r in rows)
+
     def merge(
         self,
         relation: str,

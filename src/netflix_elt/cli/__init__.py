@@ -13,19 +13,22 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from netflix_elt.cli import events
 from netflix_elt.cli.options import OneLineUsageErrors, common_options, lock_option, selection_options, workspace
 from netflix_elt.cli.output import (
+    LS_OUTPUTS,
     console,
     esc,
     print_load,
+    print_nodes,
     print_seed,
+    print_stages,
     print_tables,
-    print_validation,
-    report_line,
     safe,
-    summary,
 )
+from netflix_elt.cli.output import print_validation_extras as validation_extras
 from netflix_elt.cli.params import ExtractSource, Scale
+from netflix_elt.cli.results import Progress, ValidationLines, print_validation_results
 
 
 @click.group(
@@ -48,6 +51,7 @@ def main() -> None:
     each command's --help names them); NETFLIX_ELT_HOME moves the state folder (.netflix_elt/)
     and NETFLIX_ELT_TARGET_PATH the artifacts folder (target/).
     """
+    events.reset()  # one process may run many commands (tests, notebooks): each starts from the defaults
 
 
 @main.command()
@@ -254,15 +258,16 @@ def run(
 
             check_layer(ws.settings, layer)  # against [project] layers, before the engine starts
         ws.selected(selectors, exclude)  # validate before starting the engine
+        progress = Progress()
         outcome = ws.run(
             selectors,
             exclude,
             full_refresh=full_refresh,
-            reporter=report_line,
+            reporter=progress.node,
             debug=debug,
             args={"select": selectors, "exclude": list(exclude), "full_refresh": full_refresh},
         )
-        summary(outcome)
+        progress.summary(outcome.elapsed, outcome.ok)
         if not outcome.ok:
             sys.exit(1)
 
@@ -297,19 +302,20 @@ def build(
     What reads a source or table that failed an error-severity test is skipped (snapshots too).
     """
     with workspace(project_dir, target, profile, threads, lock_timeout) as ws:
+        progress = Progress()
         outcome = ws.build(
             select_,
             exclude,
             from_url=from_url,
             allow_deletes=allow_deletes,
             full_refresh=full_refresh,
-            reporter=report_line,
+            reporter=progress.node,
             on_load=print_load,
             debug=debug,
         )
-        summary(outcome)
+        progress.summary(outcome.elapsed, outcome.ok)
         ws.timings.write(ws.settings.target_dir, ws.invocation_id)
-        console.print(f"[dim]stages: {ws.timings.summary()}[/dim]")
+        print_stages(ws.timings.summary())
         if not outcome.ok:
             sys.exit(1)
 
@@ -336,8 +342,9 @@ def snapshot(
     with workspace(project_dir, target, profile, lock_timeout=lock_timeout) as ws:
         ws.selected(select_, exclude, kinds=("snapshot",))  # validate before starting the engine
         args = {"select": list(select_), "exclude": list(exclude)}
-        outcome = ws.snapshot(select_, exclude, reporter=report_line, debug=debug, args=args)
-        summary(outcome)
+        progress = Progress()
+        outcome = ws.snapshot(select_, exclude, reporter=progress.node, debug=debug, args=args)
+        progress.summary(outcome.elapsed, outcome.ok)
         if not outcome.ok:
             sys.exit(1)
 
@@ -345,6 +352,14 @@ def snapshot(
 @main.command(name="ls")
 @common_options
 @selection_options
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(LS_OUTPUTS, case_sensitive=False),
+    default="table",
+    show_default=True,
+    help="table, or one line per node: its name, its file (path), or a JSON object (dbt's ls keys).",
+)
 def ls_(
     project_dir: Path | None,
     target: str | None,
@@ -352,17 +367,11 @@ def ls_(
     debug: bool,
     select_: tuple[str, ...],
     exclude: tuple[str, ...],
+    output: str,
 ) -> None:
     """List sources, seeds, transforms and snapshots with their layer, materialization and inputs."""
     ws = workspace(project_dir, target, profile)
-    names = ws.selected(select_, exclude, kinds=("source", "seed", "transform", "snapshot"))
-    table = Table()
-    for col in ("name", "kind", "layer", "materialized", "inputs"):
-        table.add_column(col)
-    for n in names:
-        node = ws.project[n]
-        table.add_row(*(esc(v) for v in (n, node.kind, node.layer, node.materialized, ", ".join(node.inputs))))
-    console.print(table)
+    print_nodes(ws, ws.selected(select_, exclude, kinds=("source", "seed", "transform", "snapshot")), output.lower())
 
 
 @main.command()
@@ -403,9 +412,9 @@ def compile_(
 @main.command()
 @common_options
 def tables(project_dir: Path | None, target: str | None, profile: str | None, debug: bool) -> None:
-    """Every table and view of the warehouse with its row count."""
+    """Every table and view of the warehouse with its kind (TABLE or VIEW) and row count."""
     with workspace(project_dir, target, profile) as ws:
-        print_tables(ws)
+        print_tables(ws.settings.database, ws.tables())
 
 
 @main.command()
@@ -429,8 +438,10 @@ def validate(
     with workspace(project_dir, target, profile, lock_timeout=lock_timeout) as ws:
         if select_ or exclude:
             ws.selected(select_, exclude, kinds=("source", "seed", "transform", "snapshot"))
-        report = ws.validate(select_, exclude)
-        print_validation(report)
+        progress = Progress(noun="tests")
+        report = ws.validate(select_, exclude, on_suite=ValidationLines(progress))
+        progress.summary(report.elapsed, report.ok)
+        validation_extras(report)
         if not report.ok:
             sys.exit(1)
 
@@ -446,16 +457,18 @@ def retry(
     Reads target/run_results.json; exits 0 with a message when nothing failed.
     """
     with workspace(project_dir, target, profile, lock_timeout=lock_timeout) as ws:
-        plan, outcome = ws.retry(reporter=report_line, debug=debug)
+        progress = Progress()
+        plan, outcome = ws.retry(reporter=progress.node, debug=debug)
         if outcome is None:
             console.print(f"[green]nothing to retry:[/green] the last `{plan.command}` had no failures", soft_wrap=True)
             return
         names = ", ".join(plan.names)
         console.print(f"retrying {len(plan.names)} of the last `{plan.command}`: {esc(names)}", soft_wrap=True)
         if plan.command == "validate":
-            print_validation(outcome)
-        else:
-            summary(outcome)
+            print_validation_results(progress, outcome.results, ws.validator().suites)
+        progress.summary(outcome.elapsed, outcome.ok)
+        if plan.command == "validate":
+            validation_extras(outcome)
         if not outcome.ok:
             sys.exit(1)
 

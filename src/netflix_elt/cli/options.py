@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from netflix_elt.cli.output import err_console, esc, safe, scrubbed_traceback
+from netflix_elt.cli.events import output_options
+from netflix_elt.cli.output import err_console, esc, print_error, safe, scrubbed_traceback
 from netflix_elt.cli.params import Command, MultiValueOption, bind_envvars
 from netflix_elt.errors import LockError, NetflixEltError
 
@@ -37,7 +38,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 e.hint = lock_hint()
             if debug:
                 raise
-            err_console.print(f"[red]Error:[/red] {safe(str(e))}", soft_wrap=True)
+            print_error(str(e), e.exit_code)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             err_console.print("[red]Interrupted[/red]")
@@ -46,10 +47,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             if debug:
                 raise
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-            err_console.print(
-                f"[red]Error:[/red] {type(e).__name__}: {safe(first)} (run with --debug for details)",
-                soft_wrap=True,
-            )
+            print_error(f"{type(e).__name__}: {first} (run with --debug for details)", 2)
             sys.exit(2)
 
     return wrapper
@@ -72,7 +70,7 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--debug", is_flag=True, help="Show tracebacks for errors."),
     ]
-    return handle_errors(with_options(func, options))
+    return handle_errors(output_options(with_options(func, options)))
 
 
 def with_options(func: Callable[..., Any], options: list[Callable[..., Any]]) -> Callable[..., Any]:

@@ -15,7 +15,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -469,9 +469,15 @@ class DataValidator:
         index = self.docs_dir / "index.html"
         return index if index.is_file() else None
 
-    def validate(self, names: list[str] | None = None) -> list[ExpectationResult]:
-        """Run the suites of the named nodes (all suites when None), in suite-name order."""
+    def validate(
+        self,
+        names: list[str] | None = None,
+        on_suite: Callable[[Suite, list[ExpectationResult], int], None] | None = None,
+    ) -> list[ExpectationResult]:
+        """Run the suites of the named nodes (all suites when None), in suite-name order;
+        `on_suite(suite, results, expectations in all)` hears of each suite as it finishes."""
         chosen = [s for n, s in sorted(self.suites.items()) if names is None or n in names]
+        planned = sum(len(s.expectations) for s in chosen)
         relations: list[str] = []
         for suite in chosen:
             relations.append(self.relation_of(suite.name, suite.folder))
@@ -484,7 +490,9 @@ class DataValidator:
         self._known_columns = self.columns_of(relations)  # one metadata query, not one per suite
         try:
             for suite in chosen:
-                out += self.run_suite(suite)
+                out += (done := self.run_suite(suite))
+                if on_suite is not None:
+                    on_suite(suite, done, planned)
         finally:
             self._known_columns = None
         return out
