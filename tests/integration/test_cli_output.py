@@ -383,3 +383,14 @@ def test_log_options_from_the_environment(isolated_home: Path, monkeypatch: pyte
     monkeypatch.setenv("NETFLIX_ELT_LOG_FORMAT", "text")
     res = CliRunner().invoke(main, ["ls", "--help"])
     assert "NETFLIX_ELT_LOG_FORMAT" in res.output and "NETFLIX_ELT_QUIET" in res.output
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly_with_141() -> None:
+    """`netflix-elt ls -o name | head -0`: no traceback, no 'Error: BrokenPipeError', exit 141."""
+    cmd = [sys.executable, "-m", "netflix_elt", "ls", "-o", "name", "--project-dir", str(PROJECT_DIR)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

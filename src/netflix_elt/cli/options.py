@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,9 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             err_console.print("[red]Interrupted[/red]")
             sys.exit(130)
+        except BrokenPipeError:  # `netflix-elt ls | head`: the reader has gone, say nothing more
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a writer killed by one
         except Exception as e:  # a bug or an engine failure: still one line unless --debug
             if debug:
                 raise
