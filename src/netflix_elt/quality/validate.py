@@ -427,6 +427,11 @@ class DataValidator:
             sql = str(kwargs["unexpected_rows_query"]).replace("{batch}", relation)
         elif gx_type == "expect_column_values_to_not_be_null":
             sql = f"SELECT * FROM {relation} WHERE {quote(kwargs['column'])} IS NULL"
+        elif gx_type == "expect_column_values_to_be_in_set" and _literals(kwargs.get("value_set")):
+            col = quote(kwargs["column"])  # the failing rows, not only their values
+            sql = (
+                f"SELECT * FROM {relation} WHERE {col} IS NOT NULL AND {col} NOT IN ({_literals(kwargs['value_set'])})"
+            )
         if sql is not None:
             try:
                 df = self.session.sql(f"SELECT * FROM ({sql}) LIMIT {SAMPLE_SIZE}")
@@ -479,6 +484,17 @@ class DataValidator:
             with contextlib.suppress(Exception):
                 self._datasource.get_engine().dispose()
         self._context = self._datasource = None
+
+
+def _literals(values: Any) -> str:
+    """SQL literals of an in-set list of numbers or strings ('' for anything else)."""
+    if not isinstance(values, list | tuple) or not values:
+        return ""
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return ", ".join(repr(float(v)) for v in values)
+    if all(isinstance(v, str) for v in values):
+        return ", ".join(string(v) for v in values)
+    return ""
 
 
 @dataclass
