@@ -583,3 +583,21 @@ def test_column_not_in_table_and_missing_table(ws: Workspace, tmp_path: Path) ->
     ghost = Suite(name="snap_ghost", file=tmp_path / "snap_ghost.yml", folder="snapshots", expectations=(spec,))
     [row] = v.run_suite(ghost)
     assert row.status == NOT_BUILT and "SNAP_GHOST does not exist" in row.message and not row.blocks
+
+
+def test_other_table_refs_are_checked_and_must_share_the_schema(ws: Workspace, tmp_path: Path) -> None:
+    bad = tmp_path / "mart_movie_stats.yml"
+    bad.write_text(
+        "expectations:\n  - type: expect_table_row_count_to_equal_other_table\n"
+        "    kwargs: {other_table_name: '{ref:dim_moviez}'}\n"
+    )
+    with pytest.raises(SuiteError, match=r"mart_movie_stats\.yml, expectation #1 .*\{ref:dim_moviez\} names no node"):
+        read_suite(bad, ["dim_movies"])
+    spec = ExpectationSpec(
+        type="expect_table_row_count_to_equal_other_table", kwargs={"other_table_name": "{ref:raw_ratings}"}
+    )
+    suite = Suite(name="fct_ratings", file=tmp_path / "fct_ratings.yml", folder="core", expectations=(spec,))
+    with pytest.raises(
+        SuiteError, match=r"fct_ratings\.yml, expectation #1 .*is MOVIELENS\.RAW\.RAW_RATINGS, not in MOVIELENS\.DEV"
+    ):
+        ws.validator().run_suite(suite)
