@@ -59,14 +59,20 @@ def _loaded(driver: Any) -> list[str]:
 
 
 def test_the_index_draws_both_commands_offline(browser: Any, two_commands: dict[str, Any]) -> None:
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(two_commands["index"].as_uri())
-    # bootstrap-table (vendored JavaScript) draws the validation rows from the page's data
-    WebDriverWait(browser, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".bootstrap-table tbody tr")) >= 2)
+    invocations = [inv for _, inv in two_commands["runs"]]
+
+    def drawn(d: Any) -> list[str] | None:
+        """The validation rows bootstrap-table (vendored JavaScript) drew, once both commands' are in."""
+        rows = d.execute_script(
+            "return Array.from(document.querySelectorAll('.bootstrap-table tbody tr')).map(r => r.innerText)"
+        )
+        return rows if all(any(inv in r for r in rows) for inv in invocations) else None
+
+    rows = WebDriverWait(browser, 30).until(drawn)
     assert browser.execute_script("return typeof jQuery === 'function' && typeof jQuery.fn.bootstrapTable")
-    rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, ".bootstrap-table tbody tr")]
     for suite, invocation in two_commands["runs"]:
         assert [r for r in rows if suite in r and invocation in r], (suite, invocation, rows)
     loaded = _loaded(browser)
