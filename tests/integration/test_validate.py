@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from netflix_elt.api import Workspace
 from netflix_elt.artifacts import NodeResult
@@ -39,6 +40,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             assert not bad, [(r.name, r.status, r.message[:150]) for r in outcome.results]
             tested = {r.name: r.extra.get("tests") for r in outcome.results if r.kind == "test"}
             (root / "build_tests.json").write_text(json.dumps(tested, default=str))
+            order = [[r.kind, r.name] for r in outcome.results]
+            (root / "build_order.json").write_text(json.dumps(order))
         yield root
 
 
@@ -114,6 +117,26 @@ def test_build_validated_each_node_right_after_building_it(warehouse: Path) -> N
     assert "src_movies" not in tested  # no suite for staging views: no test node
 
 
+def test_build_runs_the_six_raw_suites_before_any_transform(warehouse: Path) -> None:
+    """The RAW suites (16 expectations) run right after load, before anything reads RAW."""
+    tested = json.loads((warehouse / "build_tests.json").read_text())
+    order = json.loads((warehouse / "build_order.json").read_text())
+    raw_files = sorted(p.stem for p in (PROJECT_DIR / "expectations" / "raw").glob("*.yml"))
+    written = sum(len(yaml.safe_load((PROJECT_DIR / "expectations" / "raw" / f"{n}.yml").read_text())["expectations"])
+                  for n in raw_files)  # fmt: skip
+    assert len(raw_files) == 6 and written == 16
+    raw = {n: t for n, t in tested.items() if n.startswith("raw_")}
+    assert sorted(raw) == raw_files
+    assert sum(len(t) for t in raw.values()) == 16
+    assert {x["status"] for t in raw.values() for x in t} == {"pass"}
+    # each source's suite ran before every transform that reads the source (directly or not)
+    project = Workspace.from_options(PROJECT_DIR).project
+    at = {(kind, name): i for i, (kind, name) in enumerate(order)}
+    for name in raw:
+        readers = [at[("transform", d)] for d in project.dag.descendants(name) if ("transform", d) in at]
+        assert readers and at[("test", name)] < min(readers), name
+
+
 # --- every kind of expectation fails on a broken table -------------------------------------------
 
 BREAKS = [
@@ -149,11 +172,11 @@ BREAKS = [
         1,
         id="orphan-movie-id",
     ),
-    pytest.param(
+    pytest.param(  # 6.0 is out of range, and (GX's in-set check) no MovieLens half star either
         FCT,
         [f"UPDATE {FCT} SET rating = 6.0 WHERE user_id = 1 AND movie_id = 1"],
         "fct_ratings",
-        ["expect_column_values_to_be_between(rating)"],
+        ["expect_column_values_to_be_between(rating)", "rating_in_half_stars"],
         1,
         id="rating-6",
     ),
@@ -189,8 +212,43 @@ BREAKS = [
         ],
         "snap_tags",
         ["one_current_version_per_key"],
-        1,
+        2,  # GX's compound uniqueness counts the rows that share a key
         id="two-current-snapshot-versions",
+    ),
+    pytest.param(
+        f"{DB}.SNAPSHOTS.SNAP_MOVIES",
+        [
+            f"INSERT INTO {DB}.SNAPSHOTS.SNAP_MOVIES SELECT * FROM {DB}.SNAPSHOTS.SNAP_MOVIES "
+            "WHERE valid_to IS NULL ORDER BY movie_id LIMIT 1"
+        ],
+        "snap_movies",
+        ["one_current_version_per_key"],
+        2,
+        id="two-current-movie-versions",
+    ),
+    pytest.param(
+        f"{DB}.RAW.RAW_RATINGS",
+        [f"UPDATE {DB}.RAW.RAW_RATINGS SET rating = 3.7 WHERE userid = 1 AND movieid IN (1, 3)"],
+        "raw_ratings",
+        ["rating_in_half_stars"],
+        2,
+        id="raw-rating-3.7",
+    ),
+    pytest.param(
+        f"{DB}.DEV.MART_MOVIE_RELEASES",
+        [f"DELETE FROM {DB}.DEV.MART_MOVIE_RELEASES WHERE user_id = 1 AND movie_id = 1"],
+        "mart_movie_releases",
+        ["row_count_matches_fct_ratings"],
+        None,
+        id="mart-row-count-vs-fct-ratings",
+    ),
+    pytest.param(
+        f"{DB}.DEV.MART_MOVIE_STATS",
+        [f"DELETE FROM {DB}.DEV.MART_MOVIE_STATS WHERE movie_id = 1"],
+        "mart_movie_stats",
+        ["one_row_per_dim_movies_row"],
+        None,
+        id="mart-row-count-vs-dim-movies",
     ),
 ]
 
@@ -211,6 +269,93 @@ def test_expectation_fails_on_broken_table(
             assert r.unexpected_count == count
     others = [k for k, r in results.items() if r.status in ("fail", "error") and k[1] not in failing]
     assert others == []
+
+
+# each built-in that replaced a hand query fails where that query found rows (counted here with the
+# old query itself, in the engine): (relation, break, suite, label, old query's failing count SQL)
+REPLACED = [
+    pytest.param(
+        FCT,
+        [f"UPDATE {FCT} SET rating = 3.7 WHERE user_id = 1 AND movie_id IN (1, 3)"],
+        "fct_ratings",
+        "rating_in_half_stars",
+        f"SELECT COUNT(*) FROM {FCT} WHERE rating * 2 <> ROUND(rating * 2)",
+        id="half-stars-in-set",
+    ),
+    pytest.param(
+        f"{DB}.RAW.RAW_RATINGS",
+        [f"UPDATE {DB}.RAW.RAW_RATINGS SET rating = 4.25 WHERE userid = 1 AND movieid = 1"],
+        "raw_ratings",
+        "rating_in_half_stars",
+        f"SELECT COUNT(*) FROM {DB}.RAW.RAW_RATINGS WHERE rating * 2 <> ROUND(rating * 2)",
+        id="raw-half-stars-in-set",
+    ),
+    pytest.param(
+        f"{DB}.DEV.DIM_MOVIES",
+        [
+            f"UPDATE {DB}.DEV.DIM_MOVIES SET movie_title = movie_title || ' ' WHERE movie_id IN (1, 2)",
+            f"UPDATE {DB}.DEV.DIM_MOVIES SET movie_title = ' ' || movie_title WHERE movie_id = 3",
+        ],
+        "dim_movies",
+        "title_has_no_edge_spaces",
+        f"SELECT COUNT(*) FROM {DB}.DEV.DIM_MOVIES WHERE movie_title <> TRIM(movie_title)",
+        id="edge-spaces-not-match-regex",
+    ),
+    pytest.param(
+        f"{DB}.DEV.FCT_GENOME_SCORES",
+        [
+            f"INSERT INTO {DB}.DEV.FCT_GENOME_SCORES (movie_id, tag_id, relevance_score) "
+            "VALUES (1, 1, 0.0), (1, 2, -0.5)"
+        ],
+        "fct_genome_scores",
+        "relevance_score_test",
+        f"SELECT COUNT(*) FROM {DB}.DEV.FCT_GENOME_SCORES WHERE relevance_score <= 0",
+        id="relevance-strict-min",
+    ),
+    pytest.param(
+        f"{DB}.SNAPSHOTS.SNAP_TAGS",
+        [
+            f"INSERT INTO {DB}.SNAPSHOTS.SNAP_TAGS SELECT * FROM {DB}.SNAPSHOTS.SNAP_TAGS "
+            "WHERE valid_to IS NULL ORDER BY user_id, movie_id, tag LIMIT 2"
+        ],
+        "snap_tags",
+        "one_current_version_per_key",
+        # GX counts the rows that share a current key: the old query's keys times their versions
+        f"SELECT SUM(n) FROM (SELECT COUNT(*) AS n FROM {DB}.SNAPSHOTS.SNAP_TAGS WHERE valid_to IS NULL "
+        "GROUP BY user_id, movie_id, tag HAVING COUNT(*) > 1)",
+        id="current-version-compound-unique",
+    ),
+    pytest.param(
+        f"{DB}.DEV.MART_MOVIE_RELEASES",
+        [f"DELETE FROM {DB}.DEV.MART_MOVIE_RELEASES WHERE user_id = 1"],
+        "mart_movie_releases",
+        "row_count_matches_fct_ratings",
+        f"SELECT COUNT(*) FROM (SELECT COUNT(*) AS n FROM {DB}.DEV.MART_MOVIE_RELEASES) m "
+        f"JOIN (SELECT COUNT(*) AS n FROM {FCT}) f ON m.n <> f.n",
+        id="row-count-equal-other-table",
+    ),
+]
+
+
+@pytest.mark.parametrize(("relation", "statements", "suite", "label", "old_count_sql"), REPLACED)
+def test_a_builtin_fails_where_the_hand_query_it_replaced_did(
+    ws: Workspace, relation: str, statements: list[str], suite: str, label: str, old_count_sql: str
+) -> None:
+    report = ws.validate([suite])
+    assert by_label(report)[(suite, label)].status == "pass"
+    with broken(ws, relation, *statements):
+        old = int(ws.session.sql(old_count_sql).collect()[0][0])
+        report = ws.validate([suite])
+    r = by_label(report)[(suite, label)]
+    assert old > 0
+    assert r.status == ("warn" if r.severity == "warn" else "fail"), (r.status, r.message)
+    assert r.gx_type != "unexpected_rows_expectation" and r.gx_type.startswith("expect_")
+    if r.unexpected_count is None:  # an aggregate: GX reports both row counts
+        observed = r.sample[0]["observed_value"]
+        assert observed["self"] != observed["other"] and old == 1
+    else:
+        assert r.unexpected_count == old
+        assert r.sample
 
 
 def test_failing_sample_shows_the_bad_rows(ws: Workspace) -> None:
@@ -259,7 +404,7 @@ def test_each_unexpected_rows_query_runs_once(ws: Workspace) -> None:
     assert report.ok
     for fragment in (
         "GROUP BY user_id, movie_id HAVING COUNT(*) > 1",
-        "rating * 2 <> ROUND(rating * 2)",
+        "WHERE b.movie_id IS NOT NULL AND m.movie_id IS NULL",
         "SELECT DISTINCT userid, movieid",
     ):
         assert len([q for q in sent if fragment in q]) == 1, fragment
@@ -313,6 +458,59 @@ def test_cli_exits_0_with_only_warn_failures(ws: Workspace) -> None:
     ).collect()
     n_user1 = int(ws.session.sql(f"SELECT COUNT(*) FROM {FCT} WHERE user_id = 1").collect()[0][0])
     assert [tuple(r) for r in rows] == [("rating_timestamp_in_dataset_range", "warn", "warn", n_user1)]
+
+
+def _stored_results(target: Path) -> list[dict[str, Any]]:
+    """The validation results GX's filesystem store kept, read as plain JSON."""
+    return [json.loads(p.read_text()) for p in sorted((target / "gx" / "validations").rglob("*.json"))]
+
+
+def test_validations_run_through_a_checkpoint_with_native_severities(ws: Workspace) -> None:
+    report = ws.validate(["dim_movies"])
+    assert report.ok
+    ctx = ws.validator()._context
+    cp = ctx.checkpoints.get("netflix_elt")
+    assert [a.type for a in cp.actions] == ["update_data_docs", "netflix_elt_audit_failures"]
+    mine = [
+        r for r in _stored_results(ws.settings.target_dir) if r["meta"]["run_id"]["run_name"] == report.invocation_id
+    ]
+    [result] = mine
+    assert result["suite_name"] == "dim_movies" and result["meta"]["checkpoint_id"] == cp.id
+    severities = {
+        e["expectation_config"]["meta"]["netflix_elt_label"]: e["expectation_config"]["severity"]
+        for e in result["results"]
+    }
+    written = yaml.safe_load((PROJECT_DIR / "expectations" / "core" / "dim_movies.yml").read_text())["expectations"]
+    assert len(severities) == len(written) == 5
+    assert severities["title_has_no_edge_spaces"] == "warning"
+    assert severities["expect_column_values_to_not_be_null(movie_id)"] == "critical"
+    assert sorted(severities.values()) == sorted({"error": "critical", "warn": "warning"}[e.get("severity", "error")]
+                                                 for e in written)  # fmt: skip
+
+
+def test_data_docs_keep_earlier_commands_and_load_nothing_from_the_network(ws: Workspace) -> None:
+    import re
+
+    target = Path(os.environ["NETFLIX_ELT_TARGET_PATH"])
+    code1, out1, inv1 = _invoke(["-s", "dim_movies"])
+    code2, out2, inv2 = _invoke(["-s", "dim_users"])
+    assert (code1, code2) == (0, 0), out1 + out2
+    assert inv1 != inv2
+    docs = target / "data_docs"
+    pages = {p.relative_to(docs).as_posix() for p in docs.rglob("*.html")}
+    assert [p for p in pages if p.startswith(f"validations/dim_movies/{inv1}/")]
+    assert [p for p in pages if p.startswith(f"validations/dim_users/{inv2}/")]
+    index = (docs / "index.html").read_text()
+    assert inv1 in index and inv2 in index  # the index lists both commands' validations
+    for page in [docs / "index.html", *(docs / p for p in pages if inv1 in p or inv2 in p)]:
+        html = page.read_text()
+        # (GX's favicon.j2 puts validation pages one folder too shallow: a broken icon, online too)
+        for ref in re.findall(
+            r"""<(?:script|link(?! rel="shortcut icon")|img)[^>]+(?:src|href)=["']([^"']+)["']""", html
+        ):
+            assert not ref.startswith(("http:", "https:", "//")), (page.name, ref)
+            local = (page.parent / ref.split("?")[0]).resolve()
+            assert local.is_file(), (page.name, ref)
 
 
 # --- build skips downstream of an error failure --------------------------------------------------
@@ -385,3 +583,21 @@ def test_column_not_in_table_and_missing_table(ws: Workspace, tmp_path: Path) ->
     ghost = Suite(name="snap_ghost", file=tmp_path / "snap_ghost.yml", folder="snapshots", expectations=(spec,))
     [row] = v.run_suite(ghost)
     assert row.status == NOT_BUILT and "SNAP_GHOST does not exist" in row.message and not row.blocks
+
+
+def test_other_table_refs_are_checked_and_must_share_the_schema(ws: Workspace, tmp_path: Path) -> None:
+    bad = tmp_path / "mart_movie_stats.yml"
+    bad.write_text(
+        "expectations:\n  - type: expect_table_row_count_to_equal_other_table\n"
+        "    kwargs: {other_table_name: '{ref:dim_moviez}'}\n"
+    )
+    with pytest.raises(SuiteError, match=r"mart_movie_stats\.yml, expectation #1 .*\{ref:dim_moviez\} names no node"):
+        read_suite(bad, ["dim_movies"])
+    spec = ExpectationSpec(
+        type="expect_table_row_count_to_equal_other_table", kwargs={"other_table_name": "{ref:raw_ratings}"}
+    )
+    suite = Suite(name="fct_ratings", file=tmp_path / "fct_ratings.yml", folder="core", expectations=(spec,))
+    with pytest.raises(
+        SuiteError, match=r"fct_ratings\.yml, expectation #1 .*is MOVIELENS\.RAW\.RAW_RATINGS, not in MOVIELENS\.DEV"
+    ):
+        ws.validator().run_suite(suite)

@@ -545,12 +545,14 @@ def dashboard(
         sys.exit(app.serve(settings, port, echo=lambda line: console.print(esc(line), soft_wrap=True)))
 
 
-# debug and clean (netflix_elt.cli.maintenance) ----------------------------------------------------
+# debug, clean (netflix_elt.cli.maintenance) and gx (netflix_elt.cli.gx) ---------------------------
 def _register() -> None:
+    from netflix_elt.cli.gx import gx_group
     from netflix_elt.cli.maintenance import clean, debug
 
     main.add_command(debug)
     main.add_command(clean)
+    main.add_command(gx_group)
 
 
 _register()

@@ -1,5 +1,8 @@
 """netflix-elt's additions to Great Expectations (imported lazily: importing this imports GX).
 
+`AuditFailuresAction` is a Checkpoint action (GX's custom-action hook): it appends the failing
+expectations of a checkpoint run to `AUDIT.TEST_FAILURES`.
+
 `UnexpectedRowsCountExpectation` is GX's `unexpected_rows_expectation` (same kwargs, same Data Docs
 rendering) whose query runs **once**. GX's own class depends on two metrics, the query's row count
 (`SELECT COUNT(*) FROM (<query>)`) and its rows (`<query>` fetching up to 200 rows), so every query ran
@@ -10,10 +13,13 @@ it fetches at most five failing rows itself, and only for an expectation that fa
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
+from great_expectations.checkpoint import ValidationAction  # noqa: E402
+from great_expectations.compatibility.pydantic import PrivateAttr  # noqa: E402
 from great_expectations.expectations import UnexpectedRowsExpectation  # noqa: E402
 
 
@@ -33,4 +39,23 @@ class UnexpectedRowsCountExpectation(UnexpectedRowsExpectation):
         return {"success": count == 0, "result": {"observed_value": count}}
 
 
-__all__ = ["UnexpectedRowsCountExpectation"]
+class AuditFailuresAction(ValidationAction):
+    """Append a checkpoint run's failures (fail, warn, error) to AUDIT.TEST_FAILURES.
+
+    The sink is the command's `DataValidator`: it knows the invocation id, the suite file's names
+    and severities, and fetches the five-row samples that go into the table. A checkpoint read
+    back from a store has no sink (it is process state), and then the action records nothing.
+    """
+
+    type: Literal["netflix_elt_audit_failures"] = "netflix_elt_audit_failures"
+    _sink: Callable[[Any], int] | None = PrivateAttr(default=None)
+
+    def set_sink(self, sink: Callable[[Any], int]) -> None:
+        self._sink = sink
+
+    def run(self, checkpoint_result: Any, action_context: Any = None) -> dict:
+        rows = self._sink(checkpoint_result) if self._sink is not None else 0
+        return {"audit_rows": rows}
+
+
+__all__ = ["AuditFailuresAction", "UnexpectedRowsCountExpectation"]

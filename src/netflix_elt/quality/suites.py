@@ -31,6 +31,10 @@ MACROS = frozenset({"no_nulls_in_columns"})
 COLUMN_KWARGS = ("column", "column_A", "column_B")
 COLUMN_LIST_KWARGS = ("column_list", "column_set", "columns", "exclude")
 REF = re.compile(r"\{ref:([A-Za-z_][A-Za-z0-9_]*)\}")
+# kwargs that may hold `{ref:NAME}`: SQL, or the other table of a row-count comparison
+REF_KWARGS = ("unexpected_rows_query", "other_table_name")
+# the suite files' severities as GX spells them (GX 1.x: critical, warning, info)
+GX_SEVERITY = {"error": "critical", "warn": "warning"}
 NAME = re.compile(r"^[A-Za-z0-9_.:()\-, ]{1,200}$")
 
 
@@ -59,12 +63,35 @@ class ExpectationSpec(BaseModel):
             cols += [str(c) for c in self.kwargs.get(k) or ()]
         return f"{self.type}({', '.join(cols)})" if cols else self.type
 
+    @property
+    def gx_severity(self) -> str:
+        """GX's own word for the severity (`critical` for error, `warning` for warn)."""
+        return GX_SEVERITY[self.severity]
+
     def columns(self) -> list[str]:
-        """Column names the kwargs refer to (lower-case)."""
+        """Column names the kwargs refer to (lower-case), a row condition's included."""
         out = [str(self.kwargs[k]) for k in COLUMN_KWARGS if k in self.kwargs]
         for k in COLUMN_LIST_KWARGS:
             out += [str(c) for c in self.kwargs.get(k) or ()]
+        out += _condition_columns(self.kwargs.get("row_condition"))
         return [c.lower() for c in out]
+
+    def refs(self) -> list[str]:
+        """`{ref:NAME}` names in the kwargs that hold one, lower-case, in order."""
+        return [r.lower() for k in REF_KWARGS for r in REF.findall(str(self.kwargs.get(k) or ""))]
+
+
+def _condition_columns(cond: Any) -> list[str]:
+    """Columns of a GX row condition in its dict form ({type: nullity, column: {name: x}, ...})."""
+    if not isinstance(cond, dict):
+        return []
+    out = []
+    column = cond.get("column")
+    if isinstance(column, dict) and "name" in column:
+        out.append(str(column["name"]))
+    for sub in cond.get("conditions") or ():
+        out += _condition_columns(sub)
+    return out
 
 
 class SuiteFile(BaseModel):
@@ -129,13 +156,9 @@ def check_spec(
     if spec.name is not None and not NAME.match(spec.name):
         raise SuiteError(f"{where}: name {spec.name!r} may hold letters, digits, spaces and _.:(),-")
     known = set(known_nodes)
-    for kw in ("unexpected_rows_query",):
-        sql = spec.kwargs.get(kw)
-        if sql is None:
-            continue
-        for ref in REF.findall(str(sql)):
-            if ref.lower() not in known:
-                raise SuiteError(f"{where}: {{ref:{ref}}} names no node of the project")
+    for ref in spec.refs():
+        if ref not in known:
+            raise SuiteError(f"{where}: {{ref:{ref}}} names no node of the project")
     if spec.type in MACROS:
         extra = set(spec.kwargs) - {"columns", "exclude"}
         if extra:
@@ -168,10 +191,11 @@ def check_with_gx(where: str, spec: ExpectationSpec) -> None:
         hint = did_you_mean(spec.type, [*_registered_expectations, *MACROS])
         raise SuiteError(f"{where}: unknown expectation type {spec.type!r}{hint}") from None
     kwargs = {**spec.kwargs}
-    if "unexpected_rows_query" in kwargs:
-        kwargs["unexpected_rows_query"] = REF.sub("REF", str(kwargs["unexpected_rows_query"]))
+    for k in REF_KWARGS:
+        if k in kwargs:
+            kwargs[k] = REF.sub("REF", str(kwargs[k]))
     try:
-        impl(**kwargs)
+        impl(**kwargs, severity=spec.gx_severity)
     except Exception as e:  # pydantic v1 errors from GX: keep the first line
         msg = " ".join(str(e).split())
         raise SuiteError(f"{where}: invalid kwargs for {spec.type}: {msg}") from None

@@ -5,28 +5,28 @@ connection the engine adapter gives (`adapter.gx_connection()`: on the embedded 
 the Snowpark session's connection, on Snowflake it opens its own to the same account). Every
 expectation becomes SQL that runs where the data is; only counts and at most five sample rows per
 failing expectation come back. One ValidationDefinition per suite (a whole-table batch) lets GX
-bundle the table's metric queries instead of querying once per expectation.
+bundle the table's metric queries instead of querying once per expectation; it runs through a
+Checkpoint whose actions render Data Docs and append failures to AUDIT.TEST_FAILURES
+(gx_context.checkpoint), and its result is kept in a folder so Data Docs show every command's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netflix_elt.artifacts import NodeResult
 from netflix_elt.compiler import relation_of
 from netflix_elt.config import Settings
+from netflix_elt.quality import audit
 from netflix_elt.quality.suites import (
     MACROS,
-    REF,
     ExpectationSpec,
     Suite,
     SuiteError,
@@ -43,20 +43,9 @@ if TYPE_CHECKING:
     from netflix_elt.adapters import Adapter
 
 SAMPLE_SIZE = 5
+RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE}
 DATASOURCE = "netflix_elt"
-AUDIT_TABLE = "TEST_FAILURES"
-AUDIT_COLUMNS = {
-    "INVOCATION_ID": "VARCHAR",
-    "SUITE": "VARCHAR",
-    "EXPECTATION": "VARCHAR",
-    "GX_TYPE": "VARCHAR",
-    "SEVERITY": "VARCHAR",
-    "STATUS": "VARCHAR",
-    "UNEXPECTED_COUNT": "BIGINT",
-    "FAILING_SAMPLE": "VARCHAR",  # JSON; not SAMPLE, a reserved word in Snowflake
-    "RELATION": "VARCHAR",
-    "RUN_AT": "TIMESTAMP_NTZ",
-}
+AUDIT_TABLE = audit.AUDIT_TABLE
 NOT_BUILT = "not built"
 
 
@@ -98,7 +87,7 @@ class ValidationReport:
 
 
 class DataValidator:
-    """Suites + one ephemeral GX context for one command; thread-safe (GX is not)."""
+    """Suites + one GX context for one command; thread-safe (GX is not)."""
 
     def __init__(self, settings: Settings, project: Project, adapter: Adapter, invocation_id: str) -> None:
         self.settings = settings
@@ -114,6 +103,8 @@ class DataValidator:
         self._datasource: Any = None
         self._validated: set[str] = set()
         self._known_columns: dict[str, list[str] | None] | None = None  # set for one validate()
+        self.audited = 0  # rows the checkpoints' audit action appended in this command
+        self._undocumented: list[Any] = []  # validation results whose Data Docs pages are not rendered yet
 
     @property
     def session(self) -> Session:
@@ -221,26 +212,9 @@ class DataValidator:
 
     def _gx(self) -> Any:
         if self._context is None:
-            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-            import great_expectations as gx
-            from great_expectations.data_context.types.base import ProgressBarsConfig
+            from netflix_elt.quality.gx_context import make_context
 
-            ctx = gx.get_context(mode="ephemeral")
-            ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-            for site in list(ctx.variables.data_docs_sites or {}):
-                ctx.delete_data_docs_site(site)  # the default site writes to a temp folder
-            ctx.add_data_docs_site(
-                "netflix_elt",
-                {
-                    "class_name": "SiteBuilder",
-                    "show_how_to_buttons": False,
-                    "store_backend": {
-                        "class_name": "TupleFilesystemStoreBackend",
-                        "base_directory": str(self.docs_dir),
-                    },
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                },
-            )
+            ctx = make_context(self.settings.target_dir, self.docs_dir)
             url, engine_kwargs = self.adapter.gx_connection()
             self._datasource = ctx.data_sources.add_snowflake(DATASOURCE, connection_string=url, kwargs=engine_kwargs)
             self._context = ctx
@@ -261,6 +235,8 @@ class DataValidator:
             kwargs = {"unexpected_rows_query": f"SELECT * FROM {{batch}} WHERE {cond}"}
             gx_type = "unexpected_rows_expectation"
         impl: Any
+        if "other_table_name" in kwargs:
+            kwargs["other_table_name"] = self._other_table(suite, spec, str(kwargs["other_table_name"]), relation_of)
         if gx_type == "unexpected_rows_expectation":
             from netflix_elt.quality.gx_ext import UnexpectedRowsCountExpectation
 
@@ -275,8 +251,23 @@ class DataValidator:
         for k in ("column_list", "column_set"):
             if k in kwargs:
                 kwargs[k] = [str(c).lower() for c in kwargs[k]]
-        meta = {"severity": spec.severity, "netflix_elt_label": spec.label, "netflix_elt_type": gx_type}
-        return impl(**kwargs, meta=meta, notes=spec.description or None), kwargs, gx_type
+        meta = {"netflix_elt_severity": spec.severity, "netflix_elt_label": spec.label, "netflix_elt_type": gx_type}
+        exp = impl(**kwargs, meta=meta, notes=spec.description or None, severity=spec.gx_severity)
+        return exp, kwargs, gx_type
+
+    def _other_table(self, suite: Suite, spec: ExpectationSpec, value: str, relation_of: dict[str, str]) -> str:
+        """GX looks the other table up in the batch's schema: `{ref:x}` must live there too."""
+        other = resolve_refs(value, relation_of)
+        if other.count(".") != 2:
+            return other.lower()
+        mine = relation_of[suite.name].rsplit(".", 1)[0]
+        schema, table = other.rsplit(".", 1)
+        if schema != mine:
+            raise SuiteError(
+                f"{suite.where(spec)}: other_table_name {value!r} is {other}, not in {mine}; GX compares "
+                "row counts within the batch's schema (use an unexpected_rows_expectation across schemas)"
+            )
+        return table.lower()
 
     def check_columns(self, suite: Suite, columns: list[str]) -> None:
         """A column named in a suite but absent from the table is the suite's error, not a failure."""
@@ -288,94 +279,119 @@ class DataValidator:
                     f"{suite.where(spec)}: column {missing[0]!r} is not in the table (columns: {', '.join(columns)})"
                 )
 
-    def run_suite(self, suite: Suite) -> list[ExpectationResult]:
-        """Validate one table with its suite (one GX batch); a missing table is 'not built'."""
+    def run_suite(self, suite: Suite, *, docs: bool = False) -> list[ExpectationResult]:
+        """Validate one table with its suite (one GX batch, one checkpoint); a missing table is 'not built'."""
+        return self.run_suites([suite], docs=docs)
+
+    def run_suites(self, suites: list[Suite], *, docs: bool = True) -> list[ExpectationResult]:
+        """Validate tables, one GX batch each, all through one Checkpoint run whose actions append
+        the failures to the audit table and, with `docs`, render their Data Docs pages (`build`
+        tests node by node and renders the pages once at its end: `build_docs`)."""
+        out: dict[str, list[ExpectationResult]] = {}
+        runnable: list[_Prepared] = []
+        for suite in suites:
+            prepared = self._prepare(suite)
+            if isinstance(prepared, list):
+                out[suite.name] = prepared
+                continue
+            out[suite.name] = prepared.waiting_results()
+            if len(prepared.waiting) < len(suite.expectations):
+                runnable.append(prepared)
+        if runnable:
+            with self._lock:
+                for name, results in self._run_gx(runnable, docs=docs).items():
+                    out[name] = results + out[name]
+        flat: list[ExpectationResult] = []
+        for suite in suites:
+            order = {s.label: i for i, s in enumerate(suite.expectations)}
+            flat += sorted(out[suite.name], key=lambda r: order.get(r.expectation, -1))
+        return flat
+
+    def _prepare(self, suite: Suite) -> _Prepared | list[ExpectationResult]:
+        """The suite's table and columns, or its 'not built' row; expectations waiting for a table."""
         relation = self.relation_of(suite.name, suite.folder)
-        refs = {
-            ref.lower(): self.relation_of(ref.lower())
-            for spec in suite.expectations
-            for ref in REF.findall(str(spec.kwargs.get("unexpected_rows_query", "")))
-        }
+        refs = {ref: self.relation_of(ref) for spec in suite.expectations for ref in spec.refs()}
         known = self.columns_of([relation, *refs.values()])
         columns = known[relation]
         if columns is None:
             defined = suite.name in self.project.nodes
             why = "not built yet" if defined else "not defined in the project yet"
-            return [
-                ExpectationResult(
-                    suite.name,
-                    "(all)",
-                    "-",
-                    "-",
-                    NOT_BUILT,
-                    message=f"{relation} does not exist: {suite.name} is {why}",
-                    relation=relation,
-                )
-            ]
+            msg = f"{relation} does not exist: {suite.name} is {why}"
+            return [ExpectationResult(suite.name, "(all)", "-", "-", NOT_BUILT, message=msg, relation=relation)]
         self.check_columns(suite, columns)
         # an expectation reading another table (a relationship, a reconciliation) waits for it,
         # as dbt runs a relationships test only once both models are built
         waiting: dict[str, str] = {}
         for spec in suite.expectations:
-            for ref in REF.findall(str(spec.kwargs.get("unexpected_rows_query", ""))):
-                ref_rel = refs[ref.lower()]
+            for ref in spec.refs():
+                ref_rel = refs[ref]
                 if known[ref_rel] is None:
-                    waiting[spec.label] = f"{ref_rel} does not exist: {ref.lower()} is not built yet"
-        results: list[ExpectationResult] = []
-        if len(waiting) < len(suite.expectations):
-            with self._lock:
-                results = self._run_gx(suite, relation, columns, skip=set(waiting))
-        results += [
-            ExpectationResult(
-                suite.name, label, "unexpected_rows_expectation", "-", NOT_BUILT, message=msg, relation=relation
-            )
-            for label, msg in waiting.items()
-        ]
-        order = {s.label: i for i, s in enumerate(suite.expectations)}
-        return sorted(results, key=lambda r: order[r.expectation])
+                    waiting[spec.label] = f"{ref_rel} does not exist: {ref} is not built yet"
+        return _Prepared(suite, relation, columns, waiting)
 
-    def _run_gx(
-        self,
-        suite: Suite,
-        relation: str,
-        columns: list[str],
-        skip: frozenset[str] | set[str] = frozenset(),
-    ) -> list[ExpectationResult]:
+    def _run_gx(self, prepared: list[_Prepared], *, docs: bool) -> dict[str, list[ExpectationResult]]:
         import great_expectations as gx
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        from netflix_elt.quality.gx_context import checkpoint
 
         started = time.perf_counter()
         ctx = self._gx()
-        relation_of = {**self._relations(), suite.name: relation}
-        _, schema, table = relation.split(".")
-        name = suite.name
-        if name in self._validated:  # a second run in one command: replace the old definitions
-            with contextlib.suppress(Exception):
-                ctx.validation_definitions.delete(name)
-            with contextlib.suppress(Exception):
-                ctx.suites.delete(name)
-            with contextlib.suppress(Exception):
-                self._datasource.delete_asset(name)
-        asset = self._datasource.add_table_asset(name, table_name=table.lower(), schema_name=schema.lower())
-        batch = asset.add_batch_definition_whole_table("whole_table")
-        gx_suite = ctx.suites.add(gx.ExpectationSuite(name=name, meta={"file": suite.file.name}))
-        by_label: dict[str, tuple[ExpectationSpec, dict[str, Any], str]] = {}
-        for spec in suite.expectations:
-            if spec.label in skip:
-                continue
-            exp, kwargs, gx_type = self._gx_expectation(suite, spec, columns, relation_of)
-            gx_suite.add_expectation(exp)
-            by_label[spec.label] = (spec, kwargs, gx_type)
-        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=gx_suite))
-        self._validated.add(name)
-        outcome = vd.run(result_format={"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE})
+        relations = self._relations()
+        by_suite: dict[str, tuple[_Prepared, dict[str, tuple[ExpectationSpec, dict[str, Any], str]]]] = {}
+        definitions = []
+        for prep in prepared:
+            suite, relation = prep.suite, prep.relation
+            relation_of = {**relations, suite.name: relation}
+            _, schema, table = relation.split(".")
+            name = suite.name
+            if name in self._validated:  # a second run in one command: replace the old definitions
+                with contextlib.suppress(Exception):
+                    ctx.validation_definitions.delete(name)
+                with contextlib.suppress(Exception):
+                    ctx.suites.delete(name)
+                with contextlib.suppress(Exception):
+                    self._datasource.delete_asset(name)
+            asset = self._datasource.add_table_asset(name, table_name=table.lower(), schema_name=schema.lower())
+            batch = asset.add_batch_definition_whole_table("whole_table")
+            gx_suite = ctx.suites.add(gx.ExpectationSuite(name=name, meta={"file": suite.file.name}))
+            by_label: dict[str, tuple[ExpectationSpec, dict[str, Any], str]] = {}
+            for spec in suite.expectations:
+                if spec.label in prep.waiting:
+                    continue
+                exp, kwargs, gx_type = self._gx_expectation(suite, spec, prep.columns, relation_of)
+                gx_suite.add_expectation(exp)
+                by_label[spec.label] = (spec, kwargs, gx_type)
+            definitions.append(
+                ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=gx_suite))
+            )
+            self._validated.add(name)
+            by_suite[name] = (prep, by_label)
+        results: dict[str, list[ExpectationResult]] = {}
+
+        def audit_sink(checkpoint_result: Any) -> int:
+            """The audit action's work: netflix-elt's rows (samples fetched for failures), then the INSERT."""
+            for result_id, outcome in checkpoint_result.run_results.items():
+                self._undocumented.append(result_id)
+                prep, by_label = by_suite[outcome.suite_name]
+                rows = results.setdefault(prep.suite.name, [])
+                for er in outcome.results:
+                    spec, kwargs, gx_type = by_label[er.expectation_config.meta["netflix_elt_label"]]
+                    rows.append(self._result(prep.suite, spec, kwargs, gx_type, er, prep.relation))
+            flat = [r for rows in results.values() for r in rows]
+            n = audit.record_failures(self.session, self.settings, self.invocation_id, flat)
+            self.audited += n
+            return n
+
+        cp = checkpoint(ctx, definitions, audit_sink, RESULT_FORMAT, docs=docs)
+        cp.run(run_id=RunIdentifier(run_name=self.invocation_id))
+        if docs:
+            self._undocumented.clear()
         elapsed = time.perf_counter() - started
-        results: list[ExpectationResult] = []
-        for er in outcome.results:
-            label = er.expectation_config.meta["netflix_elt_label"]
-            spec, kwargs, gx_type = by_label[label]
-            results.append(self._result(suite, spec, kwargs, gx_type, er, relation))
-        for r in results:
-            r.execution_time = elapsed / max(1, len(results))
+        n_results = sum(len(rows) for rows in results.values())
+        for rows in results.values():
+            for r in rows:
+                r.execution_time = elapsed / max(1, n_results)
         return results
 
     def _result(
@@ -411,6 +427,11 @@ class DataValidator:
             sql = str(kwargs["unexpected_rows_query"]).replace("{batch}", relation)
         elif gx_type == "expect_column_values_to_not_be_null":
             sql = f"SELECT * FROM {relation} WHERE {quote(kwargs['column'])} IS NULL"
+        elif gx_type == "expect_column_values_to_be_in_set" and _literals(kwargs.get("value_set")):
+            col = quote(kwargs["column"])  # the failing rows, not only their values
+            sql = (
+                f"SELECT * FROM {relation} WHERE {col} IS NOT NULL AND {col} NOT IN ({_literals(kwargs['value_set'])})"
+            )
         if sql is not None:
             try:
                 df = self.session.sql(f"SELECT * FROM ({sql}) LIMIT {SAMPLE_SIZE}")
@@ -425,47 +446,22 @@ class DataValidator:
 
     # audit and docs --------------------------------------------------------------------------
     def record_failures(self, results: list[ExpectationResult]) -> int:
-        """Append failing expectations (fail, warn, error) to AUDIT.TEST_FAILURES for this invocation."""
-        bad = [r for r in results if r.status in ("fail", "warn", "error")]
-        if not bad:
-            return 0
-        s = self.settings
-        table = s.fqn(s.audit_schema, AUDIT_TABLE)
-        cols = ", ".join(f"{c} {t}" for c, t in AUDIT_COLUMNS.items())
-        self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {s.database}.{s.audit_schema}").collect()
-        self.session.sql(f"CREATE TABLE IF NOT EXISTS {table} ({cols})").collect()
-        run_at = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-        values = []
-        for r in bad:
-            sample = r.sample_json() if r.sample else json.dumps(r.message)
-            count = "NULL" if r.unexpected_count is None else str(int(r.unexpected_count))
-            values.append(
-                "("
-                + ", ".join(
-                    [
-                        string(self.invocation_id),
-                        string(r.suite),
-                        string(r.expectation),
-                        string(r.gx_type),
-                        string(r.severity),
-                        string(r.status),
-                        count,
-                        string(sample),
-                        string(r.relation or ""),
-                        f"'{run_at}'::TIMESTAMP_NTZ",
-                    ]
-                )
-                + ")"
-            )
-        self.session.sql(f"INSERT INTO {table} ({', '.join(AUDIT_COLUMNS)}) VALUES {', '.join(values)}").collect()
-        return len(bad)
+        """Append failing expectations (fail, warn, error) to AUDIT.TEST_FAILURES for this invocation
+        (the checkpoints' audit action does it for what GX ran; this is for results made elsewhere)."""
+        return audit.record_failures(self.session, self.settings, self.invocation_id, results)
 
     def build_docs(self) -> Path | None:
-        """Render GX Data Docs for what ran in this command under target/data_docs/."""
+        """The Data Docs index (None if nothing ran through GX in this command). `validate`'s
+        checkpoint rendered its pages; `build`'s checkpoints leave them to this one render of the
+        pages of the results they made, plus the index, which lists earlier commands' too."""
         if self._context is None or not self._validated:
             return None
-        with self._lock:
-            self._context.build_data_docs()
+        if self._undocumented:
+            from netflix_elt.quality.gx_context import SITE
+
+            with self._lock:
+                self._context.build_data_docs(site_names=[SITE], resource_identifiers=list(self._undocumented))
+            self._undocumented.clear()
         index = self.docs_dir / "index.html"
         return index if index.is_file() else None
 
@@ -475,33 +471,58 @@ class DataValidator:
         on_suite: Callable[[Suite, list[ExpectationResult], int], None] | None = None,
     ) -> list[ExpectationResult]:
         """Run the suites of the named nodes (all suites when None), in suite-name order;
-        `on_suite(suite, results, expectations in all)` hears of each suite as it finishes."""
+        `on_suite(suite, results, expectations in all)` hears of each suite once the checkpoint ran."""
         chosen = [s for n, s in sorted(self.suites.items()) if names is None or n in names]
         planned = sum(len(s.expectations) for s in chosen)
         relations: list[str] = []
         for suite in chosen:
             relations.append(self.relation_of(suite.name, suite.folder))
             for spec in suite.expectations:
-                relations += [
-                    self.relation_of(ref.lower())
-                    for ref in REF.findall(str(spec.kwargs.get("unexpected_rows_query", "")))
-                ]
-        out: list[ExpectationResult] = []
+                relations += [self.relation_of(ref) for ref in spec.refs()]
         self._known_columns = self.columns_of(relations)  # one metadata query, not one per suite
         try:
-            for suite in chosen:
-                out += (done := self.run_suite(suite))
-                if on_suite is not None:
-                    on_suite(suite, done, planned)
+            results = self.run_suites(chosen, docs=True)  # one Checkpoint run for all of them
         finally:
             self._known_columns = None
-        return out
+        if on_suite is not None:  # the checkpoint reports every suite at once: in suite order
+            for suite in chosen:
+                on_suite(suite, [r for r in results if r.suite == suite.name], planned)
+        return results
 
     def close(self) -> None:
         if self._datasource is not None:
             with contextlib.suppress(Exception):
                 self._datasource.get_engine().dispose()
         self._context = self._datasource = None
+
+
+def _literals(values: Any) -> str:
+    """SQL literals of an in-set list of numbers or strings ('' for anything else)."""
+    if not isinstance(values, list | tuple) or not values:
+        return ""
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return ", ".join(repr(float(v)) for v in values)
+    if all(isinstance(v, str) for v in values):
+        return ", ".join(string(v) for v in values)
+    return ""
+
+
+@dataclass
+class _Prepared:
+    """A suite ready for GX: its table, the table's columns, and the expectations waiting for a table."""
+
+    suite: Suite
+    relation: str
+    columns: list[str]
+    waiting: dict[str, str]
+
+    def waiting_results(self) -> list[ExpectationResult]:
+        s = self.suite
+        types = {e.label: "unexpected_rows_expectation" if e.type in MACROS else e.type for e in s.expectations}
+        return [
+            ExpectationResult(s.name, label, types[label], "-", NOT_BUILT, message=msg, relation=self.relation)
+            for label, msg in self.waiting.items()
+        ]
 
 
 def _exception_message(info: Any) -> str:
