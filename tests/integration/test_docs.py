@@ -101,7 +101,7 @@ def test_catalog_has_dbt_shape_and_warehouse_types(site: dict[str, Any]) -> None
     expected = {
         uid
         for uid, n in manifest["nodes"].items()
-        if n["config"]["materialized"] not in ("ephemeral", "analysis") and n["resource_type"] != "snapshot"
+        if n["config"]["materialized"] not in ("ephemeral", "analysis", "test") and n["resource_type"] != "snapshot"
     }
     assert set(cat["nodes"]) == expected
     assert set(cat["sources"]) == set(manifest["sources"])
@@ -142,7 +142,8 @@ def test_column_lineage_matches_hand_traced_paths(site: dict[str, Any]) -> None:
 def test_site_is_offline_and_has_a_page_per_node(site: dict[str, Any]) -> None:
     docs = site["target"] / "docs"
     manifest = site["manifest"]
-    names = {n["name"] for n in (*manifest["nodes"].values(), *manifest["sources"].values())}
+    nodes = [n for n in manifest["nodes"].values() if n["resource_type"] != "test"]  # tests show on their table's page
+    names = {n["name"] for n in (*nodes, *manifest["sources"].values())}
     assert {p.stem for p in (docs / "nodes").glob("*.html")} == names
     pages = [docs / "index.html", *(docs / "nodes").glob("*.html")]
     for page in pages:
@@ -216,8 +217,8 @@ def test_lineage_graph_in_chromium(browser: Any, served: str, site: dict[str, An
     assert _wait(lambda: browser.execute_script("return document.body.dataset.ready === 'true'")), (
         browser.get_log("browser") if hasattr(browser, "get_log") else "app.js did not finish"
     )
-    # every node and edge of the manifest's graph is drawn
-    parent_map = site["manifest"]["parent_map"]
+    # every node and edge of the manifest's graph is drawn (its tests show on their table's page)
+    parent_map = {c: ps for c, ps in site["manifest"]["parent_map"].items() if not c.startswith("test.")}
     nodes = browser.execute_script("return docsGraph.nodes().map(n => n.data('uid'))")
     edges = browser.execute_script(
         "return docsGraph.edges().map(e => [e.source().data('uid'), e.target().data('uid')])"
