@@ -7,6 +7,7 @@ checks the same files after a real build and validate.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -164,8 +165,6 @@ def _results(project_settings) -> tuple[Any, Any, list[NodeResult]]:
 def test_result_rows_one_per_expectation_with_the_manifest_ids(project_settings) -> None:
     from dbt_artifacts_parser.parser import parse_run_results
 
-    from netflix_elt.artifacts.expectation_nodes import _test_id
-
     settings, index, results = _results(project_settings)
     data = build_run_results(
         settings,
@@ -191,7 +190,8 @@ def test_result_rows_one_per_expectation_with_the_manifest_ids(project_settings)
     assert [r["unique_id"] for r in skipped] == [n.unique_id for n in fct] and len(fct) > 1
     assert {r["status"] for r in skipped} == {"skipped"}
     last = rows[-1]  # an expectation the index does not know still gets the id a manifest would give it
-    assert last["unique_id"] == _test_id("movielens", "dim_users", "no such label")[1] and last["status"] == "warn"
+    digest = hashlib.md5(b"dim_users\0no such label", usedforsecurity=False).hexdigest()[:10]  # the documented rule
+    assert last["unique_id"] == f"test.movielens.dim_users_no_such_label.{digest}" and last["status"] == "warn"
     assert len(rows) == 3 + len(fct) + 1
     assert data["args"]["which"] == "build"
 

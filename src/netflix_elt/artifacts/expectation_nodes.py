@@ -69,7 +69,8 @@ class ExpectationIndex:
         return {n.unique_id: n for n in self.nodes}
 
 
-def _test_id(project_name: str, suite: str, label: str) -> tuple[str, str]:
+def expectation_id(project_name: str, suite: str, label: str) -> tuple[str, str]:
+    """(name, unique_id) of an expectation's test node, as dbt names a generic test: readable, plus a hash."""
     name = f"{slug(suite)}_{slug(label)}"
     digest = hashlib.md5(f"{suite}\0{label}".encode(), usedforsecurity=False).hexdigest()[:10]
     return name, f"test.{project_name}.{name}.{digest}"
@@ -110,7 +111,7 @@ def expectation_nodes(settings: Settings, project: Project, suites: Iterable[obj
             read = [r.lower() for r in REF.findall(json.dumps(spec.kwargs))]
             names = [suite.name, *sorted(set(read) - {suite.name})] if node is not None else sorted(set(read))
             known = [project[n] for n in names if n in project.nodes]
-            name, uid = _test_id(pname, suite.name, spec.label)
+            name, uid = expectation_id(pname, suite.name, spec.label)
             column = spec.kwargs.get("column")
             index.nodes.append(
                 ExpectationNode(

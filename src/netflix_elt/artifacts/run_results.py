@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from netflix_elt.artifacts.common import RUN_RESULTS_VERSION, metadata, write_json
-from netflix_elt.artifacts.expectation_nodes import ExpectationIndex, _test_id
+from netflix_elt.artifacts.expectation_nodes import ExpectationIndex, expectation_id
 from netflix_elt.config import Settings
 
 TEST_STATUSES = {"pass", "fail", "warn", "error", "skipped"}
@@ -84,7 +84,7 @@ def test_rows(r: NodeResult, tests: ExpectationIndex, project_name: str) -> list
 
     def uid(label: str) -> str:
         node = tests.find(suite, label)
-        return node.unique_id if node is not None else _test_id(project_name, suite, label)[1]
+        return node.unique_id if node is not None else expectation_id(project_name, suite, label)[1]
 
     kw = {"compiled": False, "code": None, "relation": None}
     if "expectation" in r.extra and r.extra["expectation"] != "(all)":  # validate: one expectation
