@@ -117,11 +117,13 @@ def run_anchors(data_dir: Path, skip: bool) -> dict[str, tuple[float, float]]:
 
 def print_node_profile(target: Path, label: str, top: int = 8) -> None:
     """Where the time went: the slowest nodes of the last command (build + test seconds each)."""
-    results = json.loads((target / "run_results.json").read_text())["results"]
+    from netflix_elt.artifacts import read_results
+
+    results = read_results(target)  # dbt's rows with the manifest's names put back
     slow = sorted(results, key=lambda r: r["execution_time"], reverse=True)[:top]
     print(f"  slowest nodes of the {label}:")
     for r in slow:
-        print(f"    {r['name']:<24} {r['execution_time']:6.2f} s  {r['status']:<8} {r['message'][:70]}")
+        print(f"    {r['name']:<24} {r['execution_time']:6.2f} s  {r['status']:<8} {(r['message'] or '')[:70]}")
 
 
 def stage_times(target: Path) -> dict[str, dict[str, float]]:

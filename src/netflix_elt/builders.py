@@ -9,11 +9,10 @@ its node, so an unchanged node is not tested twice (`run` builds without tests, 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from netflix_elt.artifacts import NodeResult, write_compiled
+from netflix_elt.artifacts import NodeResult, target_relative, write_compiled
 from netflix_elt.build_state import BuildState
 from netflix_elt.compiler import Compiler, relation_of
 from netflix_elt.graph import GraphNode, Step
@@ -93,14 +92,16 @@ class Builders:
             ctx = self.context()
             built = strategy.build(ctx, node, full_refresh=self.full_refresh)
             self.state.record(node)
-            path = write_compiled(self.settings.target_dir, node, strategy.compiled_text(ctx, node, built))
+            code = strategy.compiled_text(ctx, node, built)
+            path = write_compiled(self.settings.target_dir, node, code)
             res = self._result(
                 gnode,
                 "success",
                 built.message or str(node.materialized),
                 rows=built.rows,
                 relation=relation,
-                compiled_path=os.path.relpath(path, self.settings.project_dir),
+                compiled_path=target_relative(self.settings, path),
+                compiled_code=code,
             )
         self.built[node.name] = res
         return res

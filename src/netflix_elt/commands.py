@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from netflix_elt.artifacts import NodeResult, write_manifest, write_run_results
+from netflix_elt.artifacts import NodeResult, expectation_nodes, write_manifest, write_run_results
 from netflix_elt.errors import SelectorError
 from netflix_elt.graph import BuildGraph
 from netflix_elt.registry import Kind, Project
@@ -101,11 +101,12 @@ def execute(
     graph: BuildGraph,
     builders: Mapping[Step, Builder],
     *,
-    relations: dict[str, str],
+    suites: Iterable[Any] | None = None,
     hooks: Iterable[Hook] = (),
     debug: bool = False,
 ) -> RunOutcome:
-    """Run the graph; manifest.json and run_results.json are written once, when it ends."""
+    """Run the graph; manifest.json and run_results.json are written once, when it ends (the test
+    nodes from `suites`, the validator's, or from the suite files when the command runs no tests)."""
     started = time.perf_counter()
     if len(graph):
         adapter.session.sql(f"CREATE SCHEMA IF NOT EXISTS {settings.database}.{settings.target_schema}").collect()
@@ -114,7 +115,27 @@ def execute(
     )
     results = runner.run()
     elapsed = time.perf_counter() - started
-    write_manifest(project, settings, relations, invocation.id)
+    write_artifacts(settings, project, adapter.name, invocation, results, elapsed, suites)
+    return RunOutcome(results, elapsed, invocation.command)
+
+
+def write_artifacts(
+    settings: Settings,
+    project: Project,
+    engine: str,
+    invocation: Invocation,
+    results: list[NodeResult],
+    elapsed: float,
+    suites: Iterable[Any] | None = None,
+) -> None:
+    """manifest.json (with a test node per expectation of `suites`, or of every suite file) and
+    run_results.json, whose test rows carry those nodes' ids."""
+    tests = expectation_nodes(settings, project, suites)
+    started_at = invocation.run_started_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    compiled = {r.unique_id: (r.compiled_path, r.compiled_code) for r in results if r.compiled_code is not None}
+    write_manifest(
+        project, settings, invocation.id, engine=engine, tests=tests, started_at=started_at, compiled=compiled
+    )
     write_run_results(
         settings,
         results,
@@ -122,15 +143,17 @@ def execute(
         args=invocation.args,
         elapsed=elapsed,
         invocation_id=invocation.id,
+        engine=engine,
+        tests=tests,
+        started_at=started_at,
     )
-    return RunOutcome(results, elapsed, invocation.command)
 
 
 def validate(
     validator: DataValidator, settings: Settings, invocation: Invocation, names: list[str] | None, on_suite: Any = None
 ) -> ValidationReport:
     """`netflix-elt validate`: the suites of `names` (all when None), their failures in
-    AUDIT.TEST_FAILURES, GX Data Docs, and one run_results.json row per expectation;
+    AUDIT.TEST_FAILURES, GX Data Docs, manifest.json and one run_results.json row per expectation;
     `on_suite` hears of each suite as it finishes (the CLI's progress lines)."""
     from netflix_elt.quality import ValidationReport
     from netflix_elt.quality.validate import as_node_result
@@ -146,13 +169,9 @@ def validate(
     docs = validator.build_docs()
     elapsed = time.perf_counter() - started
     pname = settings.config.project.name
-    write_run_results(
-        settings,
-        [as_node_result(pname, r) for r in results],
-        command=invocation.command,
-        args=invocation.args,
-        elapsed=elapsed,
-        invocation_id=invocation.id,
+    rows = [as_node_result(pname, r) for r in results]
+    write_artifacts(
+        settings, validator.project, validator.adapter.name, invocation, rows, elapsed, validator.suites.values()
     )
     return ValidationReport(results, elapsed, invocation.id, docs, audit_rows)
 
@@ -182,7 +201,7 @@ def run_graph(
     hooks: list[Hook] = [ws.timings, *([Reporter(reporter)] if reporter else [])]
     return execute(
         ws.settings, ws.project, ws.adapter, ws.invocation, graph, builders.by_step(),
-        relations=ws.relations, hooks=hooks, debug=debug,
+        suites=suites.values() if validator is not None else None, hooks=hooks, debug=debug,
     )  # fmt: skip
 
 

@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netflix_elt.artifacts import write_compiled, write_manifest
+from netflix_elt.adapters import adapter_class
+from netflix_elt.artifacts import target_relative, write_compiled, write_manifest
 from netflix_elt.compiler import relation_of
 from netflix_elt.errors import ConfigError, TransformError
+from netflix_elt.graph import unique_id
 from netflix_elt.suggest import unknown
 
 if TYPE_CHECKING:
@@ -35,7 +37,12 @@ def compile_sql(ws: Workspace, names: Sequence[str] = ()) -> dict[str, tuple[Pat
     for name in chosen:
         sql = comp.select_sql(ws.project[name])
         out[name] = (write_compiled(ws.settings.target_dir, ws.project[name], sql), sql)
-    write_manifest(ws.project, ws.settings, ws.relations, ws.invocation_id)
+    pname = ws.settings.config.project.name
+    compiled = {
+        unique_id(pname, ws.project[name]): (target_relative(ws.settings, path), sql)
+        for name, (path, sql) in out.items()
+    }
+    write_manifest(ws.project, ws.settings, ws.invocation_id, engine=adapter_class(ws.settings).name, compiled=compiled)
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from netflix_elt.artifacts import read_run_results
+from netflix_elt.artifacts import command_of, read_results, read_run_results
 from netflix_elt.config import Settings
 from netflix_elt.errors import ConfigError
 
@@ -31,15 +31,16 @@ class RetryPlan:
 def plan_retry(settings: Settings) -> RetryPlan:
     """Read the last run's results; ConfigError (exit 2) when there is none or it cannot be retried."""
     data = read_run_results(settings.target_dir)
-    command = str(data.get("command", ""))
+    command = command_of(data)
     if command not in COMMANDS:
         raise ConfigError(f"the last command was {command!r}; retry reruns only {', '.join(COMMANDS)}")
     names: list[str] = []
-    for r in data.get("results", []):
+    for r in read_results(settings.target_dir, data):  # a test row's name is its suite (from the manifest)
         if r.get("status") not in RETRIED:
             continue
-        name = (r.get("details") or {}).get("suite") if r.get("resource_type") == "test" else r.get("name")
+        name = r.get("name")
         if name and name not in names:
             names.append(str(name))
     invocation = str(data.get("metadata", {}).get("invocation_id", ""))
-    return RetryPlan(command, names, dict(data.get("args") or {}), invocation)
+    args = {k: v for k, v in (data.get("args") or {}).items() if k not in ("which", "invocation_command")}
+    return RetryPlan(command, names, args, invocation)

@@ -89,6 +89,7 @@ class Runner:
                 result = NodeResult(gnode.name, gnode.unique_id, gnode.kind, "error", message=msg, exception=e)
             result.execution_time = time.perf_counter() - started
             result.started_at, result.completed_at = started_at, _now()
+            result.thread_id = threading.current_thread().name
             return result
 
     def _skip(self, gnode: GraphNode, done: Mapping[str, NodeResult]) -> NodeResult | None:

@@ -101,7 +101,7 @@ def test_catalog_has_dbt_shape_and_warehouse_types(site: dict[str, Any]) -> None
     expected = {
         uid
         for uid, n in manifest["nodes"].items()
-        if n["config"]["materialized"] not in ("ephemeral", "analysis") and n["resource_type"] != "snapshot"
+        if n["config"]["materialized"] not in ("ephemeral", "analysis", "test") and n["resource_type"] != "snapshot"
     }
     assert set(cat["nodes"]) == expected
     assert set(cat["sources"]) == set(manifest["sources"])
@@ -142,7 +142,8 @@ def test_column_lineage_matches_hand_traced_paths(site: dict[str, Any]) -> None:
 def test_site_is_offline_and_has_a_page_per_node(site: dict[str, Any]) -> None:
     docs = site["target"] / "docs"
     manifest = site["manifest"]
-    names = {n["name"] for n in (*manifest["nodes"].values(), *manifest["sources"].values())}
+    nodes = [n for n in manifest["nodes"].values() if n["resource_type"] != "test"]  # tests show on their table's page
+    names = {n["name"] for n in (*nodes, *manifest["sources"].values())}
     assert {p.stem for p in (docs / "nodes").glob("*.html")} == names
     pages = [docs / "index.html", *(docs / "nodes").glob("*.html")]
     for page in pages:
@@ -216,8 +217,8 @@ def test_lineage_graph_in_chromium(browser: Any, served: str, site: dict[str, An
     assert _wait(lambda: browser.execute_script("return document.body.dataset.ready === 'true'")), (
         browser.get_log("browser") if hasattr(browser, "get_log") else "app.js did not finish"
     )
-    # every node and edge of the manifest's graph is drawn
-    parent_map = site["manifest"]["parent_map"]
+    # every node and edge of the manifest's graph is drawn (its tests show on their table's page)
+    parent_map = {c: ps for c, ps in site["manifest"]["parent_map"].items() if not c.startswith("test.")}
     nodes = browser.execute_script("return docsGraph.nodes().map(n => n.data('uid'))")
     edges = browser.execute_script(
         "return docsGraph.edges().map(e => [e.source().data('uid'), e.target().data('uid')])"
@@ -273,56 +274,60 @@ def test_lineage_graph_in_chromium(browser: Any, served: str, site: dict[str, An
 
 # run_results.json and suites without a warehouse -------------------------------------------------
 def test_last_runs_reads_build_and_validate_results(tmp_path: Path) -> None:
-    from netflix_elt.artifacts import read_run_results
+    from netflix_elt.artifacts import read_results, read_run_results
     from netflix_elt.docs.catalog import last_runs, read_suites
 
     assert read_run_results(tmp_path, required=False) == {} and read_suites(tmp_path) == ({}, [])
-    build = {
-        "results": [
-            {
-                "name": "dim_movies",
-                "resource_type": "model",
-                "status": "success",
-                "execution_time": 0.5,
-                "timing": [{"started_at": "2026-01-01T00:00:00", "completed_at": "2026-01-01T00:00:01"}],
-                "adapter_response": {"rows_affected": 9742},
-            }
-        ]
-    }
-    build["results"].append(  # build's suite node: one test node per tested table
-        {
-            "name": "dim_movies",
-            "resource_type": "test",
-            "status": "pass",
-            "message": "1 tests passed",
-            "details": {
-                "suite": "dim_movies",
-                "tests": [{"expectation": "e1", "severity": "error", "status": "pass", "unexpected": 0}],
-            },
+    assert last_runs(read_results(tmp_path)) == ({}, {})
+
+    def row(uid: str, status: str, **kw: Any) -> dict[str, Any]:  # dbt's run_results v6 row
+        timing = [{"name": "execute", "started_at": "2026-01-01T00:00:00", "completed_at": "2026-01-01T00:00:01"}]
+        return {
+            "unique_id": uid,
+            "status": status,
+            "timing": timing,
+            "execution_time": 0.5,
+            "message": None,
+            "failures": None,
+            "adapter_response": {},
+            **kw,
         }
-    )
-    builds, tests = last_runs(build)
+
+    def manifest_test(suite: str, expectation: str, severity: str) -> dict[str, Any]:
+        return {
+            "resource_type": "test",
+            "meta": {"netflix_elt": {"suite": suite, "expectation": expectation, "severity": severity}},
+        }
+
+    manifest = {
+        "nodes": {
+            "test.movielens.dim_movies_e1.0123456789": manifest_test("dim_movies", "e1", "error"),
+            "test.movielens.dim_users_e2.abcdef0123": manifest_test("dim_users", "e2", "warn"),
+        }
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    build = [
+        row("model.movielens.dim_movies", "success", adapter_response={"rows_affected": 9742}),
+        row("test.movielens.dim_movies_e1.0123456789", "pass", failures=0),
+    ]
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": build}))
+    builds, tests = last_runs(read_results(tmp_path))
     assert builds["dim_movies"]["completed_at"] == "2026-01-01T00:00:01"
     assert builds["dim_movies"]["rows_affected"] == 9742
     assert tests["dim_movies"] == [
-        {"expectation": "e1", "severity": "error", "status": "pass", "unexpected": 0, "message": "1 tests passed"}
+        {"expectation": "e1", "severity": "error", "status": "pass", "unexpected": 0, "message": ""}
     ]
-    validate = {
-        "results": [
-            {
-                "name": "dim_users.e2",
-                "resource_type": "test",
-                "status": "fail",
-                "failures": 3,
-                "details": {"suite": "dim_users", "expectation": "e2", "severity": "warn", "status": "warn"},
-            }
-        ]
-    }
-    builds, tests = last_runs(validate)
+    validate = [row("test.movielens.dim_users_e2.abcdef0123", "warn", failures=3, message="3 unexpected")]
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": validate}))
+    builds, tests = last_runs(read_results(tmp_path))
     assert builds == {}
     assert tests == {
-        "dim_users": [{"expectation": "e2", "severity": "warn", "status": "warn", "unexpected": 3, "message": ""}]
+        "dim_users": [
+            {"expectation": "e2", "severity": "warn", "status": "warn", "unexpected": 3, "message": "3 unexpected"}
+        ]
     }
+    (tmp_path / "manifest.json").unlink()
+    (tmp_path / "run_results.json").unlink()
     (tmp_path / "expectations" / "core").mkdir(parents=True)
     (tmp_path / "expectations" / "core" / "bad.yml").write_text("expectations: [")
     (tmp_path / "expectations" / "core" / "dim_x.yml").write_text(

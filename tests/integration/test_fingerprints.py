@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from netflix_elt.artifacts import read_results
 from netflix_elt.cli import main
 from tests.conftest import tiny_config, write_tiny_project
 
@@ -64,8 +64,7 @@ def build(project: Path) -> dict[str, str]:
     args = ["build", "--from", str(project / "landing"), "--project-dir", str(project)]
     res = CliRunner().invoke(main, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    data = json.loads((project / "target" / "run_results.json").read_text())
-    return {r["name"]: r["message"] for r in data["results"] if r["resource_type"] == "model"}
+    return {r["name"]: r["message"] for r in read_results(project / "target") if r["resource_type"] == "model"}
 
 
 def rebuilt(messages: dict[str, str]) -> set[str]:

@@ -4,7 +4,6 @@ rebuilds in full (`BuildState.basis`)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import duckdb
 import pytest
 
 from netflix_elt.api import Workspace
+from netflix_elt.artifacts import read_results
 from tests.conftest import PROJECT_DIR, require_fixture, tiny_config, write_tiny_project
 from tests.integration.test_incremental import _reference, _write_batch2
 
@@ -136,8 +136,7 @@ def _build(project: Path, landing: Path, fault: str = "") -> dict[str, str]:
         assert res.returncode == -9, res.stdout + res.stderr  # SIGKILLed at the fault point
         return {}
     assert res.returncode == 0, res.stdout + res.stderr
-    data = json.loads((project / "target" / "run_results.json").read_text())
-    return {r["name"]: r["message"] for r in data["results"] if r["resource_type"] == "model"}
+    return {r["name"]: r["message"] for r in read_results(project / "target") if r["resource_type"] == "model"}
 
 
 def _gross(project: Path) -> dict[int, float]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from netflix_elt.artifacts import read_results
 from netflix_elt.cli import main
 from tests.conftest import tiny_config, write_tiny_project
 
@@ -81,8 +81,7 @@ def cli(project: Path, *args: str):
 
 
 def results(project: Path) -> dict[str, dict]:
-    data = json.loads((project / "target" / "run_results.json").read_text())
-    return {r["name"]: r for r in data["results"]}
+    return {r["name"]: r for r in read_results(project / "target")}
 
 
 def test_failure_skips_downstream_and_exits_1(tiny):

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from netflix_elt.api import Workspace
-from netflix_elt.artifacts import NodeResult
+from netflix_elt.artifacts import NodeResult, read_results
 from netflix_elt.quality import NOT_BUILT, ExpectationSpec, Suite, SuiteError, read_suite
 from tests.conftest import PROJECT_DIR, require_fixture
 
@@ -102,7 +102,7 @@ def test_every_suite_passes_on_the_fixture(ws: Workspace) -> None:
     assert report.data_docs is not None and report.data_docs.is_file()
     assert report.data_docs.parent == ws.settings.target_dir / "data_docs"
     results = json.loads((ws.settings.target_dir / "run_results.json").read_text())
-    assert results["command"] == "validate"
+    assert results["args"]["which"] == "validate"
     assert {r["status"] for r in results["results"]} == {"pass"}
     assert len(results["results"]) == len(report.results)
 
@@ -442,10 +442,10 @@ def test_cli_exits_1_on_error_failure_and_audits_failing_rows(ws: Workspace) -> 
     assert sorted((s["user_id"], s["movie_id"], s["rating"]) for s in sample) == [(1, 1, 3.7), (1, 3, 3.7)]
     docs = Path(os.environ["NETFLIX_ELT_TARGET_PATH"]) / "data_docs" / "index.html"
     assert docs.is_file() and "Data Docs:" in out
-    results = json.loads((Path(os.environ["NETFLIX_ELT_TARGET_PATH"]) / "run_results.json").read_text())
-    statuses = {r["name"]: r["status"] for r in results["results"]}
-    assert statuses["fct_ratings.rating_in_half_stars"] == "fail"
-    assert statuses["fct_ratings.expect_column_values_to_not_be_null(user_id)"] == "pass"
+    rows = read_results(Path(os.environ["NETFLIX_ELT_TARGET_PATH"]))  # test ids resolved through manifest.json
+    statuses = {(r["suite"], r["expectation"]): r["status"] for r in rows}
+    assert statuses["fct_ratings", "rating_in_half_stars"] == "fail"
+    assert statuses["fct_ratings", "expect_column_values_to_not_be_null(user_id)"] == "pass"
 
 
 def test_cli_exits_0_with_only_warn_failures(ws: Workspace) -> None:

@@ -7,8 +7,9 @@ import json
 import duckdb
 import pytest
 import sqlglot
+import yaml
 
-from tests.conftest import FIXTURE_DIR
+from tests.conftest import FIXTURE_DIR, PROJECT_DIR
 
 # Snowflake's INITCAP word delimiters (https://docs.snowflake.com/en/sql-reference/functions/initcap)
 SNOWFLAKE_DELIMS = set(' \t\n\r\f\v!?@"^#$&~_,.:;+-*%/|\\[](){}<>')
@@ -171,14 +172,20 @@ def test_artifacts_written(built_fixture_warehouse):
     assert manifest["nodes"]["model.movielens.fct_ratings"]["config"]["materialized"] == "incremental"
     assert "source.movielens.raw.raw_ratings" in manifest["sources"]
     # what reads fct_ratings: transforms/marts/*.py and transforms/analyses/top_rated_movies.py
-    assert set(manifest["child_map"]["model.movielens.fct_ratings"]) == {
+    children = manifest["child_map"]["model.movielens.fct_ratings"]
+    assert {c for c in children if not c.startswith("test.")} == {
         "model.movielens.mart_movie_releases",
         "model.movielens.mart_movie_stats",
         "model.movielens.mart_rating_distribution",
         "model.movielens.mart_ratings_monthly",
         "analysis.movielens.top_rated_movies",
     }
-    by_name = {r["name"]: r for r in results["results"]}
-    assert by_name["fct_ratings"]["status"] == "success"
-    assert by_name["fct_ratings"]["adapter_response"]["rows_affected"] == 100_836
-    assert "dim_movies_with_tags" not in by_name  # ephemeral: compiled, not run
+    # and its tests (dbt's child_map lists them): one per expectation of expectations/core/fct_ratings.yml
+    suite = yaml.safe_load((PROJECT_DIR / "expectations" / "core" / "fct_ratings.yml").read_text())
+    tests = [c for c in children if manifest["nodes"][c]["resource_type"] == "test"]
+    on_fct = [c for c in tests if manifest["nodes"][c]["attached_node"] == "model.movielens.fct_ratings"]
+    assert len(on_fct) == len(suite["expectations"])
+    by_id = {r["unique_id"]: r for r in results["results"]}  # dbt's rows: no name, the unique_id
+    assert by_id["model.movielens.fct_ratings"]["status"] == "success"
+    assert by_id["model.movielens.fct_ratings"]["adapter_response"]["rows_affected"] == 100_836
+    assert "model.movielens.dim_movies_with_tags" not in by_id  # ephemeral: compiled, not run

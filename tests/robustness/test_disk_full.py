@@ -32,6 +32,7 @@ from click.testing import CliRunner, Result
 
 from netflix_elt.adapters import durability
 from netflix_elt.adapters.durability import DISK_FULL
+from netflix_elt.artifacts import read_results
 from netflix_elt.cli import main
 from netflix_elt.errors import LoadError, TransformError
 from tests.conftest import tiny_config, write_tiny_project
@@ -162,7 +163,7 @@ def test_a_build_whose_write_fails_is_reported_and_not_recorded(tiny, monkeypatc
         res = cli(tiny, "run")
     assert left == [0]
     assert res.exit_code == TransformError.exit_code, res.output
-    results = {r["name"]: r for r in json.loads((tiny / "target" / "run_results.json").read_text())["results"]}
+    results = {r["name"]: r for r in read_results(tiny / "target")}
     assert results["priced"]["status"] == "error"
     assert DISK_FULL in results["priced"]["message"], results["priced"]
     built = {r[0] for r in query(tiny, "SELECT NODE FROM TINY.AUDIT.BUILD_STATE")}

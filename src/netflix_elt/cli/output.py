@@ -223,15 +223,20 @@ def print_nodes(ws: Any, names: list[str], output: str) -> None:
     from netflix_elt.artifacts import build_manifest
     from netflix_elt.graph import unique_id
 
-    manifest = build_manifest(ws.project, ws.settings, ws.relations, ws.invocation_id)
+    manifest = build_manifest(ws.project, ws.settings, ws.invocation_id, engine=ws.settings.engine)
     entries = {**manifest["nodes"], **manifest["sources"]}
     pname = ws.settings.config.project.name
     for n in names:
-        entry = entries[unique_id(pname, ws.project[n])]
+        node = ws.project[n]
+        entry = entries[unique_id(pname, node)]
         if output == "path":
             click.echo(entry["original_file_path"])
-        else:
-            click.echo(json.dumps({k: entry.get(k) for k in LS_KEYS}, default=str))
+        else:  # the manifest's keys; the layer, inputs and materialization as the project has them
+            row = {k: entry.get(k) for k in LS_KEYS}
+            row["layer"] = node.layer
+            row["depends_on"] = {"nodes": [unique_id(pname, ws.project[i]) for i in node.inputs]}
+            row["config"] = {**(entry.get("config") or {}), "materialized": str(node.materialized)}
+            click.echo(json.dumps(row, default=str))
 
 
 def print_stages(stages: str) -> None:

@@ -8,22 +8,16 @@ Missing pieces (an unbuilt table, no run results, no suites) leave blanks, never
 
 from __future__ import annotations
 
-import platform
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netflix_elt import __version__
 from netflix_elt.config import Settings
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
     from snowflake.snowpark.types import DataType
-
-CATALOG_VERSION = "https://schemas.getdbt.com/dbt/catalog/v1.json"
-NETFLIX_ELT_CATALOG_VERSION = "https://netflix-elt.dev/schemas/catalog/v1.json"
 
 
 @dataclass
@@ -119,40 +113,34 @@ def describe_query(session: Session, sql: str) -> list[Column]:
 
 
 # run_results.json -------------------------------------------------------------------------------
-def last_runs(run_results: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-    """Per node name: its build result, and its expectation results (from `build` or `validate`)."""
+def last_runs(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """Per node name: its build result, and its expectation results (from `build` or `validate`).
+
+    `rows` are run_results.json's rows with the manifest's names put back
+    (netflix_elt.artifacts.read_results): a test row's `name` is its suite."""
     builds: dict[str, dict[str, Any]] = {}
     tests: dict[str, list[dict[str, Any]]] = {}
-    for r in run_results.get("results", []):
-        details = r.get("details") or {}
-        if r.get("resource_type") == "test" and isinstance(details.get("tests"), list):  # a suite node of `build`
-            tests.setdefault(details.get("suite") or r.get("name", ""), []).extend(
-                {**t, "message": r.get("message", "")} for t in details["tests"]
-            )
-            continue
+    for r in rows:
         if r.get("resource_type") == "test":
-            suite = details.get("suite") or r.get("name", "").split(".")[0]
-            tests.setdefault(suite, []).append(
+            tests.setdefault(str(r.get("suite") or r.get("name", "")), []).append(
                 {
-                    "expectation": details.get("expectation") or r.get("name"),
-                    "severity": details.get("severity"),
-                    "status": details.get("status") or r.get("status"),
+                    "expectation": r.get("expectation") or r.get("name"),
+                    "severity": r.get("severity"),
+                    "status": r.get("status"),
                     "unexpected": r.get("failures"),
-                    "message": r.get("message", ""),
+                    "message": r.get("message") or "",
                 }
             )
             continue
         timing = (r.get("timing") or [{}])[0]
-        builds[r["name"]] = {
+        builds[str(r["name"])] = {
             "status": r.get("status"),
             "rows_affected": (r.get("adapter_response") or {}).get("rows_affected"),
             "execution_time": r.get("execution_time"),
             "started_at": timing.get("started_at"),
             "completed_at": timing.get("completed_at"),
-            "message": r.get("message", ""),
+            "message": r.get("message") or "",
         }
-        if details.get("tests"):
-            tests[r["name"]] = list(details["tests"])
     return builds, tests
 
 
@@ -251,17 +239,4 @@ def catalog_entry(unique_id: str, rel: Relation, descriptions: dict[str, str]) -
         },
         "stats": _stats(rel.row_count),
         "unique_id": unique_id,
-    }
-
-
-def catalog_metadata(settings: Settings, invocation_id: str, engine: str) -> dict[str, Any]:
-    """`engine` is the adapter's name (metadata only)."""
-    return {
-        "dbt_schema_version": CATALOG_VERSION,
-        "netflix_elt_schema_version": NETFLIX_ELT_CATALOG_VERSION,
-        "netflix_elt_version": __version__,
-        "generated_at": datetime.now(UTC).isoformat(),
-        "invocation_id": invocation_id,
-        "env": {"target": settings.target, "profile": settings.profile, "engine": engine},
-        "python": platform.python_version(),
     }

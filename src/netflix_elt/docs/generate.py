@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netflix_elt.artifacts import _write_json, read_run_results, write_manifest
+from netflix_elt.artifacts import CATALOG_VERSION, expectation_nodes, metadata, read_results, write_json, write_manifest
 from netflix_elt.docs.catalog import (
     Column,
     Relation,
     catalog_entry,
-    catalog_metadata,
     describe_query,
     last_runs,
     read_relations,
@@ -87,7 +86,7 @@ def gather(ws: Workspace) -> tuple[list[dict[str, Any]], dict[str, Any], dict[st
     rel_to_node = {fqn: name for name, fqn in relations.items()}
     warnings: list[str] = []
     wh = read_relations(ws.session, settings, (settings.raw_schema, settings.target_schema, settings.snapshot_schema))
-    builds, tests = last_runs(read_run_results(settings.target_dir, required=False))
+    builds, tests = last_runs(read_results(settings.target_dir))
     suites, suite_warnings = read_suites(settings.project_dir)
     warnings += suite_warnings
     meta_cols = set(settings.config.snapshots.meta_column_names.model_dump().values())
@@ -181,7 +180,7 @@ def gather(ws: Workspace) -> tuple[list[dict[str, Any]], dict[str, Any], dict[st
             c["lineage"] = lineage_out[name].get(c["name"])
 
     catalog: dict[str, Any] = {
-        "metadata": catalog_metadata(settings, ws.invocation_id, ws.adapter.name),
+        "metadata": metadata(CATALOG_VERSION, settings, ws.invocation_id, ws.adapter.name),
         "nodes": {},
         "sources": {},
         "errors": None,
@@ -194,10 +193,10 @@ def gather(ws: Workspace) -> tuple[list[dict[str, Any]], dict[str, Any], dict[st
         section = "sources" if doc["kind"] == "source" else "nodes"
         catalog[section][doc["unique_id"]] = catalog_entry(doc["unique_id"], rel, descriptions)
     lineage_doc = {
-        "metadata": {
+        "metadata": {  # not a dbt artifact: netflix-elt's own schema id, dbt's other metadata keys
             **{
                 k: v
-                for k, v in catalog_metadata(settings, ws.invocation_id, ws.adapter.name).items()
+                for k, v in metadata(LINEAGE_VERSION, settings, ws.invocation_id, ws.adapter.name).items()
                 if k != "dbt_schema_version"
             },
             "netflix_elt_schema_version": LINEAGE_VERSION,
@@ -213,11 +212,12 @@ def generate_docs(ws: Workspace) -> DocsResult:
 
     started = time.perf_counter()
     target = ws.settings.target_dir
-    manifest = write_manifest(ws.project, ws.settings, ws.relations, ws.invocation_id)
+    tests = expectation_nodes(ws.settings, ws.project)
+    manifest = write_manifest(ws.project, ws.settings, ws.invocation_id, engine=ws.adapter.name, tests=tests)
     nodes, catalog, lineage_doc, warnings = gather(ws)
     catalog_path, lineage_path = target / "catalog.json", target / "lineage.json"
-    _write_json(catalog_path, catalog)
-    _write_json(lineage_path, lineage_doc)
+    write_json(catalog_path, catalog)
+    write_json(lineage_path, lineage_doc)
     site_dir = target / "docs"
     index = write_site(site_dir, nodes, ws.settings, generated_at=catalog["metadata"]["generated_at"])
     return DocsResult(
