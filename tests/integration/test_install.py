@@ -28,7 +28,10 @@ from tests.conftest import PROJECT_DIR
 
 SCRIPT = PROJECT_DIR / "scripts" / "newcomer_path.sh"
 # settings of this session that a newcomer's shell does not have
-SESSION_VARS = ("PYTHONPATH", "VIRTUAL_ENV", "NETFLIX_ELT_HOME", "NETFLIX_ELT_PROJECT_DIR", "NETFLIX_ELT_TARGET_PATH")
+SESSION_VARS = (
+    *("PYTHONPATH", "VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"),
+    *("NETFLIX_ELT_HOME", "NETFLIX_ELT_PROJECT_DIR", "NETFLIX_ELT_TARGET_PATH", "NETFLIX_ELT_TARGET", "NETFLIX_ELT_PROFILE"),
+)
 
 
 def _wheelhouse() -> Path:
