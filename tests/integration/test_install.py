@@ -28,9 +28,8 @@ from tests.conftest import PROJECT_DIR
 
 SCRIPT = PROJECT_DIR / "scripts" / "newcomer_path.sh"
 # settings of this session that a newcomer's shell does not have
-SESSION_VARS = (
-    *("PYTHONPATH", "VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"),
-    *("NETFLIX_ELT_HOME", "NETFLIX_ELT_PROJECT_DIR", "NETFLIX_ELT_TARGET_PATH", "NETFLIX_ELT_TARGET", "NETFLIX_ELT_PROFILE"),
+SESSION_VARS = ("PYTHONPATH", "VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL") + tuple(
+    f"NETFLIX_ELT_{name}" for name in ("HOME", "PROJECT_DIR", "TARGET_PATH", "TARGET", "PROFILE")
 )
 
 
