@@ -11,22 +11,28 @@
 #   REV                         the commit to check out (default: this checkout's HEAD); the clone
 #                               holds committed work only, as a newcomer's would
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-dest="${1:?usage: newcomer_path.sh DEST}"
-rev="$(git -C "$repo" rev-parse "${REV:-HEAD}")"
-[ -e "$dest" ] && { echo "newcomer_path.sh: $dest exists; give a new folder" >&2; exit 2; }
 
-# A newcomer's shell: none of this session's project settings or import paths.
-unset PYTHONPATH VIRTUAL_ENV NETFLIX_ELT_HOME NETFLIX_ELT_PROJECT_DIR NETFLIX_ELT_TARGET NETFLIX_ELT_PROFILE \
-  NETFLIX_ELT_TARGET_PATH NETFLIX_ELT_LANDING MAKEFLAGS MFLAGS MAKELEVEL
-if [ -n "${NETFLIX_ELT_WHEELHOUSE:-}" ]; then
-  export PIP_NO_INDEX=1 PIP_FIND_LINKS="$NETFLIX_ELT_WHEELHOUSE"
-fi
+# one function, read whole before it runs: editing this file meanwhile cannot change a running copy
+main() {
+  repo="$(cd "$(dirname "$0")/.." && pwd)"
+  dest="${1:?usage: newcomer_path.sh DEST}"
+  rev="$(git -C "$repo" rev-parse "${REV:-HEAD}")"
+  [ -e "$dest" ] && { echo "newcomer_path.sh: $dest exists; give a new folder" >&2; exit 2; }
 
-run() { echo "\$ $*"; "$@"; }
-run git clone -q --no-checkout "$repo" "$dest"
-git -C "$dest" checkout -q "$rev"
-cd "$dest"
-run make demo
-run .venv/bin/netflix-elt show dim_movies
-run .venv/bin/netflix-elt tables
+  # A newcomer's shell: none of this session's project settings or import paths.
+  unset PYTHONPATH VIRTUAL_ENV NETFLIX_ELT_HOME NETFLIX_ELT_PROJECT_DIR NETFLIX_ELT_TARGET NETFLIX_ELT_PROFILE \
+    NETFLIX_ELT_TARGET_PATH NETFLIX_ELT_LANDING MAKEFLAGS MFLAGS MAKELEVEL
+  if [ -n "${NETFLIX_ELT_WHEELHOUSE:-}" ]; then
+    export PIP_NO_INDEX=1 PIP_FIND_LINKS="$NETFLIX_ELT_WHEELHOUSE"
+  fi
+
+  run() { echo "\$ $*"; "$@"; }
+  run git clone -q --no-checkout "$repo" "$dest"
+  git -C "$dest" checkout -q "$rev"
+  cd "$dest"
+  run make demo
+  run .venv/bin/netflix-elt show dim_movies
+  run .venv/bin/netflix-elt tables
+}
+
+main "$@"
