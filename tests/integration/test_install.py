@@ -121,6 +121,7 @@ def newcomer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 @pytest.mark.timeout(1800)
 def test_fresh_clone_make_demo_then_the_readme_commands_show_the_demo_warehouse(newcomer: tuple[Path, str]) -> None:
     clone, out = newcomer
+    print(out)  # the path as run: `pytest -rP` shows it
     landing = clone / ".netflix_elt" / "landing"
     batches = sorted(landing.glob("batch=*"))
     assert [b.name for b in batches] == ["batch=0001", "batch=0002"]
