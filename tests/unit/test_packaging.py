@@ -23,7 +23,8 @@ from packaging.utils import canonicalize_name
 from tests.conftest import PROJECT_DIR
 
 PYPROJECT = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))
-LOCAL_MODULES = {"netflix_elt", "transforms", "tests", "movielens_queries"}  # the project's own
+# the project's own: the packages and the dashboard app's modules beside its script
+LOCAL_MODULES = {"netflix_elt", "transforms", "tests"} | {p.stem for p in (PROJECT_DIR / "dashboards").glob("*.py")}
 # Tools a user of `make demo` never needs: the list of what the single lock used to install
 DEV_ONLY = {"pytest", "hypothesis", "moto", "ruff", "selenium", "cfn-lint", "sympy", "docker", "trio", "responses"}
 # sha256 of https://www.apache.org/licenses/LICENSE-2.0.txt, the text pyproject's license names
