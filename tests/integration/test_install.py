@@ -13,6 +13,7 @@ with pip's --no-index: no network. Without one these tests skip, naming it.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -191,7 +192,8 @@ def test_the_wheel_in_a_runtime_only_venv_runs_from_an_empty_folder_and_new_buil
 
     _ok(_run([cli, "extract", "--source", "synthetic", "--scale", "2000"], project))
     built = _ok(_run([cli, "build"], project))
-    assert "ERROR" not in built and (project / "target" / "run_results.json").is_file()
+    results = json.loads((project / "target" / "run_results.json").read_text())["results"]
+    assert results and {r["status"] for r in results} <= {"success", "pass"}, built
     movies = _csv_rows(project / ".netflix_elt" / "landing" / "batch=0001" / "movies.csv")
     counts = _table_counts(_ok(_run([cli, "tables"], project)))
     assert counts["DEV.DIM_MOVIES"] == len({r["movieId"] for r in movies})
