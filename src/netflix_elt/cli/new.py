@@ -24,8 +24,8 @@ from netflix_elt.errors import ConfigError
 def new(directory: Path, debug: bool) -> None:
     """Write the MovieLens example project into a new folder.
 
-    DIRECTORY must be new or empty; it gets config/, transforms/, expectations/, seeds/ and
-    dashboards/, the project this repository builds. Then, inside it: `netflix-elt extract --source synthetic`
+    DIRECTORY must be new or empty; it gets config/, transforms/, expectations/, seeds/,
+    dashboards/ and gx/, the project this repository builds. Then, inside it: `netflix-elt extract --source synthetic`
     lands data and `netflix-elt build` builds the warehouse.
     """
     from netflix_elt.scaffold import EXAMPLE_FOLDERS, ScaffoldError, new_project
