@@ -545,14 +545,16 @@ def dashboard(
         sys.exit(app.serve(settings, port, echo=lambda line: console.print(esc(line), soft_wrap=True)))
 
 
-# debug, clean (netflix_elt.cli.maintenance) and gx (netflix_elt.cli.gx) ---------------------------
+# debug, clean (netflix_elt.cli.maintenance), gx (netflix_elt.cli.gx), new (netflix_elt.cli.new) -------
 def _register() -> None:
     from netflix_elt.cli.gx import gx_group
     from netflix_elt.cli.maintenance import clean, debug
+    from netflix_elt.cli.new import new
 
     main.add_command(debug)
     main.add_command(clean)
     main.add_command(gx_group)
+    main.add_command(new)
 
 
 _register()
