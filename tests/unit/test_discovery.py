@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 import subprocess
@@ -211,5 +212,20 @@ def test_the_cli_prints_the_seed_warning(tmp_path):
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
-    assert "seed file seeds/x.csv is not declared" in res.stderr
+    assert "warning: seed file seeds/x.csv is not declared" in res.stderr  # a command's warning line
     assert textwrap.dedent('[seeds.x]\nfile = "x.csv"\ncolumns = { a = "INTEGER", b = "INTEGER" }') in res.stderr
+    # with --log-format json it is one `log` event on stdout, like every other event
+    res = subprocess.run(
+        [sys.executable, "-m", "netflix_elt.cli", "ls", "--project-dir", str(root), "--log-format", "json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    logs = [e for e in map(json.loads, res.stdout.splitlines()) if e["event"] == "log"]
+    assert [(e["level"], e["data"]) for e in logs] == [("warn", {"logger": "netflix_elt"})]
+    assert logs[0]["message"].startswith("seed file seeds/x.csv is not declared")
+    # and --quiet keeps it (a warning), --log-level error drops it
+    res = subprocess.run(
+        [sys.executable, "-m", "netflix_elt.cli", "ls", "--project-dir", str(root), "--log-level", "error"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0 and "not declared" not in res.stderr, res.stderr

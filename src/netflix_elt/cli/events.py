@@ -8,6 +8,7 @@ carries the same keys (`KEYS`, documented in docs/output.md): tools parse them w
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +51,29 @@ def reset() -> None:
     """Back to the defaults: one process (a test's CliRunner) runs many commands."""
     LOG.level, LOG.fmt, LOG.quiet = "info", "text", False
     _route_text()
+    logger = logging.getLogger("netflix_elt")
+    if not any(isinstance(h, _EventHandler) for h in logger.handlers):
+        logger.addHandler(_EventHandler())
+
+
+class _EventHandler(logging.Handler):
+    """The framework's log records (an undeclared seed file, ...) as events of the command: a
+    `warning:` line on stderr, or a JSON `log` event, filtered by --quiet/--log-level like the rest.
+    Installed by the CLI only: a notebook importing netflix_elt keeps its own logging set-up."""
+
+    _LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warn", logging.ERROR: "error"}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = self._LEVELS.get(record.levelno, "error" if record.levelno > logging.ERROR else "debug")
+        message = record.getMessage()
+
+        def text() -> None:
+            from netflix_elt.cli.output import err_console, esc
+
+            label = {"warn": "warning", "debug": "debug", "error": "error"}.get(level)
+            err_console.print(f"[yellow]{label}:[/yellow] {esc(message)}" if label else esc(message))
+
+        emit("log", level=level, message=message, data={"logger": record.name}, text=text)
 
 
 def _route_text() -> None:
