@@ -265,9 +265,11 @@ def test_tables_lists_views_with_their_kind(tiny: tuple[Path, dict]) -> None:
 
 # the shared fixture warehouse ----------------------------------------------------------------------
 @pytest.fixture
-def on_fixture(built_fixture_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def on_fixture(built_fixture_warehouse: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The shared warehouse with a target folder of the test's own: `validate` writes run_results.json
+    and the manifest there, which later tests (test_docs) read from the shared one as the build's."""
     monkeypatch.setenv("NETFLIX_ELT_HOME", str(built_fixture_warehouse / "home"))
-    monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(built_fixture_warehouse / "target"))
+    monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(tmp_path / "target"))
     return built_fixture_warehouse
 
 

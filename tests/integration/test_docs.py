@@ -35,7 +35,7 @@ def site(built_fixture_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
 
     target = tmp_path_factory.mktemp("docs_target")
     # the fixture's `run` results, as a user's target folder would hold them
-    shutil.copy(built_fixture_warehouse / "target" / "run_results.json", target / "run_results.json")
+    shutil.copy(built_fixture_warehouse / "build_run_results.json", target / "run_results.json")  # kept by conftest
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NETFLIX_ELT_HOME", str(built_fixture_warehouse / "home"))
         mp.setenv("NETFLIX_ELT_TARGET_PATH", str(target))
