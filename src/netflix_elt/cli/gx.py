@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from netflix_elt.cli.options import common_options, workspace
+from netflix_elt.cli.options import OneLineUsageErrors, common_options, workspace
 from netflix_elt.cli.output import console, esc
 
 
-@click.group(name="gx")
+@click.group(name="gx", cls=OneLineUsageErrors)  # its commands are Commands: NETFLIX_ELT_<OPTION> too
 def gx_group() -> None:
     """The file-backed GX project gx/ (suites as GX JSON, for GX's tools), made from expectations/."""
 
