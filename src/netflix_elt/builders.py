@@ -48,7 +48,12 @@ class Builders:
     def context(self) -> BuildContext:
         compiler = Compiler(self.project, self.settings, self.adapter, self.invocation)
         return BuildContext(
-            self.settings, self.project, self.adapter, self.invocation, compiler, basis=self.state.basis
+            self.settings,
+            self.project,
+            self.adapter,
+            self.invocation,
+            compiler,
+            basis=self.state.basis if self.state is not None else None,  # no build state: never rebuilt on it
         )
 
     def _result(self, gnode: GraphNode, status: str, message: str, **kw: Any) -> NodeResult:
