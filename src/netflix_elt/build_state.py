@@ -149,6 +149,7 @@ class BuildState:
         self.state = StateTable(session, settings, "BUILD_STATE", "FINGERPRINT", "BUILT_AT")
         self._fingerprints: dict[str, str] = {}
         self._stable: dict[str, str] = {}
+        self._codes: dict[str, bytes] = {}
         self._sources: dict[str, str] | None = None
         self._recorded: dict[str, str] | None = None
 
@@ -182,9 +183,7 @@ class BuildState:
                 h.update(path.read_bytes() if path.is_file() else b"missing")
                 h.update(repr(self.settings.config.seeds[name].columns).encode())
             else:  # its own code and settings, its suite, and its inputs' fingerprints
-                for path in module_files(node.func, self._package_dir):
-                    h.update(path.read_bytes())
-                h.update(node_config(node).encode())
+                h.update(self._code(name))
                 if node.kind == "snapshot":
                     h.update(repr(self.settings.config.snapshots.meta_column_names).encode())
                 for inp in node.inputs:
@@ -193,6 +192,15 @@ class BuildState:
             h.update(suite.read_bytes() if suite is not None and suite.is_file() else b"no suite")
             self._fingerprints[name] = h.hexdigest()
         return self._fingerprints[name]
+
+    def _code(self, name: str) -> bytes:
+        """A transform's code and settings as hashed (its files read and their imports walked once
+        per command: fingerprint, stable and basis all hash them)."""
+        if name not in self._codes:
+            node = self.project[name]
+            parts = [path.read_bytes() for path in module_files(node.func, self._package_dir)]
+            self._codes[name] = b"".join([*parts, node_config(node).encode()])
+        return self._codes[name]
 
     def stable(self, name: str) -> str:
         """What decides a node's rows already built, leaving out loads appended to its sources.
@@ -210,9 +218,7 @@ class BuildState:
             elif node.kind == "seed":
                 h.update(self.fingerprint(name).encode())
             else:
-                for path in module_files(node.func, self._package_dir):
-                    h.update(path.read_bytes())
-                h.update(node_config(node).encode())
+                h.update(self._code(name))
                 for inp in node.inputs:
                     h.update(self.stable(inp).encode())
             self._stable[name] = h.hexdigest()
@@ -223,9 +229,7 @@ class BuildState:
         of its stream inputs (appended loads leave it as it was) and every other input whole (a
         dimension or seed that changed rewrites rows merged earlier, so the node is rebuilt)."""
         h = hashlib.sha256(f"basis:{node.name}".encode())
-        for path in module_files(node.func, self._package_dir):
-            h.update(path.read_bytes())
-        h.update(node_config(node).encode())
+        h.update(self._code(node.name))
         for inp in node.inputs:
             part = f"{inp}:stream:{self.stable(inp)}" if inp in streams else f"{inp}:{self.fingerprint(inp)}"
             h.update(part.encode())
