@@ -21,6 +21,7 @@ from netflix_elt.registry import Kind, Node
 
 if TYPE_CHECKING:
     from netflix_elt.adapters import Adapter
+    from netflix_elt.change.defer import Defer
     from netflix_elt.config import Settings
     from netflix_elt.invocation import Invocation
     from netflix_elt.quality import DataValidator
@@ -40,13 +41,16 @@ class Builders:
     validator: DataValidator | None = None  # only commands that run tests need GX
     full_refresh: bool = False
     built: dict[str, NodeResult] = field(default_factory=dict)
+    defer: Defer | None = None  # --defer: see netflix_elt.change.defer
+    # built this command from another target's rows (directly or upstream): not recorded as built
+    from_deferred: set[str] = field(default_factory=set)
 
     def by_step(self) -> dict[Step, Builder]:
         return {Step.SEED: self.seed, Step.TRANSFORM: self.model, Step.SNAPSHOT: self.model, Step.TEST: self.test}
 
     # helpers -----------------------------------------------------------------------------------
     def context(self) -> BuildContext:
-        compiler = Compiler(self.project, self.settings, self.adapter, self.invocation)
+        compiler = Compiler(self.project, self.settings, self.adapter, self.invocation, defer=self.defer)
         return BuildContext(
             self.settings,
             self.project,
@@ -58,6 +62,14 @@ class Builders:
 
     def _result(self, gnode: GraphNode, status: str, message: str, **kw: Any) -> NodeResult:
         return NodeResult(gnode.name, gnode.unique_id, gnode.kind, status, message=message, **kw)
+
+    def _reads_deferred(self, node: Node) -> bool:
+        """Whether an input (through ephemeral ones) was built this command from deferred rows."""
+        for name in node.inputs:
+            inp = self.project[name]
+            if name in self.from_deferred or (not inp.builds and inp.is_model and self._reads_deferred(inp)):
+                return True
+        return False
 
     def _current(self, node: Node, relation: str) -> bool:
         return not self.full_refresh and self.state.is_current(node, self.adapter.relation_exists(relation))
@@ -96,17 +108,26 @@ class Builders:
             strategy = strategy_for(node)
             ctx = self.context()
             built = strategy.build(ctx, node, full_refresh=self.full_refresh)
-            self.state.record(node)
+            deferred = dict(ctx.compiler.deferred)
+            message = built.message or str(node.materialized)
+            if deferred or self._reads_deferred(node):
+                # its rows rest on another target's: the next build without --defer rebuilds it
+                self.from_deferred.add(node.name)
+                if deferred and self.defer is not None:
+                    message += f" ({self.defer.note(deferred)})"
+            else:
+                self.state.record(node)
             code = strategy.compiled_text(ctx, node, built)
             path = write_compiled(self.settings.target_dir, node, code)
             res = self._result(
                 gnode,
                 "success",
-                built.message or str(node.materialized),
+                message,
                 rows=built.rows,
                 relation=relation,
                 compiled_path=target_relative(self.settings, path),
                 compiled_code=code,
+                extra={"deferred": deferred} if deferred else {},
             )
         self.built[node.name] = res
         return res
@@ -147,6 +168,6 @@ class Builders:
         if node.kind not in (Kind.SOURCE, Kind.SEED):  # sources and seeds are tested on every build
             if failed:
                 self.state.forget(node)  # rebuilt and retested next time
-            else:
+            elif node.name not in self.from_deferred:
                 self.state.record(node, tested=True)
         return self._result(gnode, status, message, relation=relation, failures=len(failed) or None, extra=extra)

@@ -184,11 +184,14 @@ def run_graph(
     full_refresh: bool = False,
     reporter: Callable[[int, int, NodeResult], None] | None = None,
     debug: bool = False,
+    defer: str | None = None,
 ) -> RunOutcome:
     """The graph of `names` (with the suites of `tested` as nodes), built by one Builders over a
-    build state read once, timed by the workspace's Timings, for the workspace's invocation."""
+    build state read once, timed by the workspace's Timings, for the workspace's invocation;
+    `defer` names the target unselected inputs missing here are read from (netflix_elt.change.defer)."""
     from netflix_elt.build_state import BuildState
     from netflix_elt.builders import Builders
+    from netflix_elt.change.defer import Defer
     from netflix_elt.graph import plan
     from netflix_elt.quality.suites import suite_paths
 
@@ -198,6 +201,7 @@ def run_graph(
     graph = plan(ws.project, pname, names, tested=tested, refs={n: suites[n].refs() for n in tested})
     state = BuildState(ws.session, ws.settings, ws.project, suite_paths(ws.settings.project_dir))  # in fingerprints
     builders = Builders(ws.settings, ws.project, ws.adapter, ws.invocation, state, validator, full_refresh)
+    builders.defer = Defer.to(ws.settings, defer, names) if defer else None
     hooks: list[Hook] = [ws.timings, *([Reporter(reporter)] if reporter else [])]
     return execute(
         ws.settings, ws.project, ws.adapter, ws.invocation, graph, builders.by_step(),

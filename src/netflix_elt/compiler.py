@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from snowflake.snowpark import DataFrame, Session
 
     from netflix_elt.adapters import Adapter
+    from netflix_elt.change.defer import Defer
 
 
 def relation_of(settings: Settings, node: Node) -> str:
@@ -46,6 +47,8 @@ class Compiler:
     adapter: Adapter
     invocation: Invocation
     inline_missing: bool = False
+    defer: Defer | None = None  # --defer: unselected inputs missing here are read from that target
+    deferred: dict[str, str] = field(default_factory=dict)  # input -> the other target's relation read
     _known: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -65,6 +68,10 @@ class Compiler:
             return self.dataframe(node, cache)
         relation = self.relation(node)
         if not self._exists(relation):
+            elsewhere = self.defer.relation(node) if self.defer is not None else None
+            if elsewhere is not None and self._exists(elsewhere):
+                self.deferred[name] = elsewhere
+                return self.session.table(elsewhere)
             if self.inline_missing and node.kind == Kind.TRANSFORM:
                 # compile/show before a build: inline the upstream query instead of its table
                 return self.dataframe(node, cache)

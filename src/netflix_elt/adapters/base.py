@@ -31,6 +31,7 @@ class Adapter(abc.ABC):
     copies_from_external_stage: ClassVar[bool]  # COPY INTO can read s3:// through a stage
     copies_from_local_path: ClassVar[bool]  # COPY INTO can read a file:// path of this machine (no PUT)
     creates_database: ClassVar[bool]  # `init` creates the database (else the admin SQL does)
+    zero_copy_clone: ClassVar[bool]  # CREATE OR REPLACE TABLE ... CLONE shares the source's storage
 
     def __init__(self, settings: Settings, command: str | None = None, lock_timeout: float = 0.0) -> None:
         self.settings = settings
@@ -87,6 +88,13 @@ class Adapter(abc.ABC):
     def columns(self, sql: str) -> list[str]:
         """The output column names of a query, without running it."""
         return [c.strip('"') for c in self.session.sql(wrap(sql)).columns]
+
+    def clone_table_sql(self, source: str, target: str) -> str:
+        """The statement that makes `target` a copy of table `source` (`netflix-elt clone`): a
+        zero-copy CLONE where the engine has one, else a CREATE TABLE AS SELECT of every row."""
+        if self.zero_copy_clone:
+            return f"CREATE OR REPLACE TABLE {target} CLONE {source}"
+        return f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}"
 
     def row_count(self, relation: str) -> int:
         return int(self.session.sql(f"SELECT COUNT(*) FROM {relation}").collect()[0][0])

@@ -242,6 +242,9 @@ class EmbeddedAdapter(Adapter):
     copies_from_external_stage = False  # no httpfs offline: s3:// objects are fetched with boto3
     copies_from_local_path = True  # the server runs in this process: COPY reads the parsed Parquet in place
     creates_database = True  # the warehouse folder is ours: nothing else creates the database
+    # fakesnow rewrites CLONE as CREATE TABLE AS SELECT and drops OR REPLACE (the second clone
+    # fails: "already exists"); DuckDB has no shared storage, so a clone is a full copy here
+    zero_copy_clone = False
     engine: ClassVar[EmbeddedEngine] = ENGINE
 
     def _open(self) -> Session:

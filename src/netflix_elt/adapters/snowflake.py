@@ -25,6 +25,7 @@ class SnowflakeAdapter(Adapter):
     exclusive_warehouse = False  # readers need no lock; writers still take it (one machine)
     copies_from_external_stage = True
     copies_from_local_path = False  # files of this machine reach Snowflake by PUT to a stage
+    zero_copy_clone = True  # metadata only: the clone shares micro-partitions until either side writes
     # the admin SQL creates the database (`init --print-admin-sql`): the TRANSFORMER role has no CREATE
     # DATABASE privilege, which Snowflake checks even for IF NOT EXISTS on an existing database
     creates_database = False

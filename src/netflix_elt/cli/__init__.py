@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from netflix_elt.cli import events
+from netflix_elt.cli.change import check_defer, defer_option
 from netflix_elt.cli.options import OneLineUsageErrors, common_options, lock_option, selection_options, workspace
 from netflix_elt.cli.output import (
     LS_OUTPUTS,
@@ -238,6 +239,7 @@ def seed(
 )
 @click.option("--full-refresh", is_flag=True, help="Rebuild all: incremental tables anew, up-to-date nodes too.")
 @click.option("--threads", type=click.IntRange(min=1), help="Transforms built at once (default from config).")
+@defer_option
 def run(
     project_dir: Path | None,
     target: str | None,
@@ -249,6 +251,7 @@ def run(
     layer: str | None,
     full_refresh: bool,
     threads: int | None,
+    defer: str | None,
 ) -> None:
     """Build transforms in dependency order (views, tables, incremental MERGEs)."""
     selectors = [*select_, *([f"+layer:{layer}"] if layer else [])]
@@ -257,7 +260,7 @@ def run(
             from netflix_elt.config import check_layer
 
             check_layer(ws.settings, layer)  # against [project] layers, before the engine starts
-        ws.selected(selectors, exclude)  # validate before starting the engine
+        ws.selected(selectors, exclude)  # validate before starting the engine (run_graph checks --defer)
         progress = Progress()
         outcome = ws.run(
             selectors,
@@ -265,7 +268,8 @@ def run(
             full_refresh=full_refresh,
             reporter=progress.node,
             debug=debug,
-            args={"select": selectors, "exclude": list(exclude), "full_refresh": full_refresh},
+            defer=defer,
+            args={"select": selectors, "exclude": list(exclude), "full_refresh": full_refresh, "defer": defer},
         )
         progress.summary(outcome.elapsed, outcome.ok)
         if not outcome.ok:
@@ -284,6 +288,7 @@ def run(
     is_flag=True,
     help="Let a full extract drop more keys than its source's max_delete_fraction (real deletions).",
 )
+@defer_option
 def build(
     project_dir: Path | None,
     target: str | None,
@@ -296,12 +301,14 @@ def build(
     threads: int | None,
     from_url: str | None,
     allow_deletes: bool,
+    defer: str | None,
 ) -> None:
     """Load, seed, test the sources, run the selected transforms, then the snapshots that read them.
 
     What reads a source or table that failed an error-severity test is skipped (snapshots too).
     """
     with workspace(project_dir, target, profile, threads, lock_timeout) as ws:
+        check_defer(ws.settings, defer)  # before the load
         progress = Progress()
         outcome = ws.build(
             select_,
@@ -312,6 +319,7 @@ def build(
             reporter=progress.node,
             on_load=print_load,
             debug=debug,
+            defer=defer,
         )
         progress.summary(outcome.elapsed, outcome.ok)
         ws.timings.write(ws.settings.target_dir, ws.invocation_id)
@@ -545,16 +553,15 @@ def dashboard(
         sys.exit(app.serve(settings, port, echo=lambda line: console.print(esc(line), soft_wrap=True)))
 
 
-# debug, clean (netflix_elt.cli.maintenance), gx (netflix_elt.cli.gx), new (netflix_elt.cli.new) -------
+# diff, clone (cli.change), debug, clean (cli.maintenance), gx (cli.gx), new (cli.new) ----------------
 def _register() -> None:
+    from netflix_elt.cli.change import clone_, diff
     from netflix_elt.cli.gx import gx_group
     from netflix_elt.cli.maintenance import clean, debug
     from netflix_elt.cli.new import new
 
-    main.add_command(debug)
-    main.add_command(clean)
-    main.add_command(gx_group)
-    main.add_command(new)
+    for command in (diff, clone_, debug, clean, gx_group, new):
+        main.add_command(command)
 
 
 _register()

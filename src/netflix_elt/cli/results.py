@@ -105,6 +105,7 @@ class Progress:
                 "unique_id": res.unique_id,
                 "rows": res.rows,
                 "relation": res.relation,
+                **({"deferred": res.extra["deferred"]} if (res.extra or {}).get("deferred") else {}),
             },
             text=lambda: emit_text(line),
         )
