@@ -78,7 +78,7 @@ class Compiler:
             hint = {
                 "source": "run `netflix-elt load` first",
                 "seed": "run `netflix-elt seed` first",
-            }.get(node.kind, f"build it first: `netflix-elt run -s +{node.name}`")
+            }.get(node.kind, f"build it first: `netflix-elt run -s +{node.name}` (or read another target's: --defer)")
             raise TransformError(f"input {name!r} ({relation}) does not exist yet; {hint}")
         return self.session.table(relation)
 

@@ -14,12 +14,10 @@ from rich.table import Table
 from netflix_elt.cli import events
 from netflix_elt.cli.options import common_options, lock_option, selection_options, workspace
 from netflix_elt.cli.output import console, esc
+from netflix_elt.cli.params import Command
 from netflix_elt.errors import ConfigError
 
-DEFER_HELP = (
-    "Read unselected inputs this target has not built from TARGET's relations (dbt's defer), "
-    "e.g. --defer prod to build one mart in dev without its upstream."
-)
+DEFER_HELP = "Read unselected inputs not built here from TARGET (dbt's defer)."
 
 
 def defer_option(func: Any) -> Any:
@@ -34,7 +32,7 @@ def check_defer(settings: Any, defer: str | None) -> None:
         Defer.to(settings, defer, ())
 
 
-@click.command()
+@click.command(cls=Command)
 @common_options
 @click.argument("node")
 @click.option("--against", required=True, metavar="TARGET", help="The target to compare with (e.g. prod).")
@@ -107,11 +105,11 @@ def print_diff(d: Any) -> None:
     console.print(f"{'[yellow]' if d.differs else '[green]'}{esc(l_)} and {esc(r_)} {verdict}[/]", soft_wrap=True)
 
 
-@click.command(name="clone")
+@click.command(name="clone", cls=Command)  # Command: multi-value -s/--exclude
 @common_options
 @lock_option
 @selection_options
-@click.option("--from", "from_target", required=True, metavar="TARGET", help="The target to clone from (e.g. prod).")
+@click.option("--from", "from_target", default=None, metavar="TARGET", help="The target to clone from (required).")
 @click.option("--to", "to_target", default=None, metavar="TARGET", help="The target to clone into (default --target).")
 def clone_(
     project_dir: Path | None,
@@ -121,7 +119,7 @@ def clone_(
     lock_timeout: float | None,
     select_: tuple[str, ...],
     exclude: tuple[str, ...],
-    from_target: str,
+    from_target: str | None,
     to_target: str | None,
 ) -> None:
     """Copy the selected tables, views and their build state from --from into --to (zero-copy CLONE
@@ -132,6 +130,8 @@ def clone_(
         raise ConfigError(f"--to {to_target!r} and --target {target!r} name different targets; give one")
     with workspace(project_dir, to_target or target, profile, lock_timeout=lock_timeout) as ws:
         ws.selected(select_, exclude, ("seed", "transform"))  # validate before starting the engine
+        if not from_target:
+            raise ConfigError("clone needs --from TARGET: the target to clone from (e.g. --from prod)")
         report = clone(ws, from_target, select_, exclude)
     how = "zero-copy CLONE" if report.zero_copy else "copy (the embedded engine has no zero-copy clone)"
     for c in report.cloned:
