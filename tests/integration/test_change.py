@@ -138,6 +138,23 @@ def test_defer_bad_targets_exit_2_and_change_nothing(home: Path) -> None:
     assert "mart_tag_stats" not in _relations(home, "DEV")
 
 
+def test_build_with_defer_builds_and_tests_only_the_selection(home: Path) -> None:
+    res = _cli("build", "-s", "mart_ratings_monthly", "--defer", "prod", "--from", str(require_fixture()))
+    assert res.exit_code == 0, res.output
+    assert "deferred to prod: fct_ratings from MOVIELENS.PROD.FCT_RATINGS" in res.output
+    assert "test mart_ratings_monthly" in res.output  # its suite ran on the dev table
+    assert _relations(home, "DEV") == {"mart_genre_stats", "mart_ratings_monthly"}
+    # independently: DuckDB over the fixture's ratings.csv (one rating per user and movie there)
+    ratings = require_fixture() / "ratings.csv"
+    con = duckdb.connect()
+    expected = con.execute(
+        "SELECT CAST(date_trunc('month', to_timestamp(timestamp)) AS DATE), COUNT(*), COUNT(DISTINCT userId) "
+        f"FROM read_csv('{ratings}') GROUP BY 1"
+    ).fetchall()
+    got = _duck(home, f"SELECT RATING_MONTH, NUM_RATINGS, NUM_USERS FROM {DB}.DEV.MART_RATINGS_MONTHLY")
+    assert sorted(got) == sorted(expected) and len(got) > 100
+
+
 # diff -------------------------------------------------------------------------------------------
 def _changed_project(ws: Workspace) -> Project:
     """mart_movie_stats changed in dev: movies whose id is a multiple of 10 dropped, 7 rated +1,
