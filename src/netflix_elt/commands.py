@@ -234,7 +234,8 @@ def retry(ws: Workspace, **kw: Any) -> tuple[RetryPlan, Any]:
     if plan_.command == "validate":
         return plan_, ws.validate(plan_.names, args=args)
     if plan_.command == "run":
-        return plan_, ws.run(plan_.names, full_refresh=bool(plan_.args.get("full_refresh")), args=args, **kw)
+        refresh, defer = bool(plan_.args.get("full_refresh")), plan_.args.get("defer")  # as the run was
+        return plan_, ws.run(plan_.names, full_refresh=refresh, defer=defer, args=args, **kw)
     if plan_.command == "build":
         return plan_, ws.build(plan_.names, args=args, **kw)
     return plan_, ws.snapshot(plan_.names, args=args, **kw)
