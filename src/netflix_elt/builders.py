@@ -107,7 +107,7 @@ class Builders:
             self.state.forget(node)
             strategy = strategy_for(node)
             ctx = self.context()
-            built = strategy.build(ctx, node, full_refresh=self.full_refresh)
+            built = strategy.apply(ctx, node, full_refresh=self.full_refresh)
             deferred = dict(ctx.compiler.deferred)
             message = built.message or str(node.materialized)
             if deferred or self._reads_deferred(node):

@@ -63,6 +63,10 @@ class TransformError(NetflixEltError):
     exit_code = 1
 
 
+class ContractError(TransformError):
+    """A transform's output does not match its contract (netflix_elt.contracts); nothing was written."""
+
+
 class SnapshotError(NetflixEltError):
     """A snapshot could not be applied; the snapshot table is left as it was."""
 

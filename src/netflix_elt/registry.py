@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from netflix_elt.config import DEFAULT_LAYERS, Settings
+from netflix_elt.contracts import Contract, descriptions, parse_contract
 from netflix_elt.dag import DAG
 from netflix_elt.errors import GraphError
 from netflix_elt.suggest import did_you_mean
@@ -77,6 +78,9 @@ class Node:
     columns: dict[str, str] = field(default_factory=dict)
     file: str = ""
     snapshot: SnapshotConfig | None = None
+    contract: Contract | None = None  # parsed by load_project from `contract_decl`
+    # what the decorator was given, (contract=, columns=), for load_project to check and parse
+    contract_decl: tuple[object, Any] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # plain strings (decorators, tests) are stored as the enums; an unknown value stays as
@@ -123,9 +127,15 @@ def transform(
     latest_by: Sequence[str] = (),
     tags: Iterable[str] = (),
     description: str | None = None,
-    columns: dict[str, str] | None = None,
+    columns: dict[str, str] | dict[str, Any] | None = None,
+    contract: bool | dict[str, str] | None = None,
 ) -> Any:
     """Declare a transform: DataFrames in (named by the parameters), one DataFrame out.
+
+    `contract` (dbt's enforced model contract): a dict of column -> Snowflake type ("NUMBER NOT
+    NULL"), or True with `columns={"c": {"description": ..., "data_type": ..., "not_null": ...}}`.
+    Before the node is written its output's columns, types and NULLs are checked against it
+    (netflix_elt.contracts); a mismatch fails the node and writes nothing.
 
     `incremental` transforms need `unique_key` and `incremental_key`: a column that grows with
     each load (e.g. RAW's `_LOAD_ID`), used to pick up only what arrived since the last run.
@@ -148,8 +158,9 @@ def transform(
             latest_by=tuple(c.upper() for c in latest_by),
             tags=tuple(tags),
             description=inspect.cleandoc(description or f.__doc__ or ""),
-            columns={k.upper(): v for k, v in (columns or {}).items()},
+            columns=descriptions({k.upper(): v for k, v in (columns or {}).items()}),
             file=inspect.getsourcefile(f) or "",
+            contract_decl=(contract, {k.upper(): v for k, v in (columns or {}).items()}),
         )
         setattr(f, SPEC_ATTR, spec)
         return f
@@ -224,6 +235,11 @@ def _validate_spec(spec: Node, layers: Sequence[str] = DEFAULT_LAYERS) -> None:
             raise GraphError(f"{where}: materialized {spec.materialized!r} is not one of {', '.join(MATERIALIZATIONS)}")
         if spec.materialized == "incremental" and not (spec.unique_key and spec.incremental_key):
             raise GraphError(f"{where}: incremental transforms need unique_key and incremental_key")
+        declared = spec.contract_decl[0] if spec.contract_decl else None
+        if declared not in (None, False) and not spec.builds:
+            raise GraphError(
+                f"{where}: a contract needs a built relation; {str(spec.materialized)!r} transforms have none"
+            )
     if spec.kind == "snapshot":
         cfg = spec.snapshot
         assert cfg is not None
@@ -312,7 +328,11 @@ def with_inputs(spec: Node, layers: Sequence[str] = DEFAULT_LAYERS) -> Node:
     assert spec.func is not None
     _validate_spec(spec, layers)
     names = [p for p in inspect.signature(spec.func).parameters if p not in RESERVED_INPUTS]
-    return replace(spec, inputs=tuple(n.lower() for n in names))
+    contract = spec.contract
+    if spec.contract_decl is not None:
+        where = f"{spec.kind} {spec.name!r} ({spec.file})"
+        contract = parse_contract(where, *spec.contract_decl)
+    return replace(spec, inputs=tuple(n.lower() for n in names), contract=contract)
 
 
 def source_nodes(settings: Settings) -> list[Node]:

@@ -8,6 +8,10 @@ from netflix_elt import transform
     layer="core",
     materialized="table",
     columns={"tag_id": "Genome tag id", "tag_name": "Tag, trimmed and in initial capitals"},
+    contract={
+        "tag_id": "NUMBER NOT NULL",
+        "tag_name": "VARCHAR NOT NULL",
+    },
 )
 def dim_genome_tags(src_genome_tags: DataFrame) -> DataFrame:
     """The genome's tags with cleaned names."""

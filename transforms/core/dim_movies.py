@@ -13,6 +13,12 @@ from netflix_elt import transform
         "genres": "Pipe-separated genres, as published",
         "genre_array": "Genres as an array",
     },
+    contract={
+        "movie_id": "NUMBER NOT NULL",
+        "movie_title": "VARCHAR NOT NULL",
+        "genres": "VARCHAR",
+        "genre_array": "ARRAY",
+    },
 )
 def dim_movies(src_movies: DataFrame) -> DataFrame:
     """One row per movie, with a cleaned title and its genres as an array."""

@@ -12,6 +12,11 @@ from netflix_elt import transform
         "tag_id": "Genome tag id",
         "relevance_score": "Relevance rounded to 4 decimals; only scores above 0",
     },
+    contract={
+        "movie_id": "NUMBER NOT NULL",
+        "tag_id": "NUMBER NOT NULL",
+        "relevance_score": "FLOAT NOT NULL",
+    },
 )
 def fct_genome_scores(src_genome_scores: DataFrame) -> DataFrame:
     """Genome relevance of each tag to each movie, rounded, zero scores dropped."""

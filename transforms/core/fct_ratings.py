@@ -18,6 +18,14 @@ from netflix_elt import transform
         "_load_id": "Load that brought the rating in",
         "_source_row": "Row of the rating in its source file",
     },
+    contract={
+        "user_id": "NUMBER NOT NULL",
+        "movie_id": "NUMBER NOT NULL",
+        "rating": "FLOAT NOT NULL",
+        "rating_timestamp": "TIMESTAMP_NTZ",
+        "_load_id": "NUMBER",
+        "_source_row": "NUMBER",
+    },
 )
 def fct_ratings(src_ratings: DataFrame) -> DataFrame:
     """One row per (user, movie): the latest rating.

@@ -22,6 +22,16 @@ from netflix_elt import transform
         "_load_id": "Load that brought the rating in (as in fct_ratings)",
         "_source_row": "Row of the rating in its source file (as in fct_ratings)",
     },
+    contract={
+        "user_id": "NUMBER NOT NULL",
+        "movie_id": "NUMBER NOT NULL",
+        "rating": "FLOAT NOT NULL",
+        "rating_timestamp": "TIMESTAMP_NTZ",
+        "release_date": "DATE",
+        "release_info_available": "VARCHAR",
+        "_load_id": "NUMBER",
+        "_source_row": "NUMBER",
+    },
 )
 def mart_movie_releases(fct_ratings: DataFrame, seed_movie_release_dates: DataFrame) -> DataFrame:
     """Ratings with the movie's release date where the seed knows it, one row per fct_ratings row."""

@@ -23,6 +23,19 @@ YEAR_PATTERN = r"\((\d{4})\)\s*$"
         "release_date": "Release date from the seed, when known",
         "release_info_available": "'known' or 'unknown'",
     },
+    contract={
+        "movie_id": "NUMBER",
+        "movie_title": "VARCHAR",
+        "genres": "VARCHAR",
+        "genre_array": "ARRAY",
+        "release_year": "NUMBER",
+        "num_ratings": "NUMBER",
+        "avg_rating": "FLOAT",
+        "first_rating_at": "TIMESTAMP_NTZ",
+        "last_rating_at": "TIMESTAMP_NTZ",
+        "release_date": "DATE",
+        "release_info_available": "VARCHAR",
+    },
 )
 def mart_movie_stats(fct_ratings: DataFrame, dim_movies: DataFrame, seed_movie_release_dates: DataFrame) -> DataFrame:
     """One row per movie: its ratings summed up, with its release year and date. Reads fct_ratings once."""

@@ -11,6 +11,10 @@ from netflix_elt import transform
         "rating": "Half-star rating (0.5 to 5.0)",
         "num_ratings": "Ratings with this value",
     },
+    contract={
+        "rating": "FLOAT",
+        "num_ratings": "NUMBER",
+    },
 )
 def mart_rating_distribution(fct_ratings: DataFrame) -> DataFrame:
     """How many ratings of each half-star value. Reads fct_ratings once."""

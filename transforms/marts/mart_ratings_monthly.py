@@ -13,6 +13,12 @@ from netflix_elt import transform
         "num_users": "Distinct users who rated that month",
         "avg_rating": "Average rating that month",
     },
+    contract={
+        "rating_month": "DATE",
+        "num_ratings": "NUMBER",
+        "num_users": "NUMBER",
+        "avg_rating": "FLOAT",
+    },
 )
 def mart_ratings_monthly(fct_ratings: DataFrame) -> DataFrame:
     """One row per calendar month with ratings. Reads fct_ratings once."""

@@ -13,6 +13,12 @@ from netflix_elt import transform
         "num_movies": "Distinct movies it was applied to",
         "num_users": "Distinct users who applied it",
     },
+    contract={
+        "tag": "VARCHAR",
+        "num_uses": "NUMBER",
+        "num_movies": "NUMBER",
+        "num_users": "NUMBER",
+    },
 )
 def mart_tag_stats(src_tags: DataFrame) -> DataFrame:
     """One row per tag of the latest tags extract."""

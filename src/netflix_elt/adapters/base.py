@@ -32,6 +32,8 @@ class Adapter(abc.ABC):
     copies_from_local_path: ClassVar[bool]  # COPY INTO can read a file:// path of this machine (no PUT)
     creates_database: ClassVar[bool]  # `init` creates the database (else the admin SQL does)
     zero_copy_clone: ClassVar[bool]  # CREATE OR REPLACE TABLE ... CLONE shares the source's storage
+    # types the engine describes as VARIANT (contracts accept VARIANT for them); none on Snowflake
+    variant_stands_for: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, settings: Settings, command: str | None = None, lock_timeout: float = 0.0) -> None:
         self.settings = settings
@@ -95,6 +97,10 @@ class Adapter(abc.ABC):
         if self.zero_copy_clone:
             return f"CREATE OR REPLACE TABLE {target} CLONE {source}"
         return f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}"
+
+    def described_columns(self, sql: str) -> list[tuple[str, Any, bool]]:
+        """(name, Snowpark datatype, nullable) of a query's output columns, without running it."""
+        return [(f.name.strip('"'), f.datatype, f.nullable) for f in self.session.sql(wrap(sql)).schema.fields]
 
     def row_count(self, relation: str) -> int:
         return int(self.session.sql(f"SELECT COUNT(*) FROM {relation}").collect()[0][0])

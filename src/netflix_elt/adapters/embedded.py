@@ -245,6 +245,8 @@ class EmbeddedAdapter(Adapter):
     # fakesnow rewrites CLONE as CREATE TABLE AS SELECT and drops OR REPLACE (the second clone
     # fails: "already exists"); DuckDB has no shared storage, so a clone is a full copy here
     zero_copy_clone = False
+    # DESCRIBE of a query reports ARRAY (SPLIT) and OBJECT columns as VARIANT (docs/EMULATOR_GAPS.md)
+    variant_stands_for = frozenset({"ARRAY", "OBJECT"})
     engine: ClassVar[EmbeddedEngine] = ENGINE
 
     def _open(self) -> Session:

@@ -39,7 +39,9 @@ def _file_checksum(path: str, fallback: str) -> dict[str, str]:
         return _checksum(fallback)
 
 
-def _columns(descriptions: Mapping[str, str], types: Mapping[str, str] | None = None) -> dict[str, Any]:
+def _columns(
+    descriptions: Mapping[str, str], types: Mapping[str, str] | None = None, not_null: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     types = types or {}
     out: dict[str, Any] = {}
     for col in dict.fromkeys([*descriptions, *types]):
@@ -49,12 +51,27 @@ def _columns(descriptions: Mapping[str, str], types: Mapping[str, str] | None = 
             "description": descriptions.get(col, ""),
             "meta": {},
             "data_type": types.get(col),
-            "constraints": [],
+            "constraints": [_NOT_NULL] if col in not_null else [],
             "quote": None,
             "tags": [],
             "granularity": None,
         }
     return out
+
+
+_NOT_NULL = {"type": "not_null", "name": None, "expression": None, "warn_unenforced": True, "warn_unsupported": True}
+
+
+def _contract(node: Node) -> tuple[dict[str, Any], dict[str, Any]]:
+    """dbt's `config.contract` and the node's `contract` (enforced, with the checksum of its columns)."""
+    if node.contract is None:
+        return {"enforced": False, "alias_types": True}, {"enforced": False, "alias_types": True, "checksum": None}
+    text = json.dumps([[c.name.lower(), c.data_type, c.not_null] for c in node.contract.columns])
+    return {"enforced": True, "alias_types": True}, {
+        "enforced": True,
+        "alias_types": True,
+        "checksum": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    }
 
 
 def _relation(settings: Settings, node: Node) -> tuple[str, str, str]:
@@ -141,7 +158,7 @@ def node_entry(settings: Settings, project: Project, node: Node, uid: str) -> di
         "grants": {},
         "packages": [],
         "docs": {"show": True, "node_color": None},
-        "contract": {"enforced": False, "alias_types": True},
+        "contract": _contract(node)[0],
     }
     if node.incremental_key:
         config["incremental_key"] = node.incremental_key.lower()  # dbt has no such key: an adapter-style extra
@@ -162,7 +179,7 @@ def node_entry(settings: Settings, project: Project, node: Node, uid: str) -> di
         "config": config,
         "tags": list(node.tags),
         "description": node.description,
-        "columns": _columns(node.columns),
+        "columns": _node_columns(node),
         "meta": meta,
         "group": None,
         "docs": {"show": True, "node_color": None},
@@ -185,7 +202,7 @@ def node_entry(settings: Settings, project: Project, node: Node, uid: str) -> di
         metrics=[],
         depends_on={"macros": [], "nodes": [unique_id(pname, project[i]) for i in node.inputs]},
         compiled_path=None,
-        contract={"enforced": False, "alias_types": True, "checksum": None},
+        contract=_contract(node)[1],
     )
     if rtype == "model":
         config["access"] = "protected"
@@ -200,6 +217,13 @@ def node_entry(settings: Settings, project: Project, node: Node, uid: str) -> di
             target_database=db,
         )
     return entry
+
+
+def _node_columns(node: Node) -> dict[str, Any]:
+    if node.contract is None:
+        return _columns(node.columns)
+    strict = frozenset(c.name for c in node.contract.columns if c.not_null)
+    return _columns(node.columns, node.contract.types(), strict)
 
 
 def test_entry(settings: Settings, test: ExpectationNode) -> dict[str, Any]:

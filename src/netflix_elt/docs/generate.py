@@ -104,6 +104,7 @@ def gather(ws: Workspace) -> tuple[list[dict[str, Any]], dict[str, Any], dict[st
         declared = [c for c in node.columns if c not in described]
         cols += [Column(c, None, len(cols) + i + 1) for i, c in enumerate(declared)]
         descriptions = {**(RAW_META_COLUMNS if node.kind == "source" else {}), **node.columns}
+        promised = {c.name: c.expected for c in node.contract.columns} if node.contract else {}
         docs[name] = {
             "name": name,
             "unique_id": unique_id(pname, node),
@@ -127,9 +128,11 @@ def gather(ws: Workspace) -> tuple[list[dict[str, Any]], dict[str, Any], dict[st
                     "index": c.index,
                     "description": descriptions.get(c.name, ""),
                     "in_warehouse": c.name in described,
+                    "contract": promised.get(c.name),
                 }
                 for c in cols
             ],
+            "contract": node.contract is not None,
             "sql": sql,
             "sql_error": sql_error,
             "python": node.source_code,

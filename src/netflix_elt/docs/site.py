@@ -27,7 +27,7 @@ def node_page_path(name: str) -> str:
 
 
 def _badges(node: dict[str, Any]) -> str:
-    parts = [node["kind"], node["layer"], node["materialized"]]
+    parts = [node["kind"], node["layer"], node["materialized"], "contract" if node.get("contract") else ""]
     seen: list[str] = []
     for p in parts:
         if p and p not in seen:
@@ -69,17 +69,21 @@ def _lineage_cell(col: dict[str, Any]) -> str:
 
 
 def _columns_table(node: dict[str, Any]) -> str:
+    """The columns; a node with a contract gets a column of what it promises (checked before each write)."""
+    contract = bool(node.get("contract"))
     rows = []
     for c in node["columns"]:
         missing = "" if c["in_warehouse"] else ' <span class="muted">(declared, not in the warehouse)</span>'
+        promised = f'<td class="col-contract">{escape(c.get("contract") or "")}</td>' if contract else ""
         rows.append(
             f'<tr><td class="col-name">{escape(c["name"])}{missing}</td><td>{escape(c["type"] or "")}</td>'
-            f"<td>{escape(c['description'])}</td><td>{_lineage_cell(c)}</td></tr>"
+            f"{promised}<td>{escape(c['description'])}</td><td>{_lineage_cell(c)}</td></tr>"
         )
     if not rows:
         return "<p><em>No columns known: the relation is not built yet.</em></p>"
+    head = "<th>contract</th>" if contract else ""
     return (
-        '<table class="columns"><thead><tr><th>column</th><th>type</th><th>description</th>'
+        f'<table class="columns"><thead><tr><th>column</th><th>type</th>{head}<th>description</th>'
         f"<th>lineage</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -211,6 +215,7 @@ def site_data(nodes: list[dict[str, Any]], project_name: str, generated_at: str)
         "inputs",
         "children",
         "built",
+        "contract",
     )
     out = []
     for n in nodes:
@@ -221,6 +226,7 @@ def site_data(nodes: list[dict[str, Any]], project_name: str, generated_at: str)
             {
                 "name": c["name"],
                 "type": c["type"],
+                "contract": c.get("contract"),
                 "description": c["description"],
                 "from": [
                     f"{r['node'] or r['relation']}.{r['column']}" for r in (c.get("lineage") or {}).get("direct", [])

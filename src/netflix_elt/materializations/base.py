@@ -52,6 +52,14 @@ class BuildContext:
 class Materialization(abc.ABC):
     """How one kind of node is written to the warehouse (one class per materialization)."""
 
+    def apply(self, ctx: BuildContext, node: Node, *, full_refresh: bool = False) -> BuildResult:
+        """Build the node once its contract holds: every strategy checks it here, before any write."""
+        if node.contract is not None:
+            from netflix_elt.contracts import enforce
+
+            enforce(ctx.adapter, f"transform {node.name!r} ({node.file})", node.contract, ctx.compiler.select_sql(node))
+        return self.build(ctx, node, full_refresh=full_refresh)
+
     @abc.abstractmethod
     def build(self, ctx: BuildContext, node: Node, *, full_refresh: bool = False) -> BuildResult:
         """Materialize the node; a failed statement leaves the previous relation intact."""

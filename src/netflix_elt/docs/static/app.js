@@ -103,16 +103,18 @@
     panel.appendChild(el("p")).appendChild(page);
     panel.appendChild(linkList("Upstream", n.inputs));
     panel.appendChild(linkList("Downstream", n.children));
-    panel.appendChild(el("h3", {}, "Columns (" + n.columns.length + ")"));
+    panel.appendChild(el("h3", {}, "Columns (" + n.columns.length + ")" + (n.contract ? ", contract enforced" : "")));
     var table = el("table", { "class": "columns" });
     var head = el("tr");
-    ["column", "type", "description", "from"].forEach(function (h) { head.appendChild(el("th", {}, h)); });
+    var heads = n.contract ? ["column", "type", "contract", "description", "from"] : ["column", "type", "description", "from"];
+    heads.forEach(function (h) { head.appendChild(el("th", {}, h)); });
     table.appendChild(el("thead")).appendChild(head);
     var body = el("tbody");
     n.columns.forEach(function (c) {
       var tr = el("tr");
       tr.appendChild(el("td", { "class": "col-name" }, c.name));
       tr.appendChild(el("td", { "class": "col-type" }, c.type || ""));
+      if (n.contract) tr.appendChild(el("td", { "class": "col-contract" }, c.contract || ""));
       tr.appendChild(el("td", {}, c.description || ""));
       var from = el("td", { "class": "col-from", title: c.origins.length ? "origins: " + c.origins.join(", ") : "" },
         c.from.join(", "));
