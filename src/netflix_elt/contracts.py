@@ -159,7 +159,9 @@ def parse_contract(where: str, declared: object, columns: Mapping[str, object]) 
     for name, props in typed.items():
         unknown = sorted(set(props) - COLUMN_KEYS)  # type: ignore[arg-type]
         if unknown:
-            raise GraphError(f"{where}: columns[{name!r}] has unknown key(s) {unknown}; allowed: {sorted(COLUMN_KEYS)}")
+            raise GraphError(
+                f"{where}: columns[{name.lower()!r}] has unknown key(s) {unknown}; allowed: {sorted(COLUMN_KEYS)}"
+            )
     if declared is None or declared is False:
         if any("data_type" in p for p in typed.values()):  # type: ignore[operator]
             raise GraphError(f"{where}: columns declare data_type but the transform has no contract=True")
@@ -171,7 +173,7 @@ def parse_contract(where: str, declared: object, columns: Mapping[str, object]) 
                 f"{where}: contract=True needs a data_type for every column in columns= "
                 f"(missing: {', '.join(n.lower() for n in missing) or 'no columns declared'})"
             )
-        spec = {n: _decl(p) for n, p in typed.items()}
+        spec = {n: _decl(where, n, p) for n, p in typed.items()}
     elif isinstance(declared, Mapping):
         if not declared:
             raise GraphError(f"{where}: contract={{}} declares no columns")
@@ -199,10 +201,10 @@ def parse_contract(where: str, declared: object, columns: Mapping[str, object]) 
     return Contract(tuple(_column(where, n, t) for n, t in spec.items()))
 
 
-def _decl(props: Mapping[str, object]) -> object:
+def _decl(where: str, name: str, props: Mapping[str, object]) -> object:
     data_type, not_null = props.get("data_type"), props.get("not_null", False)
     if not isinstance(not_null, bool):
-        return not_null  # _column names it as a bad type
+        raise GraphError(f"{where}: columns[{name.lower()!r}]: not_null must be true or false, got {not_null!r}")
     return f"{data_type} NOT NULL" if not_null and isinstance(data_type, str) else data_type
 
 

@@ -14,6 +14,8 @@ class NetflixEltError(Exception):
     """Root of every error netflix-elt raises on purpose; the message is shown to the user."""
 
     exit_code = 2
+    # a node's result keeps the whole message (a table of what differs), not only its first line
+    multiline = False
 
 
 class ConfigError(NetflixEltError):
@@ -65,6 +67,8 @@ class TransformError(NetflixEltError):
 
 class ContractError(TransformError):
     """A transform's output does not match its contract (netflix_elt.contracts); nothing was written."""
+
+    multiline = True
 
 
 class SnapshotError(NetflixEltError):

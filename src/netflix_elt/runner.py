@@ -83,7 +83,7 @@ class Runner:
             try:
                 result = self.builders[gnode.step](gnode)
             except Exception as e:  # one failing step must not stop the others
-                msg = first_line(e)
+                msg = str(e).strip() if getattr(e, "multiline", False) else first_line(e)
                 if self.debug:
                     msg += "\n" + traceback.format_exc()
                 result = NodeResult(gnode.name, gnode.unique_id, gnode.kind, "error", message=msg, exception=e)
