@@ -109,6 +109,51 @@ class LandingSection(_Model):
     url: str | None = None
 
 
+PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
+_PERIOD = re.compile(r"^\s*([1-9][0-9]{0,5})\s+(minute|hour|day)s?\s*$", re.IGNORECASE)
+
+
+def parse_period(text: str) -> tuple[int, str]:
+    """'2 days' -> (2, 'day'): dbt's freshness count and period (minute, hour or day)."""
+    m = _PERIOD.match(text) if isinstance(text, str) else None
+    if m is None:
+        raise ValueError(f"{text!r} is not a period such as '30 minutes', '12 hours' or '2 days'")
+    return int(m.group(1)), m.group(2).lower()
+
+
+class FreshnessSection(_Model):
+    """How old a source's newest row may be (dbt's source freshness): `field` is its load time."""
+
+    warn_after: str | None = None
+    error_after: str | None = None
+    field: str = "_LOADED_AT"
+
+    _check = field_validator("field")(classmethod(lambda cls, v: _ident(v)))
+
+    @field_validator("warn_after", "error_after")
+    @classmethod
+    def _period(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_period(v)
+        return v
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> FreshnessSection:
+        if self.warn_after is None and self.error_after is None:
+            raise ValueError('give warn_after, error_after or both, e.g. warn_after = "2 days"')
+        if self.warn_after and self.error_after and self.seconds("warn_after") >= self.seconds("error_after"):  # type: ignore[operator]
+            raise ValueError(f"warn_after ({self.warn_after}) must be shorter than error_after ({self.error_after})")
+        return self
+
+    def after(self, which: str) -> tuple[int, str] | None:
+        text = getattr(self, which)
+        return parse_period(text) if text else None
+
+    def seconds(self, which: str) -> int | None:
+        t = self.after(which)
+        return t[0] * PERIODS[t[1]] if t else None
+
+
 class SourceSection(_Model):
     table: str
     file: str
@@ -125,6 +170,7 @@ class SourceSection(_Model):
     max_delete_fraction: float = Field(default=0.05, ge=0, le=1)
     key: tuple[str, ...] = ()  # columns that identify a record (for the deletion guard)
     trim_space: bool = False  # Snowflake's TRIM_SPACE: strip spaces around unquoted fields
+    freshness: FreshnessSection | None = None  # `netflix-elt source freshness`
 
     _check = field_validator("table")(classmethod(lambda cls, v: _ident(v)))
 

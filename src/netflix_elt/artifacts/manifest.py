@@ -18,7 +18,7 @@ from typing import Any
 from netflix_elt.artifacts.common import MANIFEST_VERSION, metadata, project_relative, write_json
 from netflix_elt.artifacts.expectation_nodes import SOURCE_NAME, ExpectationIndex, ExpectationNode, expectation_nodes
 from netflix_elt.compiler import relation_of
-from netflix_elt.config import Settings
+from netflix_elt.config import FreshnessSection, Settings
 from netflix_elt.graph import unique_id
 from netflix_elt.registry import Kind, Node, Project
 
@@ -74,6 +74,16 @@ def _contract(node: Node) -> tuple[dict[str, Any], dict[str, Any]]:
     }
 
 
+def _freshness(cfg: FreshnessSection | None) -> dict[str, Any]:
+    """A source's freshness criteria as dbt writes them (count and period, or nulls)."""
+
+    def after(which: str) -> dict[str, Any]:
+        t = cfg.after(which) if cfg else None
+        return {"count": t[0], "period": t[1]} if t else {"count": None, "period": None}
+
+    return {"warn_after": after("warn_after"), "error_after": after("error_after"), "filter": None}
+
+
 def _relation(settings: Settings, node: Node) -> tuple[str, str, str]:
     db, schema, name = relation_of(settings, node).split(".")
     return db, schema, name
@@ -111,12 +121,8 @@ def source_entry(settings: Settings, node: Node, uid: str) -> dict[str, Any]:
         "loader": LOADER,
         "identifier": identifier,
         "quoting": {"database": None, "schema": None, "identifier": None, "column": None},
-        "loaded_at_field": None,
-        "freshness": {
-            "warn_after": {"count": None, "period": None},
-            "error_after": {"count": None, "period": None},
-            "filter": None,
-        },
+        "loaded_at_field": src.freshness.field.lower() if src.freshness else None,
+        "freshness": _freshness(src.freshness),
         "external": None,
         "description": node.description,
         "columns": _columns(dict.fromkeys(src.columns, ""), dict(src.columns)),

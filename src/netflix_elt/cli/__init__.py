@@ -15,6 +15,7 @@ from rich.text import Text
 
 from netflix_elt.cli import events
 from netflix_elt.cli.change import check_defer, defer_option
+from netflix_elt.cli.freshness import source_group, then_warn_stale
 from netflix_elt.cli.options import OneLineUsageErrors, common_options, lock_option, selection_options, workspace
 from netflix_elt.cli.output import (
     LS_OUTPUTS,
@@ -317,7 +318,7 @@ def build(
             allow_deletes=allow_deletes,
             full_refresh=full_refresh,
             reporter=progress.node,
-            on_load=print_load,
+            on_load=then_warn_stale(print_load, ws, select_, exclude),
             debug=debug,
             defer=defer,
         )
@@ -553,14 +554,14 @@ def dashboard(
         sys.exit(app.serve(settings, port, echo=lambda line: console.print(esc(line), soft_wrap=True)))
 
 
-# diff, clone (cli.change), debug, clean (cli.maintenance), gx (cli.gx), new (cli.new) ----------------
+# diff, clone (cli.change), debug, clean (cli.maintenance), gx, new, source freshness (cli.freshness) ---
 def _register() -> None:
     from netflix_elt.cli.change import clone_, diff
     from netflix_elt.cli.gx import gx_group
     from netflix_elt.cli.maintenance import clean, debug
     from netflix_elt.cli.new import new
 
-    for command in (diff, clone_, debug, clean, gx_group, new):
+    for command in (diff, clone_, debug, clean, gx_group, new, source_group):
         main.add_command(command)
 
 
