@@ -62,13 +62,16 @@ def check_source(ws: Workspace, name: str, now: datetime) -> FreshnessResult:
     started_at = _iso(datetime.now(UTC).replace(tzinfo=None))
     common = {"started_at": started_at, "warn_after": cfg.after("warn_after"), "error_after": cfg.after("error_after")}
     try:
-        row = ws.session.sql(f"SELECT MAX({quote(cfg.field)}) FROM {relation}").collect()[0]
+        # COUNT too: the emulator returns a NULL timestamp as 1970-01-01 (docs/EMULATOR_GAPS.md)
+        row = ws.session.sql(f"SELECT MAX({quote(cfg.field)}), COUNT({quote(cfg.field)}) FROM {relation}").collect()[0]
     except Exception as e:  # a missing table or column: dbt's "runtime error", named
         why = "does not exist (run `netflix-elt load`)" if not ws.adapter.relation_exists(relation) else first_line(e)
         return FreshnessResult(uid, "runtime error", error=f"{relation}: {why}", started_at=started_at)
     latest = row[0]
-    if latest is None:
-        return FreshnessResult(uid, "runtime error", error=f"{relation} has no rows: nothing has been loaded")
+    if latest is None or not row[1]:
+        return FreshnessResult(
+            uid, "runtime error", error=f"{relation} has no rows with a {cfg.field}: nothing has been loaded"
+        )
     if not isinstance(latest, datetime):
         return FreshnessResult(
             uid, "runtime error", error=f"{relation}.{cfg.field} is not a timestamp (got {type(latest).__name__})"
