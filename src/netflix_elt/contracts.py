@@ -249,6 +249,12 @@ def mismatch_table(rows: Sequence[tuple[str, str, str]]) -> str:
     )
 
 
+def null_count_sql(sql: str, columns: Sequence[str]) -> str:
+    """One query counting the NULLs of each column of a SELECT's output."""
+    exprs = ", ".join(f"COUNT(*) - COUNT({quote(c)})" for c in columns)
+    return f"SELECT {exprs} FROM ({wrap(sql)})"
+
+
 def enforce(adapter: Adapter, where: str, contract: Contract, sql: str) -> None:
     """Raise ContractError, with a table of expected vs actual, unless `sql`'s output keeps the contract.
 
@@ -260,8 +266,7 @@ def enforce(adapter: Adapter, where: str, contract: Contract, sql: str) -> None:
     counted = [name for name, _t, nullable in fields if name in strict and nullable]
     nulls: dict[str, int] = {}
     if counted:
-        exprs = ", ".join(f"COUNT(*) - COUNT({quote(c)})" for c in counted)
-        row = adapter.session.sql(f"SELECT {exprs} FROM ({wrap(sql)})").collect()[0]
+        row = adapter.session.sql(null_count_sql(sql, counted)).collect()[0]
         nulls = {c: int(row[i] or 0) for i, c in enumerate(counted)}
     actual = [ActualColumn(n, snowpark_type(t), nullable, nulls.get(n)) for n, t, nullable in fields]
     rows = mismatches(contract, actual, adapter.variant_stands_for)

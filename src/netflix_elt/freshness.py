@@ -50,6 +50,11 @@ def freshness_sources(ws: Workspace, select_: Sequence[str] = (), exclude: Seque
     return [n for n in chosen if ws.settings.config.sources[n].freshness is not None]
 
 
+def freshness_sql(relation: str, field: str) -> str:
+    """The newest value of `field` and how many rows have one."""
+    return f"SELECT MAX({quote(field)}), COUNT({quote(field)}) FROM {relation}"
+
+
 def check_source(ws: Workspace, name: str, now: datetime) -> FreshnessResult:
     """One source's freshness at `now` (naive UTC, as `_LOADED_AT` is written)."""
     settings = ws.settings
@@ -63,7 +68,7 @@ def check_source(ws: Workspace, name: str, now: datetime) -> FreshnessResult:
     common = {"started_at": started_at, "warn_after": cfg.after("warn_after"), "error_after": cfg.after("error_after")}
     try:
         # COUNT too: the emulator returns a NULL timestamp as 1970-01-01 (docs/EMULATOR_GAPS.md)
-        row = ws.session.sql(f"SELECT MAX({quote(cfg.field)}), COUNT({quote(cfg.field)}) FROM {relation}").collect()[0]
+        row = ws.session.sql(freshness_sql(relation, cfg.field)).collect()[0]
     except Exception as e:  # a missing table or column: dbt's "runtime error", named
         why = "does not exist (run `netflix-elt load`)" if not ws.adapter.relation_exists(relation) else first_line(e)
         return FreshnessResult(uid, "runtime error", error=f"{relation}: {why}", started_at=started_at)

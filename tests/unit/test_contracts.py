@@ -241,3 +241,14 @@ def test_the_manifest_carries_the_project_contracts_in_dbt_v12() -> None:
         for e in jsonschema.Draft202012Validator(schema).iter_errors(json.loads(json.dumps(manifest)))
     ]
     assert errors == []
+
+
+def test_the_sql_of_the_checks_parses_as_snowflake() -> None:
+    import sqlglot
+
+    from netflix_elt.contracts import null_count_sql
+    from netflix_elt.freshness import freshness_sql
+
+    counts = null_count_sql('SELECT "A", "B" FROM DB.S.T UNION ALL SELECT 1, 2', ["A", "B"])
+    assert sqlglot.parse_one(counts, read="snowflake").sql("snowflake").startswith('SELECT COUNT(*) - COUNT("A")')
+    assert sqlglot.parse_one(freshness_sql("DB.RAW.RAW_RATINGS", "_LOADED_AT"), read="snowflake")

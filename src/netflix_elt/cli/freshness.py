@@ -15,7 +15,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from netflix_elt.cli.options import common_options, selection_options, workspace
+from netflix_elt.cli.options import OneLineUsageErrors, common_options, selection_options, workspace
 from netflix_elt.cli.output import console, esc
 from netflix_elt.errors import ConfigError
 
@@ -37,7 +37,7 @@ def then_warn_stale(
 STYLES = {"pass": "green", "warn": "yellow", "error": "red", "runtime error": "red"}
 
 
-@click.group(name="source")
+@click.group(name="source", cls=OneLineUsageErrors)  # its commands are Commands: NETFLIX_ELT_<OPTION> too
 def source_group() -> None:
     """Commands about the RAW sources."""
 
