@@ -338,3 +338,22 @@ def test_last_runs_reads_build_and_validate_results(tmp_path: Path) -> None:
     assert suites["dim_x"]["expectations"][0]["label"] == "expect_column_values_to_not_be_null(x)"
     assert "dim_y" not in suites  # the docs read the same suite files as the validator
     assert len(warnings) == 1 and "bad.yml" in warnings[0]
+
+
+def test_contracts_show_on_the_pages_and_in_the_panel_data(site: dict[str, Any]) -> None:
+    docs = site["target"] / "docs"
+    page = (docs / "nodes" / "dim_movies.html").read_text()
+    assert '<span class="badge b-contract">contract</span>' in page and "<th>contract</th>" in page
+    assert re.search(r'MOVIE_ID</td><td>[^<]*</td><td class="col-contract">NUMBER NOT NULL</td>', page)
+    assert re.search(r'GENRE_ARRAY</td><td>[^<]*</td><td class="col-contract">ARRAY</td>', page)
+    plain = (docs / "nodes" / "src_movies.html").read_text()  # a staging view has no contract
+    assert "b-contract" not in plain and "<th>contract</th>" not in plain
+    text = (docs / "data.js").read_text()
+    data = json.loads(text[text.index("{") : text.rindex("}") + 1])
+    nodes = {n["name"]: n for n in data["nodes"]}
+    assert nodes["dim_movies"]["contract"] is True and nodes["src_movies"]["contract"] is False
+    cols = {c["name"]: c["contract"] for c in nodes["mart_rating_distribution"]["columns"]}
+    assert cols == {"RATING": "FLOAT", "NUM_RATINGS": "NUMBER"}
+    manifest = site["manifest"]["nodes"]["model.movielens.dim_movies"]
+    assert manifest["config"]["contract"]["enforced"] is True
+    assert manifest["columns"]["movie_id"]["data_type"] == "NUMBER"
