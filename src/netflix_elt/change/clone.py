@@ -96,7 +96,7 @@ def _clone_one(ws: Workspace, src: Settings, node: Node) -> Cloned:
         return Cloned(node.name, "table", source, target, stmt)
     compiler = Compiler(ws.project, ws.settings, ws.adapter, ws.invocation, defer=Defer(src, frozenset()))
     ctx = BuildContext(ws.settings, ws.project, ws.adapter, ws.invocation, compiler)
-    built = strategy_for(node).build(ctx, node)
+    built = strategy_for(node).apply(ctx, node)  # a view with a contract is checked, as in a build
     return Cloned(node.name, "view", source, target, built.sql[-1], dict(compiler.deferred))
 
 
