@@ -104,3 +104,71 @@ def test_the_parse_hashes_exactly_the_bytes_it_read(isolated_home, tmp_path):
         work_dir=tmp_path / "w",
     )
     assert parsed.sha256 == load_mod.sha256_of(landing / "movies.csv")
+
+
+def _copies(monkeypatch) -> list[str]:
+    """The landed files the local landing copies, by batch folder and name."""
+    from netflix_elt.ingest.landing import local as local_mod
+
+    copied: list[str] = []
+    real = local_mod.copy_verified
+
+    def spy(src, dest, **kw):
+        copied.append(f"{src.parent.name}/{src.name}")
+        return real(src, dest, **kw)
+
+    monkeypatch.setattr(local_mod, "copy_verified", spy)
+    return copied
+
+
+FILES = ["ratings.csv", "movies.csv", "links.csv", "tags.csv"]
+
+
+def test_a_batch_loaded_before_is_not_copied_again_but_still_checked(isolated_home, tmp_path, monkeypatch):
+    from netflix_elt.ingest.landing import Landing
+
+    url = str(tmp_path / "landing")
+    landing = Landing.from_url(url)
+    landing.write_batch(write_landing(tmp_path / "b1"), FILES)
+    copied = _copies(monkeypatch)
+    with Workspace.from_options(PROJECT_DIR) as ws:
+        ws.load(url)
+        assert sorted(copied) == sorted(f"batch=0001/{f}" for f in FILES)
+        before = raw_counts(ws)
+        copied.clear()
+        landing.write_batch(write_landing(tmp_path / "b2", ["7,1,2.0,964990000"]), FILES)
+        report = ws.load(url)
+        # batch 1 is in LOAD_HISTORY with the manifest's checksums, and batch 2's movies, links and
+        # tags are the same extracts again: only its new ratings are read
+        assert copied == ["batch=0002/ratings.csv"]
+        status = {"/".join(f.file.split("/")[-2:]): f.status for f in report.files}
+        expected = {f"batch=0001/{f}": "UNCHANGED" for f in FILES} | {f"batch=0002/{f}": "UNCHANGED" for f in FILES}
+        expected["batch=0002/ratings.csv"] = "LOADED"
+        assert {k: v for k, v in status.items() if v != "MISSING"} == expected
+        with (tmp_path / "b2" / "ratings.csv").open(newline="") as f:
+            new_ratings = sum(1 for _ in csv.reader(f)) - 1
+        assert raw_counts(ws)["RAW_RATINGS"] == before["RAW_RATINGS"] + new_ratings
+        copied.clear()
+        assert ws.load(url).loaded == [] and copied == []  # nothing new: nothing read
+        copied.clear()
+        ws.load(url, force=True)  # --force reads (and verifies) everything again
+        assert sorted(copied) == sorted(f"batch={b}/{f}" for b in ("0001", "0002") for f in FILES)
+
+
+def test_a_loaded_file_swapped_for_a_symlink_is_still_refused(isolated_home, tmp_path):
+    from netflix_elt.errors import NetflixEltError
+    from netflix_elt.ingest.landing import Landing
+
+    url = str(tmp_path / "landing")
+    Landing.from_url(url).write_batch(write_landing(tmp_path / "b1"), FILES)
+    with Workspace.from_options(PROJECT_DIR) as ws:
+        ws.load(url)
+        counts = raw_counts(ws)
+        landed = tmp_path / "landing" / "batch=0001" / "movies.csv"
+        secret = tmp_path / "secret.csv"
+        secret.write_bytes(landed.read_bytes())
+        landed.unlink()
+        landed.symlink_to(secret)
+        with pytest.raises(NetflixEltError, match=r"batch=0001/movies\.csv.*symlink"):
+            ws.load(url)
+        assert raw_counts(ws) == counts

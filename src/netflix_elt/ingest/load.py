@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,42 +25,21 @@ from netflix_elt.faults import fault
 from netflix_elt.ingest.book import PastLoad, _Book, _skips, deletion_guard
 from netflix_elt.ingest.landing import BatchManifest, Landing
 from netflix_elt.ingest.parse import ParsedFile, parse_csv, sha256_of
+from netflix_elt.ingest.raw_tables import (  # noqa: F401  (re-exported: what RAW is made of)
+    ADDED_HISTORY_COLUMNS,
+    HISTORY_COLUMNS,
+    METADATA_COLUMNS,
+    REJECTS_COLUMNS,
+    STAGE,
+    _ddl,
+    ensure_raw,
+    raw_ddl,
+)
 from netflix_elt.sql import string
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
-METADATA_COLUMNS = {
-    "_LOAD_ID": "INTEGER",
-    "_LOADED_AT": "TIMESTAMP_NTZ",
-    "_SOURCE_FILE": "VARCHAR",
-    "_SOURCE_ROW": "INTEGER",
-}
-HISTORY_COLUMNS = {
-    "LOAD_ID": "INTEGER",
-    "SOURCE_TABLE": "VARCHAR",
-    "FILE": "VARCHAR",
-    "BATCH": "VARCHAR",
-    "CHECKSUM": "VARCHAR",
-    "ROWS_PARSED": "INTEGER",
-    "ROWS_LOADED": "INTEGER",
-    "ROWS_REJECTED": "INTEGER",
-    "LOADED_AT": "TIMESTAMP_NTZ",
-    "STATUS": "VARCHAR",  # LOADED, or SKIPPED (by the source's on_error policy or `load --skip-batch`)
-    "MESSAGE": "VARCHAR",  # why a file was skipped
-    "KEY_COUNT": "INTEGER",  # distinct keys loaded (rows for a source without `key`): the deletion guard's base
-}
-ADDED_HISTORY_COLUMNS = ("STATUS", "MESSAGE", "KEY_COUNT")  # absent from warehouses made before they existed
-REJECTS_COLUMNS = {
-    "_LOAD_ID": "INTEGER",
-    "SOURCE_TABLE": "VARCHAR",
-    "SOURCE_FILE": "VARCHAR",
-    "LINE_NUMBER": "INTEGER",
-    "RAW_LINE": "VARCHAR",
-    "REASON": "VARCHAR",
-    "REJECTED_AT": "TIMESTAMP_NTZ",
-}
-STAGE = "NETFLIX_ELT_LOAD_STAGE"
 ALREADY_LOADED = "already loaded"  # the message of a file whose path and checksum LOAD_HISTORY has
 
 
@@ -73,7 +52,9 @@ class LandedBatch:
     files: dict[str, Path]
     number: int | None = None  # the landing's batch number (None for a plain folder)
     rows: dict[str, int] = field(default_factory=dict)  # data records per file, from the manifest
-    sha256: dict[str, str] = field(default_factory=dict)  # checksums the fetch verified the copies against
+    sha256: dict[str, str] = field(default_factory=dict)  # checksums the fetch verifies the copies against
+    # copies the batch's files into `files`' folder but for the names given (None: `files` are local already)
+    fetch: Callable[[Collection[str]], object] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -100,32 +81,6 @@ class LoadReport:
         return [f for f in self.files if f.status == "LOADED"]
 
 
-def _ddl(columns: dict[str, str]) -> str:
-    return ", ".join(f'"{c.upper()}" {t}' for c, t in columns.items())
-
-
-def ensure_raw(session: Session, settings: Settings) -> None:
-    """Create the RAW schema, its tables, the load history and rejects tables, and the stage."""
-    for s in raw_ddl(settings):
-        session.sql(s).collect()
-
-
-def raw_ddl(settings: Settings) -> list[str]:
-    """What ensure_raw runs (every statement is IF NOT EXISTS)."""
-    raw = f"{settings.database}.{settings.raw_schema}"
-    stmts = [f"CREATE SCHEMA IF NOT EXISTS {raw}"]
-    for src in settings.config.sources.values():
-        stmts.append(f"CREATE TABLE IF NOT EXISTS {raw}.{src.table} ({_ddl({**src.columns, **METADATA_COLUMNS})})")
-    stmts.append(f"CREATE TABLE IF NOT EXISTS {raw}.LOAD_HISTORY ({_ddl(HISTORY_COLUMNS)})")
-    stmts += [
-        f"ALTER TABLE {raw}.LOAD_HISTORY ADD COLUMN IF NOT EXISTS {c} {HISTORY_COLUMNS[c]}"
-        for c in ADDED_HISTORY_COLUMNS
-    ]
-    stmts.append(f"CREATE TABLE IF NOT EXISTS {raw}.LOAD_REJECTS ({_ddl(REJECTS_COLUMNS)})")
-    stmts.append(f"CREATE STAGE IF NOT EXISTS {raw}.{STAGE}")
-    return stmts
-
-
 def _plain_folder(local: Path, declared: set[str]) -> LandedBatch:
     """A folder of GroupLens files as one batch: only the declared files, and only regular ones
     (a symlink could point anywhere, so it is refused without looking at its target)."""
@@ -148,6 +103,7 @@ def batches_from(settings: Settings, url: str, work_dir: Path, skip_batches: Seq
 
     A plain folder of GroupLens CSV files (no `batch=NNNN/` folders) is one batch. A batch may
     hold only the sources' files; anything else refuses it, as does a `--skip-batch` it lacks.
+    A batch's files are fetched by `plan_load`, and only those it will read (see `_fetch`).
     """
     declared = {s.file for s in settings.config.sources.values()}
     local = Path(url[7:] if url.startswith("file://") else url)
@@ -156,12 +112,16 @@ def batches_from(settings: Settings, url: str, work_dir: Path, skip_batches: Seq
     landing = Landing.from_url(url, declared | {"README.txt"})
     result = []
     for manifest in landing.list_batches():
-        folder = landing.fetch(manifest, work_dir / f"batch={manifest.batch:04d}")
-        files = {f.name: folder / f.name for f in manifest.files}
         uri = manifest.url if getattr(manifest, "url", None) else f"{url.rstrip('/')}/batch={manifest.batch:04d}"
+        folder = work_dir / f"batch={manifest.batch:04d}"
+        files = {f.name: folder / f.name for f in manifest.files}
+
+        def fetch(skip: Collection[str], manifest: BatchManifest = manifest, folder: Path = folder) -> object:
+            return landing.fetch(manifest, folder, skip=skip)
+
         rows = {f.name: f.rows for f in manifest.files}
         sha = {f.name: f.sha256 for f in manifest.files}
-        result.append(LandedBatch(f"batch={manifest.batch:04d}", uri, files, manifest.batch, rows, sha))
+        result.append(LandedBatch(f"batch={manifest.batch:04d}", uri, files, manifest.batch, rows, sha, fetch))
     if not result:
         raise LoadError(f"landing {url} holds no batches; run `netflix-elt extract --to {url}` first")
     if unknown := sorted(set(skip_batches) - {b.number for b in result}):
@@ -285,6 +245,7 @@ def plan_load(settings: Settings, batches: list[LandedBatch], book: _Book, load_
     """Parse and check every file of the batches (no SQL): what `_apply` copies, in order, from `load_id` on."""
     plan: Plan = []
     for batch in batches:
+        _fetch(settings, batch, book, skip_batches)
         todo: list[tuple[str, SourceSection, Path, str, str, int]] = []  # the files to parse, in order
         for name, src in settings.config.sources.items():
             path = batch.files.get(src.file)
@@ -321,6 +282,21 @@ def plan_load(settings: Settings, batches: list[LandedBatch], book: _Book, load_
             )
         plan.sort(key=lambda p: p[2].load_id or 0)
     return plan
+
+
+def _fetch(settings: Settings, batch: LandedBatch, book: _Book, skip_batches: Sequence[int]) -> None:
+    """Copy (or download) the batch's files that will be parsed; the others are only checked where
+    they landed: a file whose content is loaded already (what `plan_load` finds with the same book
+    says UNCHANGED) or one of a `--skip-batch` is never read, and the landed ml-20m batch 1 is 760 MB."""
+    if batch.fetch is None:
+        return
+    read: set[str] = set()
+    if batch.number not in skip_batches:
+        for src in settings.config.sources.values():
+            digest = batch.sha256.get(src.file)
+            if digest is not None and book.same_content(src, f"{batch.uri.rstrip('/')}/{src.file}", digest) is None:
+                read.add(src.file)
+    batch.fetch(set(batch.files) - read)
 
 
 PARSE_WORKERS = 2  # big files parse side by side: DuckDB and pyarrow release the GIL

@@ -6,7 +6,7 @@ import contextlib
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -114,8 +114,11 @@ class Landing(ABC):
         """Store files then the manifest for batch n (manifest last)."""
 
     @abstractmethod
-    def fetch(self, batch: BatchManifest, dest: Path) -> Path:
-        """A local folder holding the batch's files (verified against the manifest)."""
+    def fetch(self, batch: BatchManifest, dest: Path, *, skip: Collection[str] = ()) -> Path:
+        """A local folder holding the batch's files (verified against the manifest).
+
+        ``skip``: names the caller will not read (their content is loaded already): not copied.
+        """
 
     def batch_url(self, n: int) -> str:
         """URL of batch n's folder."""

@@ -7,7 +7,7 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from netflix_elt.errors import IngestError, LockError
@@ -112,12 +112,16 @@ class LocalLanding(Landing):
             fh.write(manifest.model_dump_json(indent=2) + "\n")
         os.replace(tmp, path)  # atomic: the batch appears complete or not at all
 
-    def fetch(self, batch: BatchManifest, dest: Path | None = None, *, verify: bool = False) -> Path:
+    def fetch(
+        self, batch: BatchManifest, dest: Path | None = None, *, verify: bool = False, skip: Collection[str] = ()
+    ) -> Path:
         """A verified private copy of the batch in ``dest``; without ``dest``, the batch folder itself.
 
         Why a copy: whoever writes the landing zone could swap a checked file for a symlink before
         the loader opens it; the copy is made through O_NOFOLLOW and verified (size, sha256) as it
         is written. Without ``dest`` sizes are checked in place, sha256 only with ``verify=True``.
+        ``skip``: names the caller will not read (their content is loaded already): checked in place
+        as without ``dest`` (a regular file of the manifest's size), not copied.
         """
         folder = self._batch_folder(batch.batch)
         if dest is not None:
@@ -127,12 +131,12 @@ class LocalLanding(Landing):
             path = folder / e.name
             if not os.path.lexists(path):
                 raise IngestError(f"{path} listed in the manifest of batch {batch.batch} is missing")
-            if dest is None:
+            if dest is None or e.name in skip:
                 os.close(open_regular(path))
                 size = path.stat().st_size
                 if size != e.bytes:
                     raise IngestError(f"{path} has {size} bytes, the manifest says {e.bytes}")
-                if verify and sha256_of(path) != e.sha256:
+                if verify and dest is None and sha256_of(path) != e.sha256:
                     raise IngestError(f"{path} does not match the sha256 in its manifest")
                 continue
             target = dest / e.name

@@ -7,7 +7,7 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -245,12 +245,12 @@ class S3Landing(Landing):
                 ) from None
             raise self._fail(exc, f"writing s3://{self.bucket}/{key}") from None
 
-    def fetch(self, batch: BatchManifest, dest: Path) -> Path:
+    def fetch(self, batch: BatchManifest, dest: Path, *, skip: Collection[str] = ()) -> Path:
         """Download the batch's files into ``dest`` (the caller's private folder) and verify each.
 
         Every name was checked when the manifest was parsed (plain, declared), so nothing is written
         outside ``dest``; a download lands in ``.<name>.part`` and is renamed only once its size and
-        sha256 match the manifest.
+        sha256 match the manifest. ``skip``: names not downloaded (the caller has their content loaded).
         """
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -259,6 +259,8 @@ class S3Landing(Landing):
         for e in batch.files:
             check_entry_name(e.name, self.declared, f"manifest of batch {batch.batch} of {self.url}")
             key = self._key(_batch_dir(batch.batch), e.name)
+            if e.name in skip:
+                continue
             target = dest / e.name
             if (
                 target.is_file()
