@@ -191,12 +191,13 @@ class Workspace:
         with self.locked("retry"):  # each rerun command starts its own invocation
             return commands.retry(self, **kw)
 
-    def validate(self, select_: Sequence[str] = (), exclude: Sequence[str] = (), *,
+    def validate(self, select_: Sequence[str] = (), exclude: Sequence[str] = (), *, full: bool = False,
                  args: dict[str, Any] | None = None, on_suite: Any = None) -> ValidationReport:  # fmt: skip
-        """Run the expectation suites of the selected tables (all suites when none selected)."""
+        """Run the suites of the selected tables (all when none selected); on what changed since they
+        passed where that proves the whole (quality.incremental), on whole tables with `full`."""
         names = self.selected(select_, exclude, commands.EVERYTHING) if select_ or exclude else None
         with self.writing("validate", args or {"select": list(select_), "exclude": list(exclude)}):
-            return commands.validate(self.validator(), self.settings, self.invocation, names, on_suite)
+            return commands.validate(self.validator(), self.settings, self.invocation, names, on_suite, full=full)
 
     def docs(self) -> Any:
         """`netflix-elt docs generate`: the site, catalog.json and lineage.json from the warehouse."""

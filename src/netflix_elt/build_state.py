@@ -283,3 +283,33 @@ class WatermarkStore:
 
     def set_basis(self, node: str, basis: str | None) -> None:
         self.bases.put(node, basis)
+
+
+class PassedStore:
+    """Each suite's last passing state (`AUDIT.TEST_STATE`, JSON): what an incremental test run
+    proves the rest of the table from (netflix_elt.quality.incremental.Passed).
+
+    Forgotten before an incremental node is rebuilt in full: rows at or below the recorded
+    watermark may then differ from those that passed, so the next test runs on the whole table.
+    """
+
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.state = StateTable(session, settings, "TEST_STATE", "PASSED")
+
+    def get(self, node: str) -> dict[str, Any] | None:
+        import json
+
+        value = self.state.get(node)
+        try:
+            out = json.loads(value) if value else None
+        except ValueError:  # unreadable: as if nothing had passed
+            return None
+        return out if isinstance(out, dict) else None
+
+    def put(self, node: str, value: dict[str, Any] | None) -> None:
+        import json
+
+        self.state.put(node, None if value is None else json.dumps(value, sort_keys=True, default=str))
+
+    def forget(self, node: str) -> None:
+        self.state.put(node, None)

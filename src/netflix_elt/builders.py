@@ -4,6 +4,9 @@ Builders share one context (settings, project, adapter, invocation, build state,
 node whose fingerprint is recorded and whose relation exists is left as it is ("up to date");
 what is built is recorded after it is confirmed on disk; a suite that passed is recorded with
 its node, so an unchanged node is not tested twice (`run` builds without tests, `build` tests).
+After an incremental merge (or a load appended to a RAW table) a suite runs on what changed
+since it last passed (quality.scopes); a source whose loads are those its suite passed on is not
+tested again.
 """
 
 from __future__ import annotations
@@ -127,14 +130,17 @@ class Builders:
                 relation=relation,
                 compiled_path=target_relative(self.settings, path),
                 compiled_code=code,
-                extra={"deferred": deferred} if deferred else {},
+                extra={"merged": built.merged, **({"deferred": deferred} if deferred else {})},
             )
         self.built[node.name] = res
         return res
 
     def test(self, gnode: GraphNode) -> NodeResult:
-        """Run a node's suite on its table; an error-severity failure fails the step (and so
-        skips what reads the table), a warn-severity one only shows in the message."""
+        """Run a node's suite on its table (on what changed, after an incremental merge); an
+        error-severity failure fails the step (and so skips what reads the table), a warn-severity
+        one only shows in the message."""
+        from netflix_elt.quality.scopes import Scopes
+
         assert self.validator is not None, "a graph with tests needs a validator"
         node = gnode.node
         relation = relation_of(self.settings, node)
@@ -142,7 +148,17 @@ class Builders:
         if built is not None and built.extra.get("up_to_date") and self.state.was_tested(node):
             return self._result(gnode, "pass", "up to date (its tests passed on this build)", relation=relation)
         suite = self.validator.suites[node.name]
-        tests = self.validator.run_suite(suite)  # its checkpoint appends failures to the audit table
+        scopes = Scopes(self.state, full=self.full_refresh)
+        if node.kind == Kind.SOURCE and scopes.up_to_date(node, suite):
+            return self._result(gnode, "pass", "up to date (its tests passed on these loads)", relation=relation)
+        rebuilt = built is not None and not built.extra.get("up_to_date") and not built.extra.get("merged")
+        deferred = node.name in self.from_deferred  # rows resting on another target's: whole, and not kept
+        scope = scopes.decide(node, suite, rebuilt=rebuilt or deferred)
+        tests = self.validator.run_suite(suite, scope=scope)  # its checkpoint appends failures to the audit table
+        if deferred:
+            scopes.store.forget(node.name)
+        else:
+            scopes.record(node, suite, tests, rows=built.rows if built is not None and built.extra.get("merged") else None)
         failed = [t.expectation for t in tests if t.blocks]
         warned = [t.expectation for t in tests if t.status == "warn"]
         extra = {
@@ -155,6 +171,8 @@ class Builders:
                     "unexpected": t.unexpected_count,
                     "message": t.message,
                     "sample": json.loads(t.sample_json()),  # the failing rows the CLI's summary shows
+                    "scope": t.scope,
+                    "rows_checked": t.rows_checked,
                 }
                 for t in tests
             ],
@@ -165,6 +183,11 @@ class Builders:
             status, message = "warn", f"{len(tests)} tests, warn: {', '.join(warned)}"
         else:
             status, message = "pass", f"{len(tests)} tests passed"
+        if scope is not None:
+            changed = next((t.rows_checked for t in tests if t.scope.startswith("changed rows")), None)
+            message += f" (incremental, {scope.column} > {scope.since_sql}" + (
+                f": {changed:,} changed rows)" if changed is not None else ")"
+            )
         if node.kind not in (Kind.SOURCE, Kind.SEED):  # sources and seeds are tested on every build
             if failed:
                 self.state.forget(node)  # rebuilt and retested next time

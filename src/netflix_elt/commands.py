@@ -150,12 +150,22 @@ def write_artifacts(
 
 
 def validate(
-    validator: DataValidator, settings: Settings, invocation: Invocation, names: list[str] | None, on_suite: Any = None
+    validator: DataValidator,
+    settings: Settings,
+    invocation: Invocation,
+    names: list[str] | None,
+    on_suite: Any = None,
+    *,
+    full: bool = False,
 ) -> ValidationReport:
     """`netflix-elt validate`: the suites of `names` (all when None), their failures in
     AUDIT.TEST_FAILURES, GX Data Docs, manifest.json and one run_results.json row per expectation;
-    `on_suite` hears of each suite as it finishes (the CLI's progress lines)."""
+    `on_suite` hears of each suite as it finishes (the CLI's progress lines). A table whose suite
+    passed before and that only gained loads since is tested on those (quality.scopes), unless `full`."""
+    from netflix_elt.build_state import BuildState
     from netflix_elt.quality import ValidationReport
+    from netflix_elt.quality.scopes import Scopes
+    from netflix_elt.quality.suites import suite_paths
     from netflix_elt.quality.validate import as_node_result
 
     if names is not None and not (set(names) & (suites := validator.suite_names())):
@@ -164,7 +174,9 @@ def validate(
             f"expectations/ (tables with one: {', '.join(sorted(suites)) or 'none'})"
         )
     started = time.perf_counter()
-    results = validator.validate(names, on_suite)
+    state = BuildState(validator.session, settings, validator.project, suite_paths(settings.project_dir))
+    scopes = Scopes(state, full=full)
+    results = validator.validate(names, on_suite, scopes=scopes)
     audit_rows = validator.audited  # appended by each suite's checkpoint
     docs = validator.build_docs()
     elapsed = time.perf_counter() - started

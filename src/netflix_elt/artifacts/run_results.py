@@ -54,10 +54,15 @@ def _row(
     code: str | None,
     relation: str | None,
     rows: int | None = None,
+    scope: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     response: dict[str, Any] = {"_message": message or status, "code": status.upper()}
     if rows is not None:
         response["rows_affected"] = rows
+    if scope and scope.get("scope"):  # what an expectation ran on (quality.incremental), and its rows
+        response["scope"] = scope["scope"]
+        if scope.get("rows_checked") is not None:
+            response["rows_checked"] = scope["rows_checked"]
     return {
         "status": status,
         "timing": [{"name": "execute", "started_at": r.started_at, "completed_at": r.completed_at}],
@@ -97,6 +102,7 @@ def test_rows(r: NodeResult, tests: ExpectationIndex, project_name: str) -> list
                 message=r.message or None,
                 failures=r.failures,
                 execution_time=r.execution_time,
+                scope=r.extra,
                 **kw,
             )
         ]
@@ -109,8 +115,11 @@ def test_rows(r: NodeResult, tests: ExpectationIndex, project_name: str) -> list
             count = t.get("unexpected")
             msg = r.message if status in ("fail", "warn", "error") else None
             rows.append(
-                _row(r, uid(str(t["expectation"])), status, message=msg, failures=count, execution_time=share, **kw)
-            )
+                _row(
+                    r, uid(str(t["expectation"])), status, message=msg, failures=count, execution_time=share,
+                    scope=t, **kw,
+                )
+            )  # fmt: skip
         return rows
     # skipped, up to date, errored or not built as a whole: every expectation of the suite says so
     nodes = tests.by_suite(suite)

@@ -430,15 +430,11 @@ def tables(project_dir: Path | None, target: str | None, profile: str | None, de
 @common_options
 @lock_option
 @selection_options
+@click.option("--full", is_flag=True, help="Every expectation on whole tables (not only on the loads since it passed).")
 def validate(
-    project_dir: Path | None,
-    target: str | None,
-    profile: str | None,
-    debug: bool,
-    lock_timeout: float | None,
-    select_: tuple[str, ...],
-    exclude: tuple[str, ...],
-) -> None:
+    project_dir: Path | None, target: str | None, profile: str | None, debug: bool, lock_timeout: float | None,
+    select_: tuple[str, ...], exclude: tuple[str, ...], full: bool,
+) -> None:  # fmt: skip
     """Run the data tests in expectations/ with Great Expectations, inside the engine.
 
     Exits 1 when an error-severity expectation fails; warn-severity failures are only shown.
@@ -448,7 +444,7 @@ def validate(
         if select_ or exclude:
             ws.selected(select_, exclude, kinds=("source", "seed", "transform", "snapshot"))
         progress = Progress(noun="tests")
-        report = ws.validate(select_, exclude, on_suite=ValidationLines(progress))
+        report = ws.validate(select_, exclude, full=full, on_suite=ValidationLines(progress))
         progress.summary(report.elapsed, report.ok)
         validation_extras(report)
         if not report.ok:

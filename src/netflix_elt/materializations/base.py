@@ -21,6 +21,7 @@ class BuildResult:
     rows: int | None
     sql: list[str]
     message: str = ""
+    merged: bool = False  # an incremental MERGE (rows beyond the watermark), not a full build
 
 
 @dataclass

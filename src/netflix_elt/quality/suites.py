@@ -52,6 +52,10 @@ class ExpectationSpec(BaseModel):
     severity: Literal["error", "warn"] = "error"
     name: str | None = None
     description: str = ""
+    # how the expectation is proved after an incremental merge (netflix_elt.quality.incremental):
+    # `changed_rows`, `{changed_keys: [...]}`, `{unexpected_rows_query: ...}` or `whole_table`;
+    # unset: inferred for GX's row-local built-ins, whole table for everything else
+    incremental: str | dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -159,6 +163,10 @@ def check_spec(
     for ref in spec.refs():
         if ref not in known:
             raise SuiteError(f"{where}: {{ref:{ref}}} names no node of the project")
+    if spec.incremental is not None:
+        from netflix_elt.quality.incremental import check_incremental
+
+        check_incremental(where, spec, known)
     if spec.type in MACROS:
         extra = set(spec.kwargs) - {"columns", "exclude"}
         if extra:

@@ -8,6 +8,8 @@ failing expectation come back. One ValidationDefinition per suite (a whole-table
 bundle the table's metric queries instead of querying once per expectation; it runs through a
 Checkpoint whose actions render Data Docs and append failures to AUDIT.TEST_FAILURES
 (gx_context.checkpoint), and its result is kept in a folder so Data Docs show every command's.
+A suite given a `Scope` (after an incremental merge, quality.incremental) gets up to three
+batches instead: the changed rows, the rows sharing a changed key, and the whole table.
 """
 
 from __future__ import annotations
@@ -16,15 +18,23 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netflix_elt.artifacts import NodeResult
 from netflix_elt.compiler import relation_of
 from netflix_elt.config import Settings
 from netflix_elt.quality import audit
+from netflix_elt.quality.incremental import DELTA, WHOLE, Batch, Scope, batch_key, batch_sql, describe
+from netflix_elt.quality.results import (
+    NOT_BUILT,
+    ExpectationResult,
+    ValidationReport,
+    as_node_result,
+    exception_message,
+    literals,
+)
 from netflix_elt.quality.suites import (
     MACROS,
     ExpectationSpec,
@@ -41,49 +51,12 @@ if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
     from netflix_elt.adapters import Adapter
+    from netflix_elt.quality.scopes import Scopes
 
 SAMPLE_SIZE = 5
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE}
 DATASOURCE = "netflix_elt"
 AUDIT_TABLE = audit.AUDIT_TABLE
-NOT_BUILT = "not built"
-
-
-@dataclass
-class ExpectationResult:
-    """One row of `netflix-elt validate`: what was checked, how bad, and a few failing values."""
-
-    suite: str
-    expectation: str
-    gx_type: str
-    severity: str
-    status: str  # pass, fail, warn, error, not built
-    unexpected_count: int | None = None
-    sample: list[Any] = field(default_factory=list)
-    message: str = ""
-    relation: str | None = None
-    execution_time: float = 0.0
-
-    @property
-    def blocks(self) -> bool:
-        """An error-severity expectation that failed (or could not run) fails the run."""
-        return self.severity == "error" and self.status in ("fail", "error")
-
-    def sample_json(self) -> str:
-        return json.dumps(self.sample, default=str)
-
-
-@dataclass
-class ValidationReport:
-    results: list[ExpectationResult]
-    elapsed: float
-    invocation_id: str
-    data_docs: Path | None = None
-    audit_rows: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not any(r.blocks for r in self.results)
 
 
 class DataValidator:
@@ -221,11 +194,19 @@ class DataValidator:
         return self._context
 
     def _gx_expectation(
-        self, suite: Suite, spec: ExpectationSpec, columns: list[str], relation_of: dict[str, str]
+        self,
+        suite: Suite,
+        spec: ExpectationSpec,
+        columns: list[str],
+        relation_of: dict[str, str],
+        delta_query: str | None = None,
     ) -> tuple[Any, dict[str, Any], str]:
+        """The GX expectation of a spec; `delta_query` is the incremental query that replaces its own."""
         from great_expectations.expectations.registry import get_expectation_impl
 
         kwargs = dict(spec.kwargs)
+        if delta_query is not None:
+            kwargs["unexpected_rows_query"] = delta_query
         gx_type = spec.type
         if spec.type == "no_nulls_in_columns":
             wanted = [c.lower() for c in kwargs.get("columns") or columns]
@@ -279,18 +260,22 @@ class DataValidator:
                     f"{suite.where(spec)}: column {missing[0]!r} is not in the table (columns: {', '.join(columns)})"
                 )
 
-    def run_suite(self, suite: Suite, *, docs: bool = False) -> list[ExpectationResult]:
-        """Validate one table with its suite (one GX batch, one checkpoint); a missing table is 'not built'."""
-        return self.run_suites([suite], docs=docs)
+    def run_suite(self, suite: Suite, *, docs: bool = False, scope: Scope | None = None) -> list[ExpectationResult]:
+        """Validate one table with its suite (one checkpoint; one GX batch, or up to three with a
+        `scope`); a missing table is 'not built'."""
+        return self.run_suites([suite], docs=docs, scopes={suite.name: scope} if scope else None)
 
-    def run_suites(self, suites: list[Suite], *, docs: bool = True) -> list[ExpectationResult]:
-        """Validate tables, one GX batch each, all through one Checkpoint run whose actions append
-        the failures to the audit table and, with `docs`, render their Data Docs pages (`build`
-        tests node by node and renders the pages once at its end: `build_docs`)."""
+    def run_suites(
+        self, suites: list[Suite], *, docs: bool = True, scopes: Mapping[str, Scope | None] | None = None
+    ) -> list[ExpectationResult]:
+        """Validate tables, one GX batch each (more for a suite in `scopes`), all through one
+        Checkpoint run whose actions append the failures to the audit table and, with `docs`,
+        render their Data Docs pages (`build` tests node by node and renders the pages once at
+        its end: `build_docs`)."""
         out: dict[str, list[ExpectationResult]] = {}
         runnable: list[_Prepared] = []
         for suite in suites:
-            prepared = self._prepare(suite)
+            prepared = self._prepare(suite, (scopes or {}).get(suite.name))
             if isinstance(prepared, list):
                 out[suite.name] = prepared
                 continue
@@ -307,7 +292,7 @@ class DataValidator:
             flat += sorted(out[suite.name], key=lambda r: order.get(r.expectation, -1))
         return flat
 
-    def _prepare(self, suite: Suite) -> _Prepared | list[ExpectationResult]:
+    def _prepare(self, suite: Suite, scope: Scope | None = None) -> _Prepared | list[ExpectationResult]:
         """The suite's table and columns, or its 'not built' row; expectations waiting for a table."""
         relation = self.relation_of(suite.name, suite.folder)
         refs = {ref: self.relation_of(ref) for spec in suite.expectations for ref in spec.refs()}
@@ -327,7 +312,46 @@ class DataValidator:
                 ref_rel = refs[ref]
                 if known[ref_rel] is None:
                     waiting[spec.label] = f"{ref_rel} does not exist: {ref} is not built yet"
-        return _Prepared(suite, relation, columns, waiting)
+        if scope is not None and scope.column not in columns:
+            scope = None  # no load column to tell the changed rows by: the whole table
+        return _Prepared(suite, relation, columns, waiting, scope)
+
+    def _batches(self, prep: _Prepared) -> dict[str, Batch]:
+        """The suite's GX batches: the whole table, and with a scope the changed rows and the rows
+        sharing a changed key, each with the expectations proved on it (a delta query's on the whole)."""
+        out: dict[str, Batch] = {}
+        name, scope = prep.suite.name, prep.scope
+        for spec in prep.suite.expectations:
+            if spec.label in prep.waiting:
+                continue
+            how, detail = (WHOLE, None) if scope is None else scope.plan(spec)
+            key = batch_key(how, detail)
+            if key not in out:
+                query = batch_sql(scope, how, detail) if scope is not None else None
+                gx_name = name if query is None else f"{name}__{key.replace('(', '_').replace(', ', '_').rstrip(')')}"
+                out[key] = Batch(gx_name, query, [])
+            out[key].specs.append((spec, how, detail))
+        return out
+
+    def _count(self, prep: _Prepared, batches: dict[str, Batch]) -> None:
+        """Rows of each scoped batch (one query; both counts from the key batch when there is one,
+        as it holds every changed row), reported with the results: what the incremental checks read."""
+        scope = prep.scope
+        scoped = [b for b in batches.values() if b.query is not None]
+        if scope is None or not scoped:
+            return
+        keyed = next((b for b in scoped if b.gx_name != f"{prep.suite.name}__changed_rows"), None)
+        changed = next((b for b in scoped if b is not keyed), None)
+        if keyed is not None:
+            cond = f"{quote(scope.column)} > {scope.since_sql}"
+            row = self.session.sql(
+                f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) FROM ({keyed.query})"
+            ).collect()[0]
+            keyed.rows = int(row[0])
+            if changed is not None:
+                changed.rows = int(row[1])
+        elif changed is not None:
+            changed.rows = int(self.session.sql(f"SELECT COUNT(*) FROM ({changed.query})").collect()[0][0])
 
     def _run_gx(self, prepared: list[_Prepared], *, docs: bool) -> dict[str, list[ExpectationResult]]:
         import great_expectations as gx
@@ -338,46 +362,54 @@ class DataValidator:
         started = time.perf_counter()
         ctx = self._gx()
         relations = self._relations()
-        by_suite: dict[str, tuple[_Prepared, dict[str, tuple[ExpectationSpec, dict[str, Any], str]]]] = {}
+        by_suite: dict[str, tuple[_Prepared, Batch, dict[str, tuple[ExpectationSpec, dict[str, Any], str]]]] = {}
         definitions = []
         for prep in prepared:
             suite, relation = prep.suite, prep.relation
             relation_of = {**relations, suite.name: relation}
             _, schema, table = relation.split(".")
-            name = suite.name
-            if name in self._validated:  # a second run in one command: replace the old definitions
-                with contextlib.suppress(Exception):
-                    ctx.validation_definitions.delete(name)
-                with contextlib.suppress(Exception):
-                    ctx.suites.delete(name)
-                with contextlib.suppress(Exception):
-                    self._datasource.delete_asset(name)
-            asset = self._datasource.add_table_asset(name, table_name=table.lower(), schema_name=schema.lower())
-            batch = asset.add_batch_definition_whole_table("whole_table")
-            gx_suite = ctx.suites.add(gx.ExpectationSuite(name=name, meta={"file": suite.file.name}))
-            by_label: dict[str, tuple[ExpectationSpec, dict[str, Any], str]] = {}
-            for spec in suite.expectations:
-                if spec.label in prep.waiting:
-                    continue
-                exp, kwargs, gx_type = self._gx_expectation(suite, spec, prep.columns, relation_of)
-                gx_suite.add_expectation(exp)
-                by_label[spec.label] = (spec, kwargs, gx_type)
-            definitions.append(
-                ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=gx_suite))
-            )
-            self._validated.add(name)
-            by_suite[name] = (prep, by_label)
+            batches = self._batches(prep)
+            self._count(prep, batches)
+            for batch_info in batches.values():
+                name = batch_info.gx_name
+                if name in self._validated:  # a second run in one command: replace the old definitions
+                    with contextlib.suppress(Exception):
+                        ctx.validation_definitions.delete(name)
+                    with contextlib.suppress(Exception):
+                        ctx.suites.delete(name)
+                    with contextlib.suppress(Exception):
+                        self._datasource.delete_asset(name)
+                if batch_info.query is None:
+                    asset = self._datasource.add_table_asset(name, table_name=table.lower(), schema_name=schema.lower())
+                else:
+                    asset = self._datasource.add_query_asset(name, query=batch_info.query)
+                batch = asset.add_batch_definition_whole_table("whole_table")
+                gx_suite = ctx.suites.add(gx.ExpectationSuite(name=name, meta={"file": suite.file.name}))
+                by_label: dict[str, tuple[ExpectationSpec, dict[str, Any], str]] = {}
+                for spec, how, detail in batch_info.specs:
+                    query = detail if how == DELTA else None
+                    exp, kwargs, gx_type = self._gx_expectation(suite, spec, prep.columns, relation_of, query)
+                    gx_suite.add_expectation(exp)
+                    by_label[spec.label] = (spec, kwargs, gx_type)
+                definitions.append(
+                    ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=gx_suite))
+                )
+                self._validated.add(name)
+                by_suite[name] = (prep, batch_info, by_label)
         results: dict[str, list[ExpectationResult]] = {}
 
         def audit_sink(checkpoint_result: Any) -> int:
             """The audit action's work: netflix-elt's rows (samples fetched for failures), then the INSERT."""
             for result_id, outcome in checkpoint_result.run_results.items():
                 self._undocumented.append(result_id)
-                prep, by_label = by_suite[outcome.suite_name]
+                prep, batch_info, by_label = by_suite[outcome.suite_name]
                 rows = results.setdefault(prep.suite.name, [])
+                source = prep.relation if batch_info.query is None else f"({batch_info.query})"
                 for er in outcome.results:
                     spec, kwargs, gx_type = by_label[er.expectation_config.meta["netflix_elt_label"]]
-                    rows.append(self._result(prep.suite, spec, kwargs, gx_type, er, prep.relation))
+                    r = self._result(prep.suite, spec, kwargs, gx_type, er, prep.relation, source)
+                    r.scope, r.rows_checked = describe(prep.scope, batch_info, spec), batch_info.rows
+                    rows.append(r)
             flat = [r for rows in results.values() for r in rows]
             n = audit.record_failures(self.session, self.settings, self.invocation_id, flat)
             self.audited += n
@@ -395,10 +427,18 @@ class DataValidator:
         return results
 
     def _result(
-        self, suite: Suite, spec: ExpectationSpec, kwargs: dict[str, Any], gx_type: str, er: Any, relation: str
+        self,
+        suite: Suite,
+        spec: ExpectationSpec,
+        kwargs: dict[str, Any],
+        gx_type: str,
+        er: Any,
+        relation: str,
+        source: str | None = None,
     ) -> ExpectationResult:
+        """One expectation's row; `source` is what its failing rows are sampled from (its batch)."""
         res = dict(er.result or {})
-        error = _exception_message(er.exception_info)
+        error = exception_message(er.exception_info)
         if error:
             return ExpectationResult(
                 suite.name, spec.label, gx_type, spec.severity, "error", message=error, relation=relation
@@ -412,7 +452,7 @@ class DataValidator:
         if er.success:
             return ExpectationResult(suite.name, spec.label, gx_type, spec.severity, "pass", count, relation=relation)
         status = "fail" if spec.severity == "error" else "warn"
-        sample = self._sample(spec, kwargs, gx_type, res, relation)
+        sample = self._sample(spec, kwargs, gx_type, res, source or relation)
         message = "" if count is not None else f"observed {json.dumps(res.get('observed_value'), default=str)}"
         return ExpectationResult(
             suite.name, spec.label, gx_type, spec.severity, status, count, sample, message, relation
@@ -427,11 +467,9 @@ class DataValidator:
             sql = str(kwargs["unexpected_rows_query"]).replace("{batch}", relation)
         elif gx_type == "expect_column_values_to_not_be_null":
             sql = f"SELECT * FROM {relation} WHERE {quote(kwargs['column'])} IS NULL"
-        elif gx_type == "expect_column_values_to_be_in_set" and _literals(kwargs.get("value_set")):
+        elif gx_type == "expect_column_values_to_be_in_set" and literals(kwargs.get("value_set")):
             col = quote(kwargs["column"])  # the failing rows, not only their values
-            sql = (
-                f"SELECT * FROM {relation} WHERE {col} IS NOT NULL AND {col} NOT IN ({_literals(kwargs['value_set'])})"
-            )
+            sql = f"SELECT * FROM {relation} WHERE {col} IS NOT NULL AND {col} NOT IN ({literals(kwargs['value_set'])})"
         if sql is not None:
             try:
                 df = self.session.sql(f"SELECT * FROM ({sql}) LIMIT {SAMPLE_SIZE}")
@@ -469,10 +507,15 @@ class DataValidator:
         self,
         names: list[str] | None = None,
         on_suite: Callable[[Suite, list[ExpectationResult], int], None] | None = None,
+        scopes: Scopes | None = None,
     ) -> list[ExpectationResult]:
         """Run the suites of the named nodes (all suites when None), in suite-name order;
-        `on_suite(suite, results, expectations in all)` hears of each suite once the checkpoint ran."""
+        `on_suite(suite, results, expectations in all)` hears of each suite once the checkpoint ran.
+        With `scopes`, a table that only gained loads since its suite passed is tested on those, and
+        what passed is recorded for the next command."""
         chosen = [s for n, s in sorted(self.suites.items()) if names is None or n in names]
+        nodes = {s.name: self.project.nodes[s.name] for s in chosen if s.name in self.project.nodes}
+        scoped = {n: scopes.decide(node, self.suites[n]) for n, node in nodes.items()} if scopes else None
         planned = sum(len(s.expectations) for s in chosen)
         relations: list[str] = []
         for suite in chosen:
@@ -481,9 +524,11 @@ class DataValidator:
                 relations += [self.relation_of(ref) for ref in spec.refs()]
         self._known_columns = self.columns_of(relations)  # one metadata query, not one per suite
         try:
-            results = self.run_suites(chosen, docs=True)  # one Checkpoint run for all of them
+            results = self.run_suites(chosen, docs=True, scopes=scoped)  # one Checkpoint run for all of them
         finally:
             self._known_columns = None
+        for name, node in nodes.items() if scopes is not None else ():
+            scopes.record(node, self.suites[name], [r for r in results if r.suite == name])
         if on_suite is not None:  # the checkpoint reports every suite at once: in suite order
             for suite in chosen:
                 on_suite(suite, [r for r in results if r.suite == suite.name], planned)
@@ -496,17 +541,6 @@ class DataValidator:
         self._context = self._datasource = None
 
 
-def _literals(values: Any) -> str:
-    """SQL literals of an in-set list of numbers or strings ('' for anything else)."""
-    if not isinstance(values, list | tuple) or not values:
-        return ""
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        return ", ".join(repr(float(v)) for v in values)
-    if all(isinstance(v, str) for v in values):
-        return ", ".join(string(v) for v in values)
-    return ""
-
-
 @dataclass
 class _Prepared:
     """A suite ready for GX: its table, the table's columns, and the expectations waiting for a table."""
@@ -515,6 +549,7 @@ class _Prepared:
     relation: str
     columns: list[str]
     waiting: dict[str, str]
+    scope: Scope | None = None
 
     def waiting_results(self) -> list[ExpectationResult]:
         s = self.suite
@@ -525,22 +560,6 @@ class _Prepared:
         ]
 
 
-def _exception_message(info: Any) -> str:
-    """GX nests exception info by metric; return the first message, or ''."""
-    if not info:
-        return ""
-    if isinstance(info, dict) and "raised_exception" in info:
-        if info.get("raised_exception"):
-            return str(info.get("exception_message") or "GX raised an exception").strip().splitlines()[0]
-        return ""
-    if isinstance(info, dict):
-        for v in info.values():
-            msg = _exception_message(v)
-            if msg:
-                return msg
-    return ""
-
-
 __all__ = [
     "MACROS",
     "NOT_BUILT",
@@ -549,26 +568,3 @@ __all__ = [
     "ValidationReport",
     "as_node_result",
 ]
-
-
-def as_node_result(project_name: str, r: ExpectationResult) -> NodeResult:
-    """An expectation's row in run_results.json (dbt's test result shape; 'not built' is skipped)."""
-    status = "skipped" if r.status == NOT_BUILT else r.status
-    return NodeResult(
-        name=f"{r.suite}.{r.expectation}",
-        unique_id=f"test.{project_name}.{r.suite}.{r.expectation}",
-        kind="test",
-        status=status,
-        execution_time=r.execution_time,
-        message=r.message or (f"{r.unexpected_count} unexpected" if r.unexpected_count else ""),
-        relation=r.relation,
-        failures=r.unexpected_count,
-        extra={
-            "suite": r.suite,
-            "expectation": r.expectation,
-            "gx_type": r.gx_type,
-            "severity": r.severity,
-            "status": r.status,
-            "sample": json.loads(r.sample_json()),
-        },
-    )
