@@ -313,3 +313,8 @@ class PassedStore:
 
     def forget(self, node: str) -> None:
         self.state.put(node, None)
+
+    def clear(self) -> None:
+        """Forget every suite's state in this target schema (after rows were changed by hand)."""
+        self.state._ensure()
+        self.state.session.sql(f"DELETE FROM {self.state.table} WHERE TARGET_SCHEMA = {self.state.scope}").collect()

@@ -15,7 +15,6 @@ import pytest
 
 from netflix_elt.api import Workspace
 from tests.conftest import PROJECT_DIR, require_fixture
-from tests.integration.test_incremental import _write_batch2
 
 FCT = "MOVIELENS.DEV.FCT_RATINGS"
 COLUMNS = "user_id, movie_id, rating, rating_timestamp, _load_id, _source_row"
@@ -55,16 +54,39 @@ def _tests(outcome, name: str) -> dict[str, dict]:
     return {t["expectation"]: t for t in outcome.of(name, "test").extra["tests"]}
 
 
+def _write_clean_batch2(fixture: Path, folder: Path) -> None:
+    """A second extract that breaks nothing: movies.csv gains a movie (a new load, so dim_movies is
+    rebuilt), and a ratings delta re-rates 3 pairs and rates 4 new ones (one twice), all of known movies."""
+    folder.mkdir(parents=True)
+    for name in ("links.csv", "tags.csv"):
+        shutil.copy(fixture / name, folder / name)
+    (folder / "movies.csv").write_bytes((fixture / "movies.csv").read_bytes() + b"99999,A Test Movie (2019),Drama\r\n")
+    con = duckdb.connect()
+    ratings = f"read_csv('{fixture / 'ratings.csv'}')"
+    rerated = con.execute(f"SELECT userId, movieId, rating, timestamp FROM {ratings} ORDER BY 1, 2 LIMIT 3").fetchall()
+    unrated = con.execute(
+        f"SELECT movieId FROM read_csv('{fixture / 'movies.csv'}') WHERE movieId NOT IN "
+        f"(SELECT movieId FROM {ratings} WHERE userId = 1) ORDER BY 1 LIMIT 3"
+    ).fetchall()
+    rows = [(u, m, 0.5 if r != 0.5 else 5.0, t + 100) for u, m, r, t in rerated]
+    rows += [(1, m, 4.0, 1_500_000_000) for (m,) in unrated]
+    rows += [(2, 99999, 3.0, 1_500_000_000), (2, 99999, 3.5, 1_500_000_500)]  # the new movie, twice
+    with (folder / "ratings.csv").open("w", newline="") as f:
+        f.write("userId,movieId,rating,timestamp\r\n")
+        for u, m, r, t in rows:
+            f.write(f"{u},{m},{r:.1f},{t}\r\n")
+
+
 def _winners_from_batch2(fixture: Path, batch2: Path) -> int:
     """Keys whose latest rating (timestamp, then load, then row) comes from batch 2, in plain DuckDB."""
     return (
         duckdb.connect()
         .execute(
-            f"""SELECT COUNT(*) FROM (
+            f"""SELECT COUNT(*) FROM (SELECT load FROM (
               SELECT *, 1 AS load, ROW_NUMBER() OVER () AS line FROM read_csv('{fixture / "ratings.csv"}')
               UNION ALL SELECT *, 2, ROW_NUMBER() OVER () FROM read_csv('{batch2 / "ratings.csv"}'))
-            QUALIFY ROW_NUMBER() OVER (PARTITION BY userId, movieId ORDER BY timestamp DESC, load DESC, line DESC) = 1
-               AND load = 2"""
+            QUALIFY ROW_NUMBER() OVER (PARTITION BY userId, movieId ORDER BY timestamp DESC, load DESC, line DESC) = 1)
+            WHERE load = 2"""
         )
         .fetchone()[0]
     )
@@ -73,7 +95,7 @@ def _winners_from_batch2(fixture: Path, batch2: Path) -> int:
 def test_a_clean_batch_is_tested_on_its_rows_and_passes(ws, home, tmp_path):
     fixture = require_fixture()
     batch2 = tmp_path / "batch2"
-    _write_batch2(fixture, batch2)
+    _write_clean_batch2(fixture, batch2)
     out = ws.build(from_url=str(batch2))
     assert out.ok, [(r.name, r.message) for r in out.results if r.status not in ("success", "pass")]
 

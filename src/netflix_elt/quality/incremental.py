@@ -282,4 +282,5 @@ def can_scope(node: Node) -> bool:
     """Tables whose changes are all rows beyond a load watermark: RAW tables and incremental nodes."""
     from netflix_elt.registry import Kind
 
-    return node.kind == Kind.SOURCE or (node.materialized == "incremental" and node.incremental_key == LOAD_COLUMN)
+    key = (node.incremental_key or "").lower()
+    return node.kind == Kind.SOURCE or (node.materialized == "incremental" and key == LOAD_COLUMN)
