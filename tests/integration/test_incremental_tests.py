@@ -199,21 +199,22 @@ def test_an_edited_expectation_runs_on_the_whole_table(ws):
 
 
 def test_a_bad_raw_batch_fails_its_new_rows_as_the_full_suite_does(ws, tmp_path):
-    """Last (RAW keeps the bad load): a rating of 7.0 in a new load fails raw_ratings' range and
-    half-star checks on that load's rows, with the counts validate --full finds."""
+    """Last (RAW keeps the bad load): ratings of 3.7 (in the loader's range, no half star) and a
+    timestamp past the dataset's range in a new load fail raw_ratings' half-star check (error) and
+    warn its timestamp check on that load's rows, with the counts validate --full finds."""
     batch3 = tmp_path / "batch3"
     batch3.mkdir()
-    for name in ("movies.csv", "links.csv", "tags.csv"):  # the same content: not loaded again
+    for name in ("movies.csv", "links.csv", "tags.csv"):  # content loaded before: not loaded again
         shutil.copy(require_fixture() / name, batch3 / name)
     (batch3 / "ratings.csv").write_text(
-        "userId,movieId,rating,timestamp\r\n1,99101,7.0,1500000000\r\n1,99102,4.0,1500000000\r\n2,99103,7.0,1500000000\r\n"
+        "userId,movieId,rating,timestamp\r\n1,2,3.7,1500000000\r\n1,5,4.0,1600000000\r\n2,6,3.7,1500000000\r\n"
     )
     out = ws.build(from_url=str(batch3))
     raw = _tests(out, "raw_ratings")
-    assert out.of("raw_ratings", "test").status == "fail"
+    assert out.of("raw_ratings", "test").status == "fail", out.of("raw_ratings", "test").message
     assert out.of("fct_ratings", "transform").status == "skipped"
-    assert raw["expect_column_values_to_be_between(rating)"]["unexpected"] == 2
-    assert raw["rating_in_half_stars"]["unexpected"] == 2
+    assert (raw["rating_in_half_stars"]["status"], raw["rating_in_half_stars"]["unexpected"]) == ("fail", 2)
+    assert (raw["timestamp_in_dataset_range"]["status"], raw["timestamp_in_dataset_range"]["unexpected"]) == ("warn", 1)
     assert {t["rows_checked"] for t in raw.values()} == {3}
     full = {r.expectation: r for r in ws.validate(["raw_ratings"], full=True).results}
     for label, t in raw.items():
