@@ -158,7 +158,8 @@ class Builders:
         if deferred:
             scopes.store.forget(node.name)
         else:
-            scopes.record(node, suite, tests, rows=built.rows if built is not None and built.extra.get("merged") else None)
+            counted = built.rows if built is not None and built.extra.get("merged") else None  # the build's count
+            scopes.record(node, suite, tests, rows=counted)
         failed = [t.expectation for t in tests if t.blocks]
         warned = [t.expectation for t in tests if t.status == "warn"]
         extra = {
