@@ -184,7 +184,7 @@ class Builders:
             status, message = "warn", f"{len(tests)} tests, warn: {', '.join(warned)}"
         else:
             status, message = "pass", f"{len(tests)} tests passed"
-        if scope is not None:
+        if scope is not None and not failed:  # a failure's message names the expectations only
             changed = next((t.rows_checked for t in tests if t.scope.startswith("changed rows")), None)
             message += f" (incremental, {scope.column} > {scope.since_sql}" + (
                 f": {changed:,} changed rows)" if changed is not None else ")"
