@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from netflix_elt.config import Settings
 from netflix_elt.invocation import Invocation
@@ -53,13 +53,22 @@ class BuildContext:
 class Materialization(abc.ABC):
     """How one kind of node is written to the warehouse (one class per materialization)."""
 
+    # its build calls enforce_contract on the rows it is about to write (Incremental: the merged ones)
+    enforces_contract_itself: ClassVar[bool] = False
+
     def apply(self, ctx: BuildContext, node: Node, *, full_refresh: bool = False) -> BuildResult:
-        """Build the node once its contract holds: every strategy checks it here, before any write."""
+        """Build the node once its contract holds: every strategy checks it before any write, here
+        on the node's SELECT unless it `enforces_contract_itself` on what it writes."""
+        if not self.enforces_contract_itself:
+            self.enforce_contract(ctx, node, ctx.compiler.select_sql(node))
+        return self.build(ctx, node, full_refresh=full_refresh)
+
+    def enforce_contract(self, ctx: BuildContext, node: Node, sql: str) -> None:
+        """ContractError unless `sql`, the rows about to be written, keeps the node's contract."""
         if node.contract is not None:
             from netflix_elt.contracts import enforce
 
-            enforce(ctx.adapter, f"transform {node.name!r} ({node.file})", node.contract, ctx.compiler.select_sql(node))
-        return self.build(ctx, node, full_refresh=full_refresh)
+            enforce(ctx.adapter, f"transform {node.name!r} ({node.file})", node.contract, sql)
 
     @abc.abstractmethod
     def build(self, ctx: BuildContext, node: Node, *, full_refresh: bool = False) -> BuildResult:
