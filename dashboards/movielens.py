@@ -5,7 +5,10 @@ Streamlit in Snowflake (`netflix-elt dashboard --deploy`, container runtime) it 
 session (movielens_data.py). Every chart reads one mart with one query (movielens_queries.py). APIs of
 Streamlit 1.52.2, the version of the local lock and of requirements.txt. The charts are Vega-Lite
 specs given to Streamlit's `st.vega_lite_chart`: drawn offline, without Altair building and
-validating a chart in Python on every run, and with one layer each for the browser to draw.
+validating a chart in Python on every run, and with one layer each for the browser to draw. Each
+chart's height is Streamlit's (`height=` in pixels), not the spec's: Streamlit's front end builds a
+chart's Vega view again whenever the chart's box changes size, and a box whose height comes from its
+content grows once the chart is drawn, which cost every chart a third build in the browser.
 """
 
 from __future__ import annotations
@@ -21,23 +24,25 @@ if str(Path(__file__).parent) not in sys.path:  # `streamlit run` adds the scrip
 import movielens_queries as q  # noqa: E402
 from movielens_data import query  # noqa: E402
 
-CHART_HEIGHT = 260
+CHART_HEIGHT = 260  # pixels, axes included
+TAG_BAR = 22  # pixels a top tag: one readable label each
+TAG_AXIS = 60  # pixels for the tag chart's x axis and its title
 
 
 def bars(x: str, y: str, x_type: str, *, title_x: str, title_y: str, sort: str | None = None) -> dict:
     """One bar layer: `x` categories (in `sort` order), `y` values; a tooltip shows both."""
+    x_channel = {"field": x, "type": x_type, "title": title_x, "sort": sort}
+    if x_type == "ordinal":  # half stars: short labels, kept level
+        x_channel["axis"] = {"labelAngle": 0}
     return {
-        "height": CHART_HEIGHT,
         "mark": {"type": "bar", "tooltip": True},
-        "encoding": {
-            "x": {"field": x, "type": x_type, "title": title_x, "sort": sort},
-            "y": {"field": y, "type": "quantitative", "title": title_y},
-        },
+        "encoding": {"x": x_channel, "y": {"field": y, "type": "quantitative", "title": title_y}},
     }
 
 
-def chart(data: pd.DataFrame, spec: dict) -> None:
-    st.vega_lite_chart(data, spec, width="stretch")
+def chart(data: pd.DataFrame, spec: dict, height: int = CHART_HEIGHT) -> None:
+    """The chart in a box of a fixed height (see the module's docstring), as wide as its column."""
+    st.vega_lite_chart(data, spec, width="stretch", height=height)
 
 
 st.set_page_config(page_title="MovieLens", layout="wide")
@@ -64,7 +69,6 @@ left, right = st.columns(2)
 with left:
     st.subheader("Ratings per month")
     line = {
-        "height": CHART_HEIGHT,
         "mark": {"type": "line", "tooltip": True},
         "encoding": {
             "x": {"field": "rating_month", "type": "temporal", "title": "Month"},
@@ -95,11 +99,10 @@ st.dataframe(top, hide_index=True)
 
 st.subheader("Top tags")
 tag_bars = {
-    "height": {"step": 22},  # one readable label per tag
     "mark": {"type": "bar", "tooltip": True},
     "encoding": {
         "y": {"field": "tag", "type": "nominal", "title": None, "sort": "-x"},
         "x": {"field": "num_uses", "type": "quantitative", "title": "Uses"},
     },
 }
-chart(tags, tag_bars)
+chart(tags, tag_bars, height=TAG_BAR * len(tags) + TAG_AXIS)
