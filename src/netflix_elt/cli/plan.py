@@ -11,11 +11,12 @@ from rich.text import Text
 
 from netflix_elt.cli.options import common_options, selection_options, workspace
 from netflix_elt.cli.output import console, emit_text, esc
+from netflix_elt.cli.params import Command
 
 MARK = {"build": "[yellow]build[/yellow]", "up to date": "[green]ok[/green]   "}
 
 
-@click.command()
+@click.command(cls=Command)
 @common_options
 @selection_options
 @click.option(
