@@ -146,6 +146,10 @@ def test_plan_names_what_build_then_rebuilds(project: Path) -> None:
     assert nodes["mart_b"]["added"] == [] and nodes["mart_b"]["retyped"] == []
     assert nodes["mart_a"]["category"] == "non-breaking" and nodes["mart_a"]["removed"] == []
     assert nodes["mart_a"]["forces"] == ["mart_c"] and nodes["mart_c"]["upstream"] == ["mart_a"]
+    assert (
+        nodes["mart_c"]["detail"] == "mart_a changed"
+        and nodes["mart_a"]["detail"] == "logic only (same columns and types)"
+    )
     # the diff is of the SELECT built against the SELECT now: the filter is an added line
     diff = nodes["mart_a"]["diff"].splitlines()
     assert diff[:2] == ["--- mart_a (built)", "+++ mart_a (now)"]

@@ -193,7 +193,7 @@ class Planner:
             )
         elif changed:
             out.reason, out.upstream = UPSTREAM, changed
-            out.detail = "changed: " + ", ".join(changed)
+            out.detail = f"{', '.join(changed)} changed"
         elif made.get("suite") != state.suite_hash(name):
             out.reason, out.detail = SUITE, "its expectation suite changed (it is rebuilt and tested)"
         else:
