@@ -5,7 +5,8 @@ checksum, written with its fingerprint), or a `--state DIR` holding a manifest.j
 netflix-elt wrote (dbt's artifacts, compared by each node's `checksum`). Either way a node is
 *modified* when its own definition (a transform's code and settings, a seed's file) differs from
 the state's, or the state does not have it (dbt counts new nodes as modified); *new* when the
-state does not have it. Sources and analyses are left out: nothing records them at build time.
+state does not have it. Sources and analyses are left out: nothing records them at build time
+(nor, against the warehouse, an ephemeral transform that no built node reads).
 What changed upstream is reached with the graph operators (`state:modified+`).
 """
 
@@ -26,13 +27,18 @@ if TYPE_CHECKING:
     from netflix_elt.selectors import SelectionState
 
 
-def _compared(project: Project) -> list[str]:
-    """The nodes a state can know: seeds, transforms (ephemeral too) and snapshots, not analyses."""
-    return [
-        n.name
-        for n in project.nodes.values()
-        if n.kind in (Kind.SEED, Kind.TRANSFORM, Kind.SNAPSHOT) and n.materialized != "analysis"
-    ]
+def _compared(project: Project, *, built_only: bool = False) -> list[str]:
+    """The nodes a state can know: seeds, transforms (ephemeral too) and snapshots, not analyses.
+    `built_only` (the warehouse's state) leaves out an ephemeral node nothing built reads: only
+    the builds of its readers record it, and nothing in the warehouse rests on it."""
+    out = []
+    for n in project.nodes.values():
+        if n.kind not in (Kind.SEED, Kind.TRANSFORM, Kind.SNAPSHOT) or n.materialized == "analysis":
+            continue
+        if built_only and not n.builds and not any(project[d].builds for d in project.dag.descendants(n.name)):
+            continue
+        out.append(n.name)
+    return out
 
 
 class WarehouseState:
@@ -71,7 +77,7 @@ class WarehouseState:
     def modified(self, project: Project) -> set[str]:
         known, state = self.known(), self._build_state()
         out = set()
-        for name in _compared(project):
+        for name in _compared(project, built_only=True):
             if name not in known:
                 out.add(name)
             elif known[name] is None:  # no checksum kept: modified unless nothing about it changed
@@ -83,7 +89,7 @@ class WarehouseState:
 
     def new(self, project: Project) -> set[str]:
         known = self.known()
-        return {n for n in _compared(project) if n not in known}
+        return {n for n in _compared(project, built_only=True) if n not in known}
 
 
 class ManifestState:
