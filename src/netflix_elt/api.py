@@ -48,7 +48,6 @@ class Workspace:
         self.caller = "python"  # who holds the lock, in its message: the CLI says `netflix-elt`
         self.lock_timeout: float | None = None  # None: [project] lock_timeout
         self.notify: Callable[[str], None] | None = None  # told when a stale lock is taken over
-        self.selection_state: Any = None  # state:modified's (change.state; None: this target's last build)
 
     @classmethod
     def from_options(cls, project_dir: Path | None = None, **options: Any) -> Workspace:

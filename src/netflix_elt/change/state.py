@@ -148,7 +148,8 @@ class _BoundManifest:
 
 def selection_state(ws: Workspace) -> SelectionState:
     """The state `state:` selectors of this workspace compare with: `ws.selection_state` when set
-    (a ManifestState from `--state DIR`), otherwise the target's last good build."""
+    (a ManifestState from `--state DIR`, set by the CLI's workspace() or by a caller; api.py keeps
+    under its line limit by not declaring it), otherwise the target's last good build."""
     given = getattr(ws, "selection_state", None)
     if isinstance(given, ManifestState):
         return given.bind(ws.settings)
