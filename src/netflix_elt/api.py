@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from netflix_elt import commands, inspection
 from netflix_elt.adapters import Adapter, adapter_for
 from netflix_elt.artifacts import NodeResult
+from netflix_elt.change.state import selection_state
 from netflix_elt.compiler import Compiler, relation_of
 from netflix_elt.config import Settings, load_settings
 from netflix_elt.errors import TransformError
@@ -89,7 +90,7 @@ class Workspace:
     def selected(
         self, select_: Sequence[str] = (), exclude: Sequence[str] = (), kinds: Sequence[str] = ("transform",)
     ) -> list[str]:
-        return select(self.project, select_, exclude, kinds)
+        return select(self.project, select_, exclude, kinds, selection_state(self))
 
     @contextlib.contextmanager
     def locked(self, command: str, *, wait: bool = True) -> Iterator[None]:
@@ -172,7 +173,7 @@ class Workspace:
         """The whole build: the load, then one graph of seeds, the suites of the sources they read,
         transforms and snapshots, each table's suite right after it (as `dbt build`). An
         error-severity failure skips everything downstream, snapshots included."""
-        names, tested = commands.build_selection(self.project, self.validator().suite_names(), select_, exclude)
+        names, tested = commands.build_selection(self, select_, exclude)
         with self.writing("build", args or {"select": list(select_), "exclude": list(exclude)}):
             with self.timings.stage("startup"):
                 self.session  # noqa: B018 - start the engine (embedded) or connect (Snowflake)

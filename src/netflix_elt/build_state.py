@@ -7,6 +7,10 @@ work the same on the emulator and on Snowflake:
   reads has changed. The fingerprint of each node built (and tested) successfully is kept; when
   it matches and the relation still exists, the node is skipped, as SQLMesh does.
   `--full-refresh` rebuilds everything. What this cannot see: rows changed in RAW by hand.
+* what each fingerprint was made of (`AUDIT.BUILD_DETAILS`, JSON written in the same step as
+  the fingerprint): the node's own checksum, its inputs' fingerprints, its suite's hash and the
+  SELECT it was built from, so `plan` can say why a node would be rebuilt and diff its SQL, and
+  `state:modified` can compare checksums against the last good build of this target.
 * incremental watermarks (`AUDIT.INCREMENTAL_STATE`): how far each incremental transform has
   read its input.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -34,17 +39,30 @@ class StateTable:
     """`<DB>.<AUDIT>.<name>(TARGET_SCHEMA, NODE, <value_column>, <stamp_column>)`, created on first use."""
 
     def __init__(
-        self, session: Session, settings: Settings, name: str, value_column: str, stamp_column: str = "UPDATED_AT"
+        self,
+        session: Session,
+        settings: Settings,
+        name: str,
+        value_column: str,
+        stamp_column: str = "UPDATED_AT",
+        *,
+        read_only: bool = False,
     ) -> None:
         self.session = session
+        self.database, self.audit_schema, self.name = settings.database, settings.audit_schema, name
         self.schema = f"{settings.database}.{settings.audit_schema}"
         self.table = f"{self.schema}.{name}"
         self.value_column = value_column
         self.stamp_column = stamp_column
         self.scope = string(settings.target_schema)
+        self.read_only = read_only  # `plan`: a missing table reads as empty and is not created
         self._ready = False
+        self._missing = False
 
     def _ensure(self) -> None:
+        if not self._ready and self.read_only:
+            self._missing = not table_exists(self.session, self.database, self.audit_schema, self.name)
+            self._ready = True
         if not self._ready:
             self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {self.schema}").collect()
             self.session.sql(
@@ -56,6 +74,8 @@ class StateTable:
     def all(self) -> dict[str, str]:
         """Every node's value in this target schema."""
         self._ensure()
+        if self._missing:
+            return {}
         rows = self.session.sql(
             f"SELECT NODE, {self.value_column} FROM {self.table} WHERE TARGET_SCHEMA = {self.scope}"
         ).collect()
@@ -63,6 +83,8 @@ class StateTable:
 
     def get(self, node: str) -> str | None:
         self._ensure()
+        if self._missing:
+            return None
         rows = self.session.sql(
             f"SELECT {self.value_column} FROM {self.table} WHERE TARGET_SCHEMA = {self.scope} AND NODE = {string(node)}"
         ).collect()
@@ -70,6 +92,7 @@ class StateTable:
 
     def put(self, node: str, value: str | None) -> None:
         """Replace the node's value; None removes it."""
+        assert not self.read_only, f"{self.table} was opened read-only"
         self._ensure()
         self.session.sql(
             f"DELETE FROM {self.table} WHERE TARGET_SCHEMA = {self.scope} AND NODE = {string(node)}"
@@ -77,8 +100,44 @@ class StateTable:
         if value is not None:
             self.session.sql(
                 f"INSERT INTO {self.table} (TARGET_SCHEMA, NODE, {self.value_column}, {self.stamp_column}) "
-                f"VALUES ({self.scope}, {string(node)}, {string(value)}, CURRENT_TIMESTAMP())"
+                f"VALUES ({self.scope}, {string(node)}, {_literal(value)}, CURRENT_TIMESTAMP())"
             ).collect()
+
+
+def _literal(value: str) -> str:
+    """A string literal whose backslashes survive: Snowflake (and the emulator) read `\\"` in a
+    quoted literal as an escape, which would turn the JSON `{"sql": "SELECT \\"ID\\""}` invalid."""
+    return string(value.replace("\\", "\\\\"))
+
+
+def table_exists(session: Session, database: str, schema: str, name: str) -> bool:
+    """Whether a table exists, read from INFORMATION_SCHEMA (creates nothing)."""
+    rows = session.sql(
+        f"SELECT COUNT(*) FROM {database}.INFORMATION_SCHEMA.TABLES "
+        f"WHERE TABLE_SCHEMA = {string(schema)} AND TABLE_NAME = {string(name)}"
+    ).collect()
+    return bool(rows[0][0])
+
+
+def package_dir(settings: Settings) -> Path:
+    """The folder of the transforms package (what a transform's hashed code may import from)."""
+    return settings.project_dir / settings.config.project.transforms.replace(".", "/")
+
+
+def node_code(node: Node, package: Path) -> bytes:
+    """A transform's or snapshot's code and settings as hashed: its module files and their
+    project imports, and the decorator's settings that change what it builds."""
+    parts = [path.read_bytes() for path in module_files(node.func, package)]
+    return b"".join([*parts, node_config(node).encode()])
+
+
+def checksum_of(node: Node, code: bytes | None = None) -> str:
+    """A node's own definition, as dbt's manifest `checksum` (what `state:modified` compares):
+    a seed's file bytes, a transform's or snapshot's code and settings (`node_code`), hex sha256."""
+    if code is None:  # a seed (what dbt's manifest hashes for a seed: the file)
+        path = Path(node.file)
+        code = path.read_bytes() if path.is_file() else b"missing"
+    return hashlib.sha256(code).hexdigest()
 
 
 def module_files(func: Any, package_dir: Path) -> list[Path]:
@@ -139,14 +198,23 @@ class BuildState:
     """Fingerprints of the project's nodes and the ones recorded at their last good build."""
 
     def __init__(
-        self, session: Session, settings: Settings, project: Project, suites: Mapping[str, Path] | None = None
+        self,
+        session: Session,
+        settings: Settings,
+        project: Project,
+        suites: Mapping[str, Path] | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self.session = session
         self.settings = settings
         self.project = project
         self.suites = dict(suites or {})  # node name -> its suite file
-        self._package_dir = settings.project_dir / settings.config.project.transforms.replace(".", "/")
-        self.state = StateTable(session, settings, "BUILD_STATE", "FINGERPRINT", "BUILT_AT")
+        self.read_only = read_only  # `plan` and `state:` selectors: read what is recorded, create nothing
+        self._package_dir = package_dir(settings)
+        self.state = StateTable(session, settings, "BUILD_STATE", "FINGERPRINT", "BUILT_AT", read_only=read_only)
+        self.details_table = StateTable(session, settings, "BUILD_DETAILS", "DETAILS", "BUILT_AT", read_only=read_only)
+        self._details: dict[str, dict[str, Any]] | None = None
         self._fingerprints: dict[str, str] = {}
         self._stable: dict[str, str] = {}
         self._codes: dict[str, bytes] = {}
@@ -159,9 +227,25 @@ class BuildState:
             self._recorded = self.state.all()
         return self._recorded
 
+    def details(self) -> dict[str, dict[str, Any]]:
+        """What each recorded fingerprint was made of (see `record`); a node built before these
+        were kept has none."""
+        if self._details is None:
+            self._details = {}
+            for name, text in self.details_table.all().items():
+                try:
+                    self._details[name] = json.loads(text)
+                except (TypeError, ValueError):
+                    continue  # unreadable: treated as unknown, as if never kept
+        return self._details
+
     def source_versions(self) -> dict[str, str]:
         """Newest load of each RAW table (one query for all)."""
         if self._sources is None:
+            s = self.settings
+            if self.read_only and not table_exists(self.session, s.database, s.raw_schema, "LOAD_HISTORY"):
+                self._sources = {}  # nothing loaded yet (`load` creates it)
+                return self._sources
             rows = self.session.sql(
                 f"SELECT SOURCE_TABLE, MAX(LOAD_ID), COUNT(*) FROM "
                 f"{self.settings.database}.{self.settings.raw_schema}.LOAD_HISTORY "
@@ -197,10 +281,38 @@ class BuildState:
         """A transform's code and settings as hashed (its files read and their imports walked once
         per command: fingerprint, stable and basis all hash them)."""
         if name not in self._codes:
-            node = self.project[name]
-            parts = [path.read_bytes() for path in module_files(node.func, self._package_dir)]
-            self._codes[name] = b"".join([*parts, node_config(node).encode()])
+            self._codes[name] = node_code(self.project[name], self._package_dir)
         return self._codes[name]
+
+    def checksum(self, name: str) -> str:
+        """The node's own definition (`checksum_of`), as the manifest's `checksum` has it."""
+        node = self.project[name]
+        if node.kind == "source":  # dbt's sources have no checksum: their settings stand for one
+            return hashlib.sha256(self.settings.config.sources[name].model_dump_json().encode()).hexdigest()
+        return checksum_of(node, None if node.kind == "seed" else self._code(name))
+
+    def suite_hash(self, name: str) -> str:
+        suite = self.suites.get(name)
+        return hashlib.sha256(suite.read_bytes() if suite is not None and suite.is_file() else b"no suite").hexdigest()
+
+    def made_of(self, node: Node, sql: str | None = None) -> dict[str, Any]:
+        """What the node's fingerprint is made of now (kept by `record`, compared by `plan`)."""
+        loads = self.source_versions()
+        sources = self.settings.config.sources
+        return {
+            "fingerprint": self.fingerprint(node.name),
+            "checksum": self.checksum(node.name),
+            "suite": self.suite_hash(node.name),
+            "inputs": {i: self.fingerprint(i) for i in node.inputs},
+            "loads": {i: loads.get(sources[i].table, "never loaded") for i in node.inputs if i in sources},
+            # the code of what it inlines (ephemeral upstream), for state:modified of those
+            "inlined": {
+                a: self.checksum(a)
+                for a in sorted(self.project.dag.ancestors(node.name))
+                if self.project[a].kind == "transform" and not self.project[a].builds
+            },  # fmt: skip
+            "sql": sql,
+        }
 
     def stable(self, name: str) -> str:
         """What decides a node's rows already built, leaving out loads appended to its sources.
@@ -245,8 +357,14 @@ class BuildState:
         return self.recorded().get(node.name, "") == self.fingerprint(node.name) + TESTED
 
     # writing ---------------------------------------------------------------------------------
-    def record(self, node: Node, *, tested: bool = False) -> None:
+    def record(self, node: Node, *, tested: bool = False, sql: str | None = None) -> None:
+        """Keep the node's fingerprint; when it was built (not only tested), what the fingerprint
+        is made of and the SELECT it was built from (`sql`) too, in the same step."""
         fp = self.fingerprint(node.name) + (TESTED if tested else "")
+        if not tested:
+            made = self.made_of(node, sql)
+            self.details_table.put(node.name, json.dumps(made, sort_keys=True))
+            self.details()[node.name] = made
         self.state.put(node.name, fp)
         self.recorded()[node.name] = fp
 
@@ -264,9 +382,9 @@ class WatermarkStore:
     succeeded, so the next run merges those rows again (a MERGE is idempotent).
     """
 
-    def __init__(self, session: Session, settings: Settings) -> None:
-        self.state = StateTable(session, settings, "INCREMENTAL_STATE", "WATERMARK")
-        self.bases = StateTable(session, settings, "INCREMENTAL_BASIS", "BASIS")
+    def __init__(self, session: Session, settings: Settings, *, read_only: bool = False) -> None:
+        self.state = StateTable(session, settings, "INCREMENTAL_STATE", "WATERMARK", read_only=read_only)
+        self.bases = StateTable(session, settings, "INCREMENTAL_BASIS", "BASIS", read_only=read_only)
 
     def get(self, node: str) -> Any:
         value = self.state.get(node)

@@ -74,8 +74,10 @@ class Builders:
                 return True
         return False
 
-    def _current(self, node: Node, relation: str) -> bool:
-        return not self.full_refresh and self.state.is_current(node, self.adapter.relation_exists(relation))
+    def up_to_date(self, node: Node) -> bool:
+        """Whether the node is left as it is: the one decision `build` and `plan` both make."""
+        exists = self.adapter.relation_exists(relation_of(self.settings, node))
+        return not self.full_refresh and self.state.is_current(node, exists)
 
     # steps -------------------------------------------------------------------------------------
     def seed(self, gnode: GraphNode) -> NodeResult:
@@ -84,7 +86,7 @@ class Builders:
 
         node = gnode.node
         relation = relation_of(self.settings, node)
-        if self._current(node, relation):
+        if self.up_to_date(node):
             res = self._result(gnode, "success", "up to date (file unchanged)", relation=relation)
         else:
             self.state.forget(node)
@@ -98,7 +100,7 @@ class Builders:
         """Build a transform or apply a snapshot, unless it is up to date; write what ran."""
         node = gnode.node
         relation = relation_of(self.settings, node)
-        if self._current(node, relation):
+        if self.up_to_date(node):
             res = self._result(
                 gnode,
                 "success",
@@ -119,7 +121,7 @@ class Builders:
                 if deferred and self.defer is not None:
                     message += f" ({self.defer.note(deferred)})"
             else:
-                self.state.record(node)
+                self.state.record(node, sql=ctx.compiler.select_sql(node))  # the SELECT `plan` diffs against
             code = strategy.compiled_text(ctx, node, built)
             path = write_compiled(self.settings.target_dir, node, code)
             res = self._result(

@@ -73,15 +73,17 @@ def seeds_named(settings: Settings, names: Sequence[str] | None) -> list[str]:
     return [n for n in seeds if names is None or n in names]
 
 
-def build_selection(
-    project: Project, suites: Mapping[str, Any], select_: Sequence[str], exclude: Sequence[str]
-) -> tuple[list[str], list[str]]:
-    """(nodes, tested) of `build`: the selected transforms and snapshots, the seeds they read
-    (all seeds when nothing is selected), and the sources and seeds with a suite that are
-    selected or upstream of the selection, minus the excluded; `tested` are those with a suite."""
-    models = built_nodes(project, select(project, select_, exclude, ("transform", "snapshot")))
-    chosen = set(select(project, select_, exclude, EVERYTHING))
-    kept = set(select(project, (), exclude, EVERYTHING))  # what --exclude leaves
+def build_selection(ws: Workspace, select_: Sequence[str], exclude: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(nodes, tested) of `build` (and of `plan`, which must name the same nodes): the selected
+    transforms and snapshots, the seeds they read (all seeds when nothing is selected), and the
+    sources and seeds with a suite that are selected or upstream of the selection, minus the
+    excluded; `tested` are those with a suite. `state:` selectors compare with the workspace's state."""
+    from netflix_elt.change.state import selection_state
+
+    project, suites, state = ws.project, ws.validator().suite_names(), selection_state(ws)
+    models = built_nodes(project, select(project, select_, exclude, ("transform", "snapshot"), state))
+    chosen = set(select(project, select_, exclude, EVERYTHING, state))
+    kept = set(select(project, (), exclude, EVERYTHING, state))  # what --exclude leaves
     for n in models:
         chosen |= project.dag.ancestors(n) & kept
     inputs = [

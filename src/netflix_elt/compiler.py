@@ -50,6 +50,7 @@ class Compiler:
     defer: Defer | None = None  # --defer: unselected inputs missing here are read from that target
     deferred: dict[str, str] = field(default_factory=dict)  # input -> the other target's relation read
     _known: dict[str, bool] = field(default_factory=dict)
+    _sql: dict[str, str] = field(default_factory=dict)  # one compile per node and command step
 
     @property
     def session(self) -> Session:
@@ -113,10 +114,12 @@ class Compiler:
         return df
 
     def select_sql(self, node: Node) -> str:
-        """The single SELECT statement a transform compiles to."""
-        sql = dataframe_sql(self.dataframe(node), node.name)
-        check_output_names(sql, node)
-        return sql
+        """The single SELECT statement a transform compiles to (compiled once per Compiler)."""
+        if node.name not in self._sql:
+            sql = dataframe_sql(self.dataframe(node), node.name)
+            check_output_names(sql, node)
+            self._sql[node.name] = sql
+        return self._sql[node.name]
 
 
 def _params(func: Callable[..., Any]) -> Sequence[str]:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 from netflix_elt.artifacts import FreshnessResult, write_sources
 from netflix_elt.graph import unique_id
-from netflix_elt.selectors import select
 from netflix_elt.sql import first_line, quote
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ def _iso(at: datetime) -> str:
 
 def freshness_sources(ws: Workspace, select_: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[str]:
     """The selected sources that declare freshness (all of them when nothing is selected)."""
-    chosen = select(ws.project, select_, exclude, ("source",))
+    chosen = ws.selected(select_, exclude, ("source",))  # the workspace's state for state: selectors
     return [n for n in chosen if ws.settings.config.sources[n].freshness is not None]
 
 
@@ -144,7 +143,7 @@ def age_text(seconds: float) -> str:
 def upstream_sources(ws: Workspace, select_: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[str]:
     """The sources with freshness that the selected transforms and snapshots read (all: no selection)."""
     project = ws.project
-    models = select(project, select_, exclude, ("transform", "snapshot"))
+    models = ws.selected(select_, exclude, ("transform", "snapshot"))
     read: set[str] = set().union(*(project.dag.ancestors(n) for n in models)) if models else set()
     wanted = [n for n in freshness_sources(ws) if not select_ or n in read]
     return wanted

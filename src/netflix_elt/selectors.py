@@ -7,7 +7,12 @@ the descendants and every ancestor of those descendants (dbt: "@" and a "+" suff
 combined). ``a,b`` is an intersection; several selectors (space-separated in one argument, or
 several arguments) are a union; ``--exclude`` takes the same syntax and is subtracted last.
 
-A selector that matches nothing is an error (exit 2) naming it with a did-you-mean.
+A selector that matches nothing is an error (exit 2) naming it with a did-you-mean, except a
+``state:`` one: "nothing modified" is an answer, not a mistake (dbt's "nothing to do").
+
+``state:modified`` / ``state:new`` (dbt's state method) compare each node's own checksum with a
+*state*: an object the caller hands in (netflix_elt.change.state: the last good build of this
+target, or a ``--state DIR`` of dbt artifacts), so this module stays free of the warehouse.
 """
 
 from __future__ import annotations
@@ -17,18 +22,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Protocol
 
 from netflix_elt.errors import SelectorError
 from netflix_elt.registry import Kind, Project
 from netflix_elt.suggest import did_you_mean
 
-METHODS = ("name", "path", "source", "layer", "tag", "kind", "materialized")
+METHODS = ("name", "path", "source", "layer", "tag", "kind", "materialized", "state")
+STATES = ("modified", "new")  # dbt's state:modified (new nodes included) and state:new
 ALIASES = {"resource_type": "kind", "config.materialized": "materialized"}  # dbt's spellings
 _SYNTAX = re.compile(
     r"^(?P<at>@)?(?:(?P<up_depth>\d*)(?P<up>\+))?(?:(?P<method>[a-z_.]+):)?"
     r"(?P<value>[A-Za-z0-9_*?.\-/]+?)(?:(?P<down>\+)(?P<down_depth>\d*))?$"
 )
 _FORMS = "name, +name, name+, 2+name, name+1, @name, method:value, a,b (intersection)"
+
+
+class SelectionState(Protocol):
+    """What `state:` selectors compare against: which nodes changed their own definition since
+    that state (new ones included, as dbt's state:modified) and which it does not have."""
+
+    def modified(self, project: Project) -> set[str]: ...
+
+    def new(self, project: Project) -> set[str]: ...
 
 
 def _depth(text: str | None) -> int | None:
@@ -65,6 +81,11 @@ class Selector:
                 f"invalid selector {text!r}: '@' and a '+' suffix cannot be combined ('@' includes the descendants)"
             )
         value = m["value"] if method == "path" else m["value"].lower()
+        if method == "state" and value not in STATES:
+            raise SelectorError(
+                f"invalid selector {text!r}: unknown state {value!r}{did_you_mean(value, STATES)} "
+                f"(state:{' or state:'.join(STATES)})"
+            )
         return cls(
             method,
             value,
@@ -75,9 +96,13 @@ class Selector:
             childrens_parents=bool(m["at"]),
         )
 
-    def base(self, project: Project) -> set[str]:
+    def base(self, project: Project, state: SelectionState | None = None) -> set[str]:
         """The nodes the method and value pick, before graph operators."""
         nodes = project.nodes.values()
+        if self.method == "state":
+            if state is None:
+                raise SelectorError(f"selector 'state:{self.value}' needs a state to compare with (--state DIR)")
+            return state.modified(project) if self.value == "modified" else state.new(project)
         if self.method == "name":
             return {n.name for n in nodes if fnmatchcase(n.name, self.value)}
         if self.method == "source":
@@ -93,8 +118,8 @@ class Selector:
                 found.add(node.name)
         return found
 
-    def matches(self, project: Project) -> set[str]:
-        base = self.base(project)
+    def matches(self, project: Project, state: SelectionState | None = None) -> set[str]:
+        base = self.base(project, state)
         result = set(base)
         dag = project.dag
         for n in base:
@@ -117,6 +142,7 @@ class Selector:
             "kind": [k.value for k in Kind],
             "materialized": {str(n.materialized) for n in nodes},
             "path": _known_paths(project),
+            "state": STATES,
         }[self.method]
         hint = did_you_mean(self.value, known)
         if not hint and self.method == "source" and self.value in project:
@@ -153,7 +179,7 @@ def _known_paths(project: Project) -> set[str]:
     return out
 
 
-def _resolve_term(project: Project, term: str) -> set[str]:
+def _resolve_term(project: Project, term: str, state: SelectionState | None) -> set[str]:
     """One space-free term: an atom, or atoms joined by ',' (their intersection)."""
     parts = term.split(",")
     if any(not p for p in parts):
@@ -161,23 +187,27 @@ def _resolve_term(project: Project, term: str) -> set[str]:
     sets = []
     for part in parts:
         sel = Selector.parse(part)
-        found = sel.matches(project)
-        if not found:
+        found = sel.matches(project, state)
+        if not found and sel.method != "state":
             raise SelectorError(f"selector {part!r} matches nothing{sel.suggestion(project)}")
         sets.append(found)
     common = set.intersection(*sets)
-    if not common:
+    if not common and not _uses_state(term):
         raise SelectorError(f"selector {term!r} matches nothing: no node is selected by all of {', '.join(parts)}")
     return common
 
 
-def _expand(project: Project, texts: Iterable[str]) -> set[str]:
+def _uses_state(text: str) -> bool:
+    return any(Selector.parse(part).method == "state" for term in text.split() for part in term.split(",") if part)
+
+
+def _expand(project: Project, texts: Iterable[str], state: SelectionState | None) -> set[str]:
     selected: set[str] = set()
     for text in texts:
         if not text.strip():
             raise SelectorError(f"invalid selector {text!r}: expected {_FORMS}")
         for term in text.split():
-            selected |= _resolve_term(project, term)
+            selected |= _resolve_term(project, term, state)
     return selected
 
 
@@ -186,12 +216,14 @@ def select(
     select: Iterable[str] = (),
     exclude: Iterable[str] = (),
     kinds: Iterable[str] = ("transform",),
+    state: SelectionState | None = None,
 ) -> list[str]:
-    """Names of the selected nodes of the given kinds, in dependency order."""
+    """Names of the selected nodes of the given kinds, in dependency order; `state` is what
+    `state:` selectors compare with (asked only when one is used)."""
     select, kinds = list(select), set(kinds)
-    chosen = _expand(project, select) if select else set(project.nodes)
-    chosen -= _expand(project, exclude)
+    chosen = _expand(project, select, state) if select else set(project.nodes)
+    chosen -= _expand(project, exclude, state)
     result = [n for n in project.order if n in chosen and project.nodes[n].kind in kinds]
-    if select and not result:
+    if select and not result and not any(_uses_state(t) for t in select):
         raise SelectorError(f"selection {' '.join(select)!r} matches no {' or '.join(sorted(kinds))}")
     return result

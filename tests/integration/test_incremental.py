@@ -77,6 +77,12 @@ def test_incremental_merge_by_load(ws, tmp_path):
     cases = _write_batch2(fixture, batch2)
     report = ws.load(str(batch2))
     assert {f.table: f.rows_loaded for f in report.loaded}["RAW_RATINGS"] == 8
+    # plan, before the run: the new load reaches fct_ratings through src_ratings, merged, not rebuilt
+    from netflix_elt.change.plan import plan
+
+    planned = {n.name: n for n in plan(ws, ["fct_ratings"]).nodes}
+    assert (planned["fct_ratings"].action, planned["fct_ratings"].reason) == ("build", "upstream changed")
+    assert planned["fct_ratings"].upstream == ["src_ratings"] and planned["fct_ratings"].how == "merge new rows"
 
     second = {r.name: r for r in ws.run(["fct_ratings"]).results}["fct_ratings"]
     got = _fct(ws)

@@ -170,3 +170,56 @@ def test_bad_selectors_are_named(project: Project, selector: str, message: str) 
 def test_empty_selector_argument_is_invalid(project: Project) -> None:
     with pytest.raises(SelectorError, match="invalid selector ''"):
         select(project, [""])
+
+
+# state: (dbt's state method), with a state object handed in ----------------------------------------
+class FixedState:
+    """A state whose answers are written out: `fct` changed its code, `other` is new."""
+
+    def __init__(self, modified: set[str], new: set[str]) -> None:
+        self._modified, self._new, self.asked = modified, new, 0
+
+    def modified(self, project: Project) -> set[str]:
+        self.asked += 1
+        return set(self._modified)
+
+    def new(self, project: Project) -> set[str]:
+        self.asked += 1
+        return set(self._new)
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("state:modified", {"fct", "other"}),  # dbt: new nodes are modified too
+        ("state:new", {"other"}),
+        ("state:modified+", {"fct", "mart", "report", "other"}),
+        ("+state:new", {"other"}),
+        ("1+state:modified", {"fct", "stg_b", "seed_x", "other"}),
+        ("state:modified,tag:nightly", set()),  # an empty intersection with a state is an answer
+        ("state:modified+,tag:finance", {"mart"}),
+    ],
+)
+def test_state_selectors(project: Project, selector: str, expected: set[str]) -> None:
+    state = FixedState({"fct", "other"}, {"other"})
+    assert set(select(project, [selector], kinds=EVERYTHING, state=state)) == expected
+
+
+def test_state_is_asked_only_when_a_state_selector_is_used(project: Project) -> None:
+    state = FixedState(set(), set())
+    assert select(project, ["dim"], kinds=EVERYTHING, state=state) == ["dim"]
+    assert state.asked == 0
+    # nothing modified: an empty selection, not an error (dbt: "nothing to do")
+    assert select(project, ["state:modified+"], kinds=EVERYTHING, state=state) == []
+    assert state.asked == 1
+    every = {"stg_a", "stg_b", "dim", "fct", "mart", "report", "other"}
+    assert set(select(project, [], ["state:modified"], kinds=("transform",), state=state)) == every
+
+
+def test_unknown_state_value_and_missing_state_are_named(project: Project) -> None:
+    with pytest.raises(SelectorError, match=r"unknown state 'modifed'.*did you mean 'modified'"):
+        Selector.parse("state:modifed")
+    with pytest.raises(SelectorError, match=r"unknown state 'xyz'.*state:modified or state:new"):
+        select(project, ["state:xyz"], state=FixedState(set(), set()))
+    with pytest.raises(SelectorError, match=r"needs a state to compare with"):
+        select(project, ["state:modified"])

@@ -32,6 +32,19 @@ def _checksum(text: str) -> dict[str, str]:
     return {"name": "sha256", "checksum": hashlib.sha256(text.encode("utf-8")).hexdigest()}
 
 
+def _node_checksum(settings: Settings, node: Node, code: str) -> dict[str, str]:
+    """A seed's file; a transform's or snapshot's code and settings as its build fingerprint hashes
+    them (build_state.checksum_of), so `--state DIR`'s state:modified compares what build compares."""
+    from netflix_elt.build_state import checksum_of, node_code, package_dir
+
+    if node.kind == Kind.SEED or node.func is None:
+        return _file_checksum(node.file, code or node.name)
+    try:
+        return {"name": "sha256", "checksum": checksum_of(node, node_code(node, package_dir(settings)))}
+    except OSError:
+        return _checksum(code or node.name)
+
+
 def _file_checksum(path: str, fallback: str) -> dict[str, str]:
     try:
         return {"name": "sha256", "checksum": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
@@ -181,7 +194,7 @@ def node_entry(settings: Settings, project: Project, node: Node, uid: str) -> di
         "unique_id": uid,
         "fqn": _fqn(pname, path, node.name),
         "alias": alias,
-        "checksum": _file_checksum(node.file, code or node.name),
+        "checksum": _node_checksum(settings, node, code),
         "config": config,
         "tags": list(node.tags),
         "description": node.description,

@@ -1,2 +1,3 @@
-"""Changing a warehouse safely: compare a node between targets (diff), read unbuilt upstream
-from another target (defer), and copy another target's relations and build state (clone)."""
+"""Changing a warehouse safely: see what `build` would do before it does it (plan), select what
+changed (state:modified), compare a node between targets (diff), read unbuilt upstream from
+another target (defer), and copy another target's relations and build state (clone)."""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # the state tables a node's rows depend on: (table, value column, stamp column)
 STATE_TABLES = (
     ("BUILD_STATE", "FINGERPRINT", "BUILT_AT"),
+    ("BUILD_DETAILS", "DETAILS", "BUILT_AT"),  # what the fingerprint was made of (plan, state:modified)
     ("INCREMENTAL_STATE", "WATERMARK", "UPDATED_AT"),
     ("INCREMENTAL_BASIS", "BASIS", "UPDATED_AT"),
 )
@@ -106,7 +107,7 @@ def _copy_state(ws: Workspace, src: Settings, node: Node, *, fresh: bool) -> Non
     A view that reads the source target's relations (`fresh` False) gets no fingerprint: the next
     build compiles it again over the target's own."""
     for table, value, stamp in STATE_TABLES:
-        if table != "BUILD_STATE" and node.materialized != Materialized.INCREMENTAL:
+        if table not in ("BUILD_STATE", "BUILD_DETAILS") and node.materialized != Materialized.INCREMENTAL:
             continue
         theirs = StateTable(ws.session, src, table, value, stamp).get(node.name)
         ours = StateTable(ws.session, ws.settings, table, value, stamp)

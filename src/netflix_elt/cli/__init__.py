@@ -550,14 +550,15 @@ def dashboard(
         sys.exit(app.serve(settings, port, echo=lambda line: console.print(esc(line), soft_wrap=True)))
 
 
-# diff, clone (cli.change), debug, clean (cli.maintenance), gx, new, source freshness (cli.freshness) ---
+# diff, clone (cli.change), debug, clean (cli.maintenance), gx, new, source (cli.freshness), plan
 def _register() -> None:
     from netflix_elt.cli.change import clone_, diff
     from netflix_elt.cli.gx import gx_group
     from netflix_elt.cli.maintenance import clean, debug
     from netflix_elt.cli.new import new
+    from netflix_elt.cli.plan import plan
 
-    for command in (diff, clone_, debug, clean, gx_group, new, source_group):
+    for command in (diff, clone_, debug, clean, gx_group, new, source_group, plan):
         main.add_command(command)
 
 

@@ -96,8 +96,15 @@ def lock_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 SELECTORS_HELP = (
     "dbt selectors, several after one -s: name, +name / name+ (all upstream / downstream), 2+name / name+1 "
-    "(that many edges), @name, a,b (both), layer:L, tag:T, path:DIR, source:S, kind:K, materialized:M."
+    "(that many edges), @name, a,b (both), layer:L, tag:T, path:DIR, source:S, kind:K, materialized:M, "
+    "state:modified / state:new (against --state, or this target's last build)."
 )
+STATE_DIR = "netflix_elt.state_dir"  # ctx.meta key: --state DIR, read by workspace()
+
+
+def _keep_state_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta[STATE_DIR] = value
 
 
 def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -106,6 +113,15 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--select", "-s", "select_", cls=MultiValueOption, metavar="SELECTOR...", help=SELECTORS_HELP),
         click.option(
             "--exclude", cls=MultiValueOption, metavar="SELECTOR...", help="Selectors to leave out (same syntax)."
+        ),
+        click.option(
+            "--state",
+            type=click.Path(path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=_keep_state_dir,
+            metavar="DIR",
+            help="dbt-style artifacts (a target/ with manifest.json) that state:modified compares with.",
         ),
     ]
     return with_options(func, options)
@@ -122,6 +138,11 @@ def workspace(
 
     ws = Workspace.from_options(project_dir, target=target, profile=profile, threads=threads)
     ws.caller, ws.lock_timeout = "netflix-elt", lock_timeout
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get(STATE_DIR) is not None:
+        from netflix_elt.change.state import ManifestState
+
+        ws.selection_state = ManifestState(ctx.meta[STATE_DIR])  # a bad folder or file: exit 2, naming it
     ws.notify = lambda msg: err_console.print(f"[dim]{esc(msg)}[/dim]", soft_wrap=True)
     return ws
 

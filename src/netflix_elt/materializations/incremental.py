@@ -49,7 +49,7 @@ class Incremental(Materialization):
                 f"output columns (the table keeps them to compare later rows with); missing {', '.join(missing)}"
             )
         state = WatermarkStore(session, ctx.settings)
-        basis = ctx.basis(node, self._streams(ctx, node)) if ctx.basis is not None else None
+        basis = ctx.basis(node, self.streams(ctx, node)) if ctx.basis is not None else None
         exists = adapter.relation_exists(relation)
         rebase = exists and basis is not None and state.basis(node.name) != basis
         if full_refresh or rebase or not exists:
@@ -93,7 +93,7 @@ class Incremental(Materialization):
         return BuildResult(adapter.row_count(relation), [merge], msg, merged=True)
 
     @staticmethod
-    def _streams(ctx: BuildContext, node: Node) -> set[str]:
+    def streams(ctx: BuildContext, node: Node) -> set[str]:
         """The inputs read beyond the watermark: those carrying the incremental_key column."""
         assert node.incremental_key
         key = node.incremental_key.upper()
