@@ -100,14 +100,8 @@ class StateTable:
         if value is not None:
             self.session.sql(
                 f"INSERT INTO {self.table} (TARGET_SCHEMA, NODE, {self.value_column}, {self.stamp_column}) "
-                f"VALUES ({self.scope}, {string(node)}, {_literal(value)}, CURRENT_TIMESTAMP())"
+                f"VALUES ({self.scope}, {string(node)}, {string(value)}, CURRENT_TIMESTAMP())"
             ).collect()
-
-
-def _literal(value: str) -> str:
-    """A string literal whose backslashes survive: Snowflake (and the emulator) read `\\"` in a
-    quoted literal as an escape, which would turn the JSON `{"sql": "SELECT \\"ID\\""}` invalid."""
-    return string(value.replace("\\", "\\\\"))
 
 
 def table_exists(session: Session, database: str, schema: str, name: str) -> bool:

@@ -13,7 +13,7 @@ from netflix_elt.errors import LoadError
 from netflix_elt.faults import fault
 from netflix_elt.ingest.load import copy_parquet, ensure_raw
 from netflix_elt.ingest.parse import _CAST, read_header
-from netflix_elt.sql import first_line, string
+from netflix_elt.sql import duckdb_string, first_line
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -27,9 +27,9 @@ def _to_parquet(path: Path, seed: SeedSection, out: Path) -> int:
         raise LoadError(f"{path}: header {','.join(header)!r} does not match the declared columns {list(seed.columns)}")
     con = duckdb.connect()
     try:
-        cols = ", ".join(f"{string(c)}: 'VARCHAR'" for c in seed.columns)
+        cols = ", ".join(f"{duckdb_string(c)}: 'VARCHAR'" for c in seed.columns)
         con.execute(
-            f"CREATE TABLE s AS SELECT * FROM read_csv({string(str(path))}, header = true, all_varchar = true, "
+            f"CREATE TABLE s AS SELECT * FROM read_csv({duckdb_string(str(path))}, header = true, all_varchar = true, "
             f"quote = '\"', escape = '\"', columns = {{{cols}}})"
         )
         for i, (col, typ) in enumerate(seed.columns.items()):
@@ -42,7 +42,7 @@ def _to_parquet(path: Path, seed: SeedSection, out: Path) -> int:
         select = ", ".join(
             f'TRY_CAST(NULLIF(TRIM("{c}"), \'\') AS {_CAST[t]}) AS "{c.upper()}"' for c, t in seed.columns.items()
         )
-        con.execute(f"COPY (SELECT {select} FROM s ORDER BY rowid) TO {string(str(out))} (FORMAT PARQUET)")
+        con.execute(f"COPY (SELECT {select} FROM s ORDER BY rowid) TO {duckdb_string(str(out))} (FORMAT PARQUET)")
         return int(con.execute("SELECT COUNT(*) FROM s").fetchone()[0])  # type: ignore[index]
     except Exception as e:
         if isinstance(e, LoadError):

@@ -16,7 +16,14 @@ def quote(name: str) -> str:
 
 
 def string(value: str) -> str:
-    """A single-quoted string literal (quotes doubled, as Snowflake reads them)."""
+    """A Snowflake string literal: quotes doubled and backslashes too, since Snowflake reads a
+    backslash in a single-quoted literal as an escape (`'C:\new'` would hold a newline)."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def duckdb_string(value: str) -> str:
+    """A DuckDB string literal, for SQL sent to a local DuckDB connection (not to the warehouse):
+    DuckDB's standard strings take a backslash literally, so only quotes are doubled."""
     return "'" + str(value).replace("'", "''") + "'"
 
 

@@ -188,3 +188,17 @@ def test_snowpark_disambiguated_names_are_refused(sql):
 
 def test_plain_names_pass():
     compiler.check_output_names('SELECT "MOVIE_ID", "L_0000" FROM t', INC)
+
+
+TRICKY = ["a\\b", "C:\\new\\table", "it's", "\\'", '{"sql": "SELECT \\"ID\\""}', "end\\", "tab\there"]
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_string_literals_hold_their_value_in_snowflake_and_in_duckdb(value):
+    import duckdb
+
+    from netflix_elt.sql import duckdb_string, string
+
+    tree = sqlglot.parse_one(f"SELECT {string(value)}", read="snowflake", error_level=sqlglot.ErrorLevel.RAISE)
+    assert tree.expressions[0].this == value  # what Snowflake reads: a backslash is an escape there
+    assert duckdb.connect().execute(f"SELECT {duckdb_string(value)}").fetchall()[0][0] == value  # local: literal

@@ -25,7 +25,7 @@ from typing import Any
 from netflix_elt.config import SourceSection
 from netflix_elt.errors import LoadError
 from netflix_elt.ingest.records import decode, split_records, strip_cr
-from netflix_elt.sql import string
+from netflix_elt.sql import duckdb_string
 
 _CAST = {
     "INTEGER": "BIGINT",
@@ -197,7 +197,7 @@ def _exact_sql(source: SourceSection, header: str) -> str:
             SELECT n, l AS raw,
                    CASE WHEN l = '' THEN NULL
                         ELSE list_transform(string_split(l, ','), lambda x: NULLIF({trim}, '')) END AS f,
-                   CASE WHEN l = '' THEN 'empty line' WHEN l = {string(header)} THEN 'repeated header line'
+                   CASE WHEN l = '' THEN 'empty line' WHEN l = {duckdb_string(header)} THEN 'repeated header line'
                         WHEN contains(l, chr(0)) THEN 'NUL byte in the record' END AS why
             FROM plain
             UNION ALL SELECT n, raw, f, why FROM special)
@@ -283,26 +283,26 @@ def parse_csv(
         work_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{source_name}_{load_id}"
         parquet = work_dir / f"{stem}.parquet"
-        at = f"{string(loaded_at.isoformat(sep=' '))}::TIMESTAMP"
+        at = f"{duckdb_string(loaded_at.isoformat(sep=' '))}::TIMESTAMP"
         typed = ", ".join(f'"{c}" AS "{c.upper()}"' for c in source.columns)
         con.execute(
             f"""COPY (SELECT {typed}, {load_id}::BIGINT AS _LOAD_ID, {at} AS _LOADED_AT,
-                      {string(source_file)} AS _SOURCE_FILE, (n - 1)::BIGINT AS _SOURCE_ROW
+                      {duckdb_string(source_file)} AS _SOURCE_FILE, (n - 1)::BIGINT AS _SOURCE_ROW
                       FROM recs WHERE why IS NULL)
-                TO {string(str(parquet))} (FORMAT PARQUET)"""
+                TO {duckdb_string(str(parquet))} (FORMAT PARQUET)"""
         )
         rejects_parquet, first = None, None
         if n_rej:
             rejects_parquet = work_dir / f"{stem}_rejects.parquet"
             cut = f"' (raw line cut to its first {RAW_LINE_LIMIT:,} of ' || length(raw) || ' characters)'"
             con.execute(
-                f"""COPY (SELECT {load_id}::BIGINT AS _LOAD_ID, {string(source.table)} AS SOURCE_TABLE,
-                          {string(source_file)} AS SOURCE_FILE, n AS LINE_NUMBER,
+                f"""COPY (SELECT {load_id}::BIGINT AS _LOAD_ID, {duckdb_string(source.table)} AS SOURCE_TABLE,
+                          {duckdb_string(source_file)} AS SOURCE_FILE, n AS LINE_NUMBER,
                           left(raw, {RAW_LINE_LIMIT}) AS RAW_LINE,
                           CASE WHEN length(raw) > {RAW_LINE_LIMIT} THEN why || {cut} ELSE why END AS REASON,
                           {at} AS REJECTED_AT
                       FROM recs WHERE why IS NOT NULL ORDER BY n)
-                    TO {string(str(rejects_parquet))} (FORMAT PARQUET)"""
+                    TO {duckdb_string(str(rejects_parquet))} (FORMAT PARQUET)"""
             )
             rows = con.execute("SELECT n, why FROM recs WHERE why IS NOT NULL ORDER BY n LIMIT 1").fetchall()
             first = (int(rows[0][0]), str(rows[0][1])) if rows else None
