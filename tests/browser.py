@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,14 +48,20 @@ def headless_chromium(profile_dir: Path, *, window: str, page_load_timeout: int)
 @contextlib.contextmanager
 def serve_cli(args: list[str], env: dict[str, str], stop_timeout: float = 20) -> Iterator[str]:
     """`netflix-elt <args>` (a server that prints its http://127.0.0.1:PORT/ URL first) in a subprocess:
-    its URL, then it is stopped with SIGINT (killed if it lingers)."""
+    its URL, then it is stopped with SIGINT (killed if it lingers).
+
+    Both go to its whole process group, as Ctrl-C in a terminal does: `dashboard` runs the Streamlit
+    server as a child, and a child left behind (its parent killed at the timeout) kept the shared
+    fixture warehouse open, so every later test that opened it failed on the lock."""
     import re
     import signal
     import subprocess
     import sys
 
     exe = Path(sys.executable).with_name("netflix-elt")
-    proc = subprocess.Popen([str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -62,12 +69,26 @@ def serve_cli(args: list[str], env: dict[str, str], stop_timeout: float = 20) ->
         assert match, line
         yield match.group(0)
     finally:
-        proc.send_signal(signal.SIGINT)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=stop_timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        deadline = time.monotonic() + stop_timeout  # the group's other members (the server) too
+        while _group_alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def keep_screenshot(driver: Any, target: Path, name: str, *, min_bytes: int, in_repo: Path) -> Path:
