@@ -56,6 +56,10 @@ class LandedBatch:
     # copies the batch's files into `files`' folder but for the names given (None: `files` are local already)
     fetch: Callable[[Collection[str]], object] | None = field(default=None, repr=False)
 
+    def file_uri(self, name: str) -> str:
+        """The URI a file of this batch is recorded under (LOAD_HISTORY.FILE, rejects, reports)."""
+        return f"{self.uri.rstrip('/')}/{name}"
+
 
 @dataclass
 class FileLoad:
@@ -249,7 +253,7 @@ def plan_load(settings: Settings, batches: list[LandedBatch], book: _Book, load_
         todo: list[tuple[str, SourceSection, Path, str, str, int]] = []  # the files to parse, in order
         for name, src in settings.config.sources.items():
             path = batch.files.get(src.file)
-            file_uri = f"{batch.uri.rstrip('/')}/{src.file}"
+            file_uri = batch.file_uri(src.file)
             if path is None:
                 if not src.optional and batch is batches[0]:
                     raise LoadError(f"{file_uri}: file not found (needed for {src.table})")
@@ -294,7 +298,7 @@ def _fetch(settings: Settings, batch: LandedBatch, book: _Book, skip_batches: Se
     if batch.number not in skip_batches:
         for src in settings.config.sources.values():
             digest = batch.sha256.get(src.file)
-            if digest is not None and book.same_content(src, f"{batch.uri.rstrip('/')}/{src.file}", digest) is None:
+            if digest is not None and book.same_content(src, batch.file_uri(src.file), digest) is None:
                 read.add(src.file)
     batch.fetch(set(batch.files) - read)
 
