@@ -58,9 +58,17 @@ def serve_cli(args: list[str], env: dict[str, str], stop_timeout: float = 20) ->
     import subprocess
     import sys
 
+    from tests.conftest import interruptible
+
     exe = Path(sys.executable).with_name("netflix-elt")
     proc = subprocess.Popen(
-        [str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True
+        [str(exe), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=interruptible,
     )
     try:
         assert proc.stdout is not None

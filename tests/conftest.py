@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,15 @@ import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 FIXTURE_DIR = (PROJECT_DIR / ".." / "shared" / "data" / "movielens" / "ml-latest-small").resolve()
+
+
+def interruptible() -> None:
+    """Ctrl-C as a terminal delivers it, even when pytest runs as a background job.
+
+    A non-interactive shell starts `cmd &` with SIGINT ignored, and Python then leaves it ignored, so
+    a build under a backgrounded `.ci/run` ran to the end with 0 (a false failure, not a race).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from netflix_elt.adapters.embedded import ENGINE
 from netflix_elt.cli import main
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, interruptible
 from tests.robustness.test_retry import project  # noqa: F401 - the tiny project fixture
 
 CLI = str(Path(sys.executable).with_name("netflix-elt"))
@@ -92,6 +92,7 @@ def test_ctrl_c_exits_130_with_one_line(landed: dict[str, str]) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     assert proc.stdout is not None and proc.stderr is not None
     for line in proc.stdout:
