@@ -174,18 +174,18 @@ def module_files(func: Any, package_dir: Path) -> list[Path]:
 
 def node_config(node: Node) -> str:
     """The decorator's settings that change what a node builds (not its description)."""
-    return repr(
-        (
-            node.kind.value,
-            node.materialized.value,
-            node.layer,
-            node.unique_key,
-            node.incremental_key,
-            node.latest_by,
-            sorted(node.columns.items()),
-            node.snapshot,
-        )
+    settings = (
+        node.kind.value,
+        node.materialized.value,
+        node.layer,
+        node.unique_key,
+        node.incremental_key,
+        node.latest_by,
+        sorted(node.columns.items()),
+        node.snapshot,
     )
+    # a setting added later enters only where it is not its default: the others' fingerprints stay
+    return repr(settings if node.deduplicate else (*settings, ("deduplicate", False)))
 
 
 class BuildState:

@@ -73,6 +73,7 @@ class Node:
     unique_key: tuple[str, ...] = ()
     incremental_key: str | None = None
     latest_by: tuple[str, ...] = ()
+    deduplicate: bool = True  # incremental: a full build keeps one row per unique_key (see `transform`)
     tags: tuple[str, ...] = ()
     description: str = ""
     columns: dict[str, str] = field(default_factory=dict)
@@ -125,6 +126,7 @@ def transform(
     unique_key: str | Sequence[str] | None = None,
     incremental_key: str | None = None,
     latest_by: Sequence[str] = (),
+    deduplicate: bool = True,
     tags: Iterable[str] = (),
     description: str | None = None,
     columns: dict[str, str] | dict[str, Any] | None = None,
@@ -144,6 +146,10 @@ def transform(
     The same order guards the MERGE: a row already in the table is replaced only by a newer
     one, so the table does not depend on the order loads arrive in. Make the order total (end it
     with a row id such as `_source_row`) so that a full build and incremental runs agree.
+    `deduplicate=False` says the SELECT already gives one row per unique_key (it reads a node
+    unique on the same key and joins only many-to-one): a full build writes it as it is, without
+    ranking every row by latest_by (a window over the whole input); the MERGE still takes the
+    latest row per key of what it merges. Give the node's suite a uniqueness test on the key.
     """
 
     def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -156,6 +162,7 @@ def transform(
             unique_key=tuple(k.upper() for k in _as_tuple(unique_key)),
             incremental_key=incremental_key.upper() if incremental_key else None,
             latest_by=tuple(c.upper() for c in latest_by),
+            deduplicate=deduplicate,
             tags=tuple(tags),
             description=inspect.cleandoc(description or f.__doc__ or ""),
             columns=descriptions({k.upper(): v for k, v in (columns or {}).items()}),
@@ -235,6 +242,8 @@ def _validate_spec(spec: Node, layers: Sequence[str] = DEFAULT_LAYERS) -> None:
             raise GraphError(f"{where}: materialized {spec.materialized!r} is not one of {', '.join(MATERIALIZATIONS)}")
         if spec.materialized == "incremental" and not (spec.unique_key and spec.incremental_key):
             raise GraphError(f"{where}: incremental transforms need unique_key and incremental_key")
+        if not spec.deduplicate and spec.materialized != "incremental":
+            raise GraphError(f"{where}: deduplicate=False applies to incremental transforms only")
         declared = spec.contract_decl[0] if spec.contract_decl else None
         if declared not in (None, False) and not spec.builds:
             raise GraphError(

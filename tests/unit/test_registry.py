@@ -93,6 +93,7 @@ def test_cycle_between_transforms_is_named():
         ({"layer": "gold"}, "layer 'gold' is not one of"),
         ({"layer": "core", "materialized": "matview"}, "materialized 'matview' is not one of"),
         ({"layer": "core", "materialized": "incremental"}, "need unique_key and incremental_key"),
+        ({"layer": "core", "materialized": "table", "deduplicate": False}, "applies to incremental transforms only"),
     ],
 )
 def test_invalid_declarations(kwargs, message):

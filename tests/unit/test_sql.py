@@ -58,6 +58,16 @@ def test_incremental_source_filters_by_watermark_and_dedupes():
     assert "WHERE" not in m.incremental_source_sql(SELECT, INC, None)
 
 
+def test_deduplicate_false_skips_the_window_of_a_full_build_only():
+    """A node whose SELECT is unique on its key (deduplicate=False) is written as it is in full; what
+    a MERGE takes beyond the watermark is still one row per key, the latest."""
+    unique = replace(INC, deduplicate=False)
+    assert m.incremental_source_sql(SELECT, unique, None) == SELECT
+    merged = parse(m.incremental_source_sql(SELECT, unique, 7))
+    assert merged.find(exp.Qualify) is not None
+    assert parse(m.incremental_source_sql(SELECT, INC, None)).find(exp.Qualify) is not None
+
+
 def test_merge_statement_shape():
     sql = m.incremental_merge_sql(
         "MOVIELENS.DEV.FCT",

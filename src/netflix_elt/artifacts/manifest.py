@@ -183,6 +183,8 @@ def node_entry(settings: Settings, project: Project, node: Node, uid: str) -> di
         config["incremental_key"] = node.incremental_key.lower()  # dbt has no such key: an adapter-style extra
     if node.latest_by:
         config["latest_by"] = [k.lower() for k in node.latest_by]
+    if not node.deduplicate:
+        config["deduplicate"] = False
     entry: dict[str, Any] = {
         "database": db,
         "schema": schema,

@@ -110,5 +110,8 @@ def delta_sql(sql: str, node: Node, watermark: Any) -> str:
 def incremental_source_sql(sql: str, node: Node, watermark: Any) -> str:
     """New rows only (incremental_key beyond the watermark), one per unique key, the latest by
     `latest_order(node)`. Which row is latest does not depend on when it was loaded, only on that
-    order, so a MERGE guarded by the same order gives the table a full build over all rows gives."""
+    order, so a MERGE guarded by the same order gives the table a full build over all rows gives.
+    A full build (no watermark) of a node declared `deduplicate=False` is its SELECT as it is."""
+    if watermark is None and not node.deduplicate:
+        return sql
     return dedupe_sql(delta_sql(sql, node, watermark), node.unique_key, latest_order(node))
