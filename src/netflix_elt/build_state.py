@@ -21,6 +21,7 @@ import hashlib
 import inspect
 import json
 import re
+import weakref
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,15 @@ if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
 TESTED = "+tested"
+
+# session -> the AUDIT tables this command has created or found (StateTable._ensure): every store
+# made during a build ran CREATE SCHEMA and CREATE TABLE IF NOT EXISTS again, 45 statements a build
+_ENSURED: weakref.WeakKeyDictionary[Session, set[str]] = weakref.WeakKeyDictionary()
+
+
+def forget_ensured(session: Session) -> None:
+    """A command starts: make sure of its AUDIT tables again (someone may have dropped one)."""
+    _ENSURED.pop(session, None)
 
 
 class StateTable:
@@ -58,17 +68,23 @@ class StateTable:
         self.read_only = read_only  # `plan`: a missing table reads as empty and is not created
         self._ready = False
         self._missing = False
+        self._absent: set[str] = set()  # nodes whose row this object deleted (and has not put back)
 
     def _ensure(self) -> None:
         if not self._ready and self.read_only:
             self._missing = not table_exists(self.session, self.database, self.audit_schema, self.name)
             self._ready = True
         if not self._ready:
-            self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {self.schema}").collect()
-            self.session.sql(
-                f"CREATE TABLE IF NOT EXISTS {self.table} (TARGET_SCHEMA VARCHAR, NODE VARCHAR, "
-                f"{self.value_column} VARCHAR, {self.stamp_column} TIMESTAMP_NTZ)"
-            ).collect()
+            ensured = _ENSURED.setdefault(self.session, set())
+            if self.table not in ensured:
+                if self.schema not in ensured:
+                    self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {self.schema}").collect()
+                    ensured.add(self.schema)
+                self.session.sql(
+                    f"CREATE TABLE IF NOT EXISTS {self.table} (TARGET_SCHEMA VARCHAR, NODE VARCHAR, "
+                    f"{self.value_column} VARCHAR, {self.stamp_column} TIMESTAMP_NTZ)"
+                ).collect()
+                ensured.add(self.table)
             self._ready = True
 
     def all(self) -> dict[str, str]:
@@ -94,10 +110,14 @@ class StateTable:
         """Replace the node's value; None removes it."""
         assert not self.read_only, f"{self.table} was opened read-only"
         self._ensure()
-        self.session.sql(
-            f"DELETE FROM {self.table} WHERE TARGET_SCHEMA = {self.scope} AND NODE = {string(node)}"
-        ).collect()
-        if value is not None:
+        if node not in self._absent:  # a node forgotten before its build has no row to delete
+            self.session.sql(
+                f"DELETE FROM {self.table} WHERE TARGET_SCHEMA = {self.scope} AND NODE = {string(node)}"
+            ).collect()
+        if value is None:
+            self._absent.add(node)
+        else:
+            self._absent.discard(node)
             self.session.sql(
                 f"INSERT INTO {self.table} (TARGET_SCHEMA, NODE, {self.value_column}, {self.stamp_column}) "
                 f"VALUES ({self.scope}, {string(node)}, {string(value)}, CURRENT_TIMESTAMP())"

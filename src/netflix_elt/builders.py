@@ -19,6 +19,7 @@ from netflix_elt.artifacts import NodeResult, target_relative, write_compiled
 from netflix_elt.build_state import BuildState
 from netflix_elt.compiler import Compiler, relation_of
 from netflix_elt.graph import GraphNode, Step
+from netflix_elt.known_relations import KnownRelations
 from netflix_elt.materializations import BuildContext, strategy_for
 from netflix_elt.registry import Kind, Node
 
@@ -47,13 +48,20 @@ class Builders:
     defer: Defer | None = None  # --defer: see netflix_elt.change.defer
     # built this command from another target's rows (directly or upstream): not recorded as built
     from_deferred: set[str] = field(default_factory=set)
+    known: KnownRelations | None = None  # which relations exist: one catalog query per command
+
+    def __post_init__(self) -> None:
+        if self.known is None:
+            self.known = KnownRelations(self.adapter, self.settings.database)
 
     def by_step(self) -> dict[Step, Builder]:
         return {Step.SEED: self.seed, Step.TRANSFORM: self.model, Step.SNAPSHOT: self.model, Step.TEST: self.test}
 
     # helpers -----------------------------------------------------------------------------------
     def context(self) -> BuildContext:
-        compiler = Compiler(self.project, self.settings, self.adapter, self.invocation, defer=self.defer)
+        compiler = Compiler(
+            self.project, self.settings, self.adapter, self.invocation, defer=self.defer, known=self.known
+        )
         return BuildContext(
             self.settings,
             self.project,
@@ -76,7 +84,8 @@ class Builders:
 
     def up_to_date(self, node: Node) -> bool:
         """Whether the node is left as it is: the one decision `build` and `plan` both make."""
-        exists = self.adapter.relation_exists(relation_of(self.settings, node))
+        assert self.known is not None
+        exists = self.known.exists(relation_of(self.settings, node))
         return not self.full_refresh and self.state.is_current(node, exists)
 
     # steps -------------------------------------------------------------------------------------
@@ -91,6 +100,8 @@ class Builders:
         else:
             self.state.forget(node)
             rows = load_seeds(self.adapter.session, self.settings, [node.name])[node.name]
+            assert self.known is not None
+            self.known.add(relation)
             self.state.record(node)
             res = self._result(gnode, "success", "seed", rows=rows, relation=relation)
         self.built[node.name] = res
@@ -113,6 +124,9 @@ class Builders:
             strategy = strategy_for(node)
             ctx = self.context()
             built = strategy.apply(ctx, node, full_refresh=self.full_refresh)
+            if node.builds:
+                assert self.known is not None
+                self.known.add(relation)
             deferred = dict(ctx.compiler.deferred)
             message = built.message or str(node.materialized)
             if deferred or self._reads_deferred(node):

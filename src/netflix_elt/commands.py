@@ -164,7 +164,7 @@ def validate(
     AUDIT.TEST_FAILURES, GX Data Docs, manifest.json and one run_results.json row per expectation;
     `on_suite` hears of each suite as it finishes (the CLI's progress lines). A table whose suite
     passed before and that only gained loads since is tested on those (quality.scopes), unless `full`."""
-    from netflix_elt.build_state import BuildState
+    from netflix_elt.build_state import BuildState, forget_ensured
     from netflix_elt.quality import ValidationReport
     from netflix_elt.quality.scopes import Scopes
     from netflix_elt.quality.suites import suite_paths
@@ -176,6 +176,7 @@ def validate(
             f"expectations/ (tables with one: {', '.join(sorted(suites)) or 'none'})"
         )
     started = time.perf_counter()
+    forget_ensured(validator.session)
     state = BuildState(validator.session, settings, validator.project, suite_paths(settings.project_dir))
     scopes = Scopes(state, full=full)
     results = validator.validate(names, on_suite, scopes=scopes)
@@ -203,12 +204,13 @@ def run_graph(
     """The graph of `names` (with the suites of `tested` as nodes), built by one Builders over a
     build state read once, timed by the workspace's Timings, for the workspace's invocation;
     `defer` names the target unselected inputs missing here are read from (netflix_elt.change.defer)."""
-    from netflix_elt.build_state import BuildState
+    from netflix_elt.build_state import BuildState, forget_ensured
     from netflix_elt.builders import Builders
     from netflix_elt.change.defer import Defer
     from netflix_elt.graph import plan
     from netflix_elt.quality.suites import suite_paths
 
+    forget_ensured(ws.session)
     validator = ws.validator() if tested else None
     suites = validator.suites if validator is not None else {}
     pname = ws.settings.config.project.name

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from netflix_elt.adapters import Adapter
     from netflix_elt.change.defer import Defer
+    from netflix_elt.known_relations import KnownRelations
 
 
 def relation_of(settings: Settings, node: Node) -> str:
@@ -49,6 +50,7 @@ class Compiler:
     inline_missing: bool = False
     defer: Defer | None = None  # --defer: unselected inputs missing here are read from that target
     deferred: dict[str, str] = field(default_factory=dict)  # input -> the other target's relation read
+    known: KnownRelations | None = None  # the command's (builders.py); else each relation is asked once
     _known: dict[str, bool] = field(default_factory=dict)
     _sql: dict[str, str] = field(default_factory=dict)  # one compile per node and command step
 
@@ -84,6 +86,8 @@ class Compiler:
         return self.session.table(relation)
 
     def _exists(self, relation: str) -> bool:
+        if self.known is not None:
+            return self.known.exists(relation)
         if relation not in self._known:
             self._known[relation] = self.adapter.relation_exists(relation)
         return self._known[relation]
