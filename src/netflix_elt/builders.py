@@ -50,9 +50,10 @@ class Builders:
     from_deferred: set[str] = field(default_factory=set)
     known: KnownRelations | None = None  # which relations exist: one catalog query per command
 
-    def __post_init__(self) -> None:
+    def relations(self) -> KnownRelations:
         if self.known is None:
             self.known = KnownRelations(self.adapter, self.settings.database)
+        return self.known
 
     def by_step(self) -> dict[Step, Builder]:
         return {Step.SEED: self.seed, Step.TRANSFORM: self.model, Step.SNAPSHOT: self.model, Step.TEST: self.test}
@@ -84,8 +85,7 @@ class Builders:
 
     def up_to_date(self, node: Node) -> bool:
         """Whether the node is left as it is: the one decision `build` and `plan` both make."""
-        assert self.known is not None
-        exists = self.known.exists(relation_of(self.settings, node))
+        exists = self.relations().exists(relation_of(self.settings, node))
         return not self.full_refresh and self.state.is_current(node, exists)
 
     # steps -------------------------------------------------------------------------------------
@@ -100,8 +100,7 @@ class Builders:
         else:
             self.state.forget(node)
             rows = load_seeds(self.adapter.session, self.settings, [node.name])[node.name]
-            assert self.known is not None
-            self.known.add(relation)
+            self.relations().add(relation)
             self.state.record(node)
             res = self._result(gnode, "success", "seed", rows=rows, relation=relation)
         self.built[node.name] = res
@@ -125,8 +124,7 @@ class Builders:
             ctx = self.context()
             built = strategy.apply(ctx, node, full_refresh=self.full_refresh)
             if node.builds:
-                assert self.known is not None
-                self.known.add(relation)
+                self.relations().add(relation)
             deferred = dict(ctx.compiler.deferred)
             message = built.message or str(node.materialized)
             if deferred or self._reads_deferred(node):

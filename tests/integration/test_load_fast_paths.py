@@ -106,41 +106,42 @@ def test_the_parse_hashes_exactly_the_bytes_it_read(isolated_home, tmp_path):
     assert parsed.sha256 == load_mod.sha256_of(landing / "movies.csv")
 
 
-def _copies(monkeypatch) -> list[str]:
-    """The landed files the local landing copies, by batch folder and name."""
-    from netflix_elt.ingest.landing import local as local_mod
+def _reads(monkeypatch) -> list[str]:
+    """The landed files the load reads (each once, checked against its manifest as it is read), by
+    batch folder and name."""
+    from netflix_elt.ingest.landing import files as files_mod
 
-    copied: list[str] = []
-    real = local_mod.copy_verified
+    read: list[str] = []
+    real = files_mod.read_regular
 
-    def spy(src, dest, **kw):
-        copied.append(f"{src.parent.name}/{src.name}")
-        return real(src, dest, **kw)
+    def spy(path, **kw):
+        read.append(f"{path.parent.name}/{path.name}")
+        return real(path, **kw)
 
-    monkeypatch.setattr(local_mod, "copy_verified", spy)
-    return copied
+    monkeypatch.setattr(files_mod, "read_regular", spy)
+    return read
 
 
 FILES = ["ratings.csv", "movies.csv", "links.csv", "tags.csv"]
 
 
-def test_a_batch_loaded_before_is_not_copied_again_but_still_checked(isolated_home, tmp_path, monkeypatch):
+def test_a_batch_loaded_before_is_not_read_again_but_still_checked(isolated_home, tmp_path, monkeypatch):
     from netflix_elt.ingest.landing import Landing
 
     url = str(tmp_path / "landing")
     landing = Landing.from_url(url)
     landing.write_batch(write_landing(tmp_path / "b1"), FILES)
-    copied = _copies(monkeypatch)
+    read = _reads(monkeypatch)
     with Workspace.from_options(PROJECT_DIR) as ws:
         ws.load(url)
-        assert sorted(copied) == sorted(f"batch=0001/{f}" for f in FILES)
+        assert sorted(read) == sorted(f"batch=0001/{f}" for f in FILES)
         before = raw_counts(ws)
-        copied.clear()
+        read.clear()
         landing.write_batch(write_landing(tmp_path / "b2", ["7,1,2.0,964990000"]), FILES)
         report = ws.load(url)
         # batch 1 is in LOAD_HISTORY with the manifest's checksums, and batch 2's movies, links and
         # tags are the same extracts again: only its new ratings are read
-        assert copied == ["batch=0002/ratings.csv"]
+        assert read == ["batch=0002/ratings.csv"]
         status = {"/".join(f.file.split("/")[-2:]): f.status for f in report.files}
         expected = {f"batch=0001/{f}": "UNCHANGED" for f in FILES} | {f"batch=0002/{f}": "UNCHANGED" for f in FILES}
         expected["batch=0002/ratings.csv"] = "LOADED"
@@ -148,11 +149,11 @@ def test_a_batch_loaded_before_is_not_copied_again_but_still_checked(isolated_ho
         with (tmp_path / "b2" / "ratings.csv").open(newline="") as f:
             new_ratings = sum(1 for _ in csv.reader(f)) - 1
         assert raw_counts(ws)["RAW_RATINGS"] == before["RAW_RATINGS"] + new_ratings
-        copied.clear()
-        assert ws.load(url).loaded == [] and copied == []  # nothing new: nothing read
-        copied.clear()
+        read.clear()
+        assert ws.load(url).loaded == [] and read == []  # nothing new: nothing read
+        read.clear()
         ws.load(url, force=True)  # --force reads (and verifies) everything again
-        assert sorted(copied) == sorted(f"batch={b}/{f}" for b in ("0001", "0002") for f in FILES)
+        assert sorted(read) == sorted(f"batch={b}/{f}" for b in ("0001", "0002") for f in FILES)
 
 
 def test_a_loaded_file_swapped_for_a_symlink_is_still_refused(isolated_home, tmp_path):

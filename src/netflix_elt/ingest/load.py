@@ -24,6 +24,7 @@ from netflix_elt.errors import ConfigError, LoadError
 from netflix_elt.faults import fault
 from netflix_elt.ingest.book import PastLoad, _Book, _skips, deletion_guard
 from netflix_elt.ingest.landing import BatchManifest, Landing
+from netflix_elt.ingest.landing.local import LocalLanding
 from netflix_elt.ingest.parse import ParsedFile, parse_csv, sha256_of
 from netflix_elt.ingest.raw_tables import (  # noqa: F401  (re-exported: what RAW is made of)
     ADDED_HISTORY_COLUMNS,
@@ -55,6 +56,7 @@ class LandedBatch:
     sha256: dict[str, str] = field(default_factory=dict)  # checksums the fetch verifies the copies against
     # copies the batch's files into `files`' folder but for the names given (None: `files` are local already)
     fetch: Callable[[Collection[str]], object] | None = field(default=None, repr=False)
+    verify: bool = False  # `files` are the landed ones: parse checks each against `sha256` as it reads it
 
     def file_uri(self, name: str) -> str:
         """The URI a file of this batch is recorded under (LOAD_HISTORY.FILE, rejects, reports)."""
@@ -115,17 +117,21 @@ def batches_from(settings: Settings, url: str, work_dir: Path, skip_batches: Seq
         return [_plain_folder(local, declared or {p.name for p in local.glob("*.csv")})]
     landing = Landing.from_url(url, declared | {"README.txt"})
     result = []
+    in_place = isinstance(landing, LocalLanding)  # read where it landed, checked as read: no copy
     for manifest in landing.list_batches():
         uri = manifest.url if getattr(manifest, "url", None) else f"{url.rstrip('/')}/batch={manifest.batch:04d}"
-        folder = work_dir / f"batch={manifest.batch:04d}"
+        folder = landing.batch_folder(manifest.batch) if in_place else work_dir / f"batch={manifest.batch:04d}"
         files = {f.name: folder / f.name for f in manifest.files}
 
         def fetch(skip: Collection[str], manifest: BatchManifest = manifest, folder: Path = folder) -> object:
+            if in_place:  # every file a regular one of the manifest's size; their sha256 when parsed
+                return landing.fetch(manifest)
             return landing.fetch(manifest, folder, skip=skip)
 
         rows = {f.name: f.rows for f in manifest.files}
         sha = {f.name: f.sha256 for f in manifest.files}
-        result.append(LandedBatch(f"batch={manifest.batch:04d}", uri, files, manifest.batch, rows, sha, fetch))
+        batch = LandedBatch(f"batch={manifest.batch:04d}", uri, files, manifest.batch, rows, sha, fetch, in_place)
+        result.append(batch)
     if not result:
         raise LoadError(f"landing {url} holds no batches; run `netflix-elt extract --to {url}` first")
     if unknown := sorted(set(skip_batches) - {b.number for b in result}):
@@ -277,7 +283,7 @@ def plan_load(settings: Settings, batches: list[LandedBatch], book: _Book, load_
             load_id += 1
         # the files of one batch are independent (one per source table): parsed side by side, decided in order
         for (name, src, _path, file_uri, digest, lid), parsed in zip(
-            todo, _parse_all(todo, loaded_at, work / "parsed", say), strict=True
+            todo, _parse_all(todo, loaded_at, work / "parsed", say, batch.verify), strict=True
         ):
             fl = _decide(name, src, batch, parsed, file_uri, lid, book, allow_deletes)
             plan.append((batch, parsed, fl))
@@ -307,16 +313,16 @@ PARSE_WORKERS = 2  # big files parse side by side: DuckDB and pyarrow release th
 
 
 def _parse_all(todo: list[tuple[str, SourceSection, Path, str, str, int]], loaded_at: datetime, work_dir: Path,
-               say: Callable[[str], None]) -> list[ParsedFile]:  # fmt: skip
+               say: Callable[[str], None], verify: bool = False) -> list[ParsedFile]:  # fmt: skip
     """parse_csv of each file, the largest first on PARSE_WORKERS threads; results in `todo`'s order,
-    and the first failure in that order is the one raised."""
+    and the first failure in that order is the one raised (`verify`: see LandedBatch.verify)."""
     from concurrent.futures import ThreadPoolExecutor
 
     def parse(job: tuple[str, SourceSection, Path, str, str, int]) -> ParsedFile:
         name, src, path, file_uri, digest, lid = job
         say(f"parsing {file_uri}")
         return parse_csv(path, src, load_id=lid, loaded_at=loaded_at, source_file=file_uri, source_name=name,
-                         work_dir=work_dir, digest=digest)  # fmt: skip
+                         work_dir=work_dir, digest=digest, verify=verify)  # fmt: skip
 
     if len(todo) < 2:
         return [parse(job) for job in todo]

@@ -217,20 +217,24 @@ def parse_csv(
     source_name: str,
     work_dir: Path,
     digest: str | None = None,
+    verify: bool = False,
 ) -> ParsedFile:
-    """Check the header, split good rows from rejects, and write both as Parquet in work_dir."""
+    """Check the header, split good rows from rejects, and write both as Parquet in work_dir.
+
+    The file is read once, through a descriptor that refuses links; with `verify` its content
+    must have the sha256 `digest` (a manifest's), else it is refused before anything is parsed.
+    """
     import duckdb
+
+    from netflix_elt.ingest.landing.files import read_regular
 
     if not path.is_file():
         raise LoadError(f"{source_file}: file not found")
-    with path.open("rb") as f:  # the header line and the body apart: the body is never copied again
-        head, body = f.readline(), f.read()
+    # the header line and the body apart: the body is never copied again
+    head, body, read_digest = read_regular(path, sha256=digest if verify else None)
     if not head:
         raise LoadError(f"{source_file}: file is empty (0 bytes); expected a CSV header row")
-    if digest is None:
-        h = hashlib.sha256(head)
-        h.update(body)
-        digest = h.hexdigest()
+    digest = digest or read_digest
     header_line = decode(source_file, head.removesuffix(b"\n")).rstrip("\r")
     header = header_names(header_line)
     expected = list(source.columns)
@@ -241,6 +245,7 @@ def parse_csv(
     # the fast path takes only ASCII digits, signs, dots, exponents, commas and line ends: no decoding needed
     fast = _fast_table(body, source) if head.endswith(b"\n") else None
     text = None if fast is not None else decode(source_file, head + body)
+    whole = (head, body) if fast is not None else None  # what the exact path reads if a rule fails
     del head, body
     con = duckdb.connect()
     try:
@@ -253,7 +258,8 @@ def parse_csv(
             broken = " OR ".join(f"({p})" for p, _ in rules) or "FALSE"
             if con.execute(f"SELECT COUNT(*) FROM fast WHERE {broken}").fetchall()[0][0]:
                 con.unregister("fast")  # rejects need their raw lines: take the exact path
-                fast, text = None, decode(source_file, path.read_bytes())
+                assert whole is not None
+                fast, text = None, decode(source_file, whole[0] + whole[1])
             else:
                 con.execute(
                     f"CREATE VIEW recs AS SELECT n, NULL::VARCHAR AS raw, NULL::VARCHAR AS why, {cols} FROM fast"
@@ -267,7 +273,7 @@ def parse_csv(
                 f"""CREATE TABLE recs AS SELECT n, raw, COALESCE(why, {rule_reason}) AS why, {cols}
                     FROM ({_exact_sql(source, header_line)})"""
             )
-        del text
+        del text, whole
         if fast is not None:
             n_good, n_rej = fast.num_rows, 0
         else:

@@ -13,8 +13,10 @@ are removed first. S3 goes through boto3 with the standard credential chain; bot
 
 The landing zone is written by other people and systems, so nothing in it is trusted: manifest
 entries must be plain file names from the declared set (checked when the manifest is parsed,
-before any byte is written), files are copied or downloaded into the caller's private folder and
-verified there (size and sha256) before use, and symlinks or other non-regular files are refused.
+before any byte is written), S3 objects are downloaded into the caller's private folder and
+verified there (size and sha256) before use, a local batch's files are read once each through a
+descriptor that refuses links and checked against the manifest as they are read (the parsed bytes
+are the checked ones, with no private copy), and symlinks or other non-regular files are refused.
 A new batch number is allocated atomically: under a file lock on a local folder, and with
 conditional writes (``If-None-Match: *``) on S3, so two concurrent extracts never share a number.
 

@@ -80,6 +80,10 @@ class LocalLanding(Landing):
             raise IngestError(f"landing folder {self.url} does not exist")
         return super().list_batches()
 
+    def batch_folder(self, n: int) -> Path:
+        """Where batch ``n``'s files are (a symlinked batch folder is refused)."""
+        return self._batch_folder(n)
+
     def _batch_folder(self, n: int) -> Path:
         folder = self.root / _batch_dir(n)
         if folder.is_symlink():
