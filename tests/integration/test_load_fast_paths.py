@@ -173,3 +173,32 @@ def test_a_loaded_file_swapped_for_a_symlink_is_still_refused(isolated_home, tmp
         with pytest.raises(NetflixEltError, match=r"batch=0001/movies\.csv.*symlink"):
             ws.load(url)
         assert raw_counts(ws) == counts
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        (b"1,2,3.0,4\n\n5,6,1.0,7\n", 3),
+        (b"1,2,3.0,4\r\n\r\n5,6,1.0,7\r\n", 3),
+        (b"1,2,3.0,4\n5,6,1.0,7\n\n", 4),
+    ],
+)
+def test_an_empty_line_in_a_numeric_file_is_rejected_with_its_line(tmp_path, body, line):
+    """The fast path reads an empty line as a row of NULLs; the rule check sends the file down the exact
+    path, which rejects that line (and only it) by number, as the csv module counts lines."""
+    settings = load_settings(PROJECT_DIR)
+    path = tmp_path / "ratings.csv"
+    path.write_bytes(b"userId,movieId,rating,timestamp\n" + body)
+    parsed = load_mod.parse_csv(
+        path,
+        settings.config.sources["raw_ratings"],
+        load_id=1,
+        loaded_at=datetime(2026, 1, 1),
+        source_file="ratings.csv",
+        source_name="raw_ratings",
+        work_dir=tmp_path / "w",
+    )
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    assert parsed.rows_loaded == sum(1 for r in rows if r) == 2
+    assert parsed.rows_rejected == 1 and parsed.first_reject == (line, "empty line")

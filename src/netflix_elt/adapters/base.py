@@ -141,9 +141,16 @@ class Adapter(abc.ABC):
 
     def confirm_written(
         self, what: str, error: type[NetflixEltError], check_sql: str | None = None, expect: int | None = None
-    ) -> None:
-        """After a write reported success, make sure it is on disk (nothing to do where a commit is durable)."""
+    ) -> Any:
+        """After a write reported success, make sure it is on disk (nothing to do where a commit is
+        durable); the value `check_sql` read back, or None where nothing was read."""
         return None
+
+    def written_rows(self, relation: str, what: str, error: type[NetflixEltError]) -> int:
+        """The rows of a table just written, once it is confirmed on disk: the read-back count where
+        the engine confirms by reading back (the embedded engine), else one COUNT."""
+        got = self.confirm_written(what, error, f"SELECT COUNT(*) FROM {relation}")
+        return int(got) if got is not None else self.row_count(relation)
 
     def transform_error_hint(self, error: BaseException) -> str:
         """What to add to a transform's error when it is a known gap of this engine ("" when none)."""

@@ -75,17 +75,18 @@ def confirm_written(
     error: type[NetflixEltError],
     check: str | None = None,
     expect: int | None = None,
-) -> None:
+) -> Any:
     """After a write reported success: force it to disk where the engine needs it, then read it back.
 
     `check` is a query whose first value is read on a fresh statement; with `expect` it must equal
     it (e.g. the number of LOAD_HISTORY rows of this load). Raises `error` naming `what` with
     "the warehouse could not be written: disk full?" and the underlying reason. On an engine
-    that needs no checkpoint (Snowflake) nothing is sent.
+    that needs no checkpoint (Snowflake) nothing is sent. Returns the value `check` read back (None
+    when nothing was read), so a caller that needs it (a row count) does not ask again.
     """
     ckpt = checkpoint_sql(session)
     if ckpt is None:
-        return
+        return None
     try:
         session.sql(ckpt).collect()
     except Exception as e:
@@ -94,7 +95,7 @@ def confirm_written(
             "write-ahead log: free space and run the command again (what was not saved is done again)"
         ) from e
     if check is None:
-        return
+        return None
     try:
         rows = session.sql(check).collect()
     except Exception as e:
@@ -102,6 +103,7 @@ def confirm_written(
     got = rows[0][0] if rows else None
     if expect is not None and got != expect:
         raise error(f"{DISK_FULL} {what} was reported saved but is not there (read back {got}, expected {expect})")
+    return got
 
 
 # -- the embedded engine's server: a failed write is an error, never retried into a success ----------

@@ -366,9 +366,9 @@ class EmbeddedAdapter(Adapter):
 
     def confirm_written(
         self, what: str, error: type[NetflixEltError], check_sql: str | None = None, expect: int | None = None
-    ) -> None:
+    ) -> Any:
         """DuckDB keeps commits in its WAL until a checkpoint: force one, then read the write back."""
-        durability.confirm_written(self.session, what, error, check_sql, expect)
+        return durability.confirm_written(self.session, what, error, check_sql, expect)
 
     def gx_connection(self) -> tuple[str, dict[str, Any]]:
         """GX borrows this session's connection: the emulator allows one login per folder and process."""

@@ -59,11 +59,11 @@ class Incremental(Materialization):
             fault("incremental.rebuild")  # test hook: decided to rebuild, the old table and basis kept
             PassedStore(session, ctx.settings).forget(node.name)  # tests of the old rows prove nothing now
             session.sql(stmt).collect()
-            adapter.confirm_written(f"table {relation}", TransformError, f"SELECT COUNT(*) FROM {relation}")
+            rows = adapter.written_rows(relation, f"table {relation}", TransformError)
             state.set(node.name, session.sql(f"SELECT MAX({key}) FROM ({wrap(sql)})").collect()[0][0])
             state.set_basis(node.name, basis)  # last: a crash before it builds in full again
             why = " (code or a non-stream input changed)" if rebase and not full_refresh else ""
-            return BuildResult(adapter.row_count(relation), [stmt], f"full build{why}")
+            return BuildResult(rows, [stmt], f"full build{why}")
         watermark = state.get(node.name)
         if watermark is None:
             watermark = session.sql(f"SELECT MAX({key}) FROM {relation}").collect()[0][0]
@@ -84,13 +84,13 @@ class Incremental(Materialization):
             name=f"transform {node.name!r}",
             error=TransformError,
         )
-        adapter.confirm_written(f"the MERGE into {relation}", TransformError, f"SELECT COUNT(*) FROM {relation}")
+        rows = adapter.written_rows(relation, f"the MERGE into {relation}", TransformError)
         fault("incremental.merge")  # test hook: merged, watermark not yet advanced
         state.set(node.name, new_watermark)
         # target/compiled shows the MERGE into the table itself, whatever copy the adapter merged into
         msg = f"merged: {inserted} inserted, {updated} updated"
         merge = incremental_merge_sql(relation, source, columns, node.unique_key, order)
-        return BuildResult(adapter.row_count(relation), [merge], msg, merged=True)
+        return BuildResult(rows, [merge], msg, merged=True)
 
     @staticmethod
     def streams(ctx: BuildContext, node: Node) -> set[str]:

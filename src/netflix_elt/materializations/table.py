@@ -15,6 +15,6 @@ class Table(Materialization):
         relation = ctx.relation(node)
         stmt = create_table_sql(relation, ctx.compiler.select_sql(node))
         adapter.session.sql(stmt).collect()
-        adapter.confirm_written(f"table {relation}", TransformError, f"SELECT COUNT(*) FROM {relation}")
+        rows = adapter.written_rows(relation, f"table {relation}", TransformError)
         fault("transform.build")  # test hook (netflix_elt.faults)
-        return BuildResult(adapter.row_count(relation), [stmt])
+        return BuildResult(rows, [stmt])
