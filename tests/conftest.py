@@ -137,6 +137,52 @@ def tiny_config(sources: str, *, name: str = "tiny", database: str = "TINY", thr
     )
 
 
+ITEMS_SOURCE = """
+[sources.raw_items]
+table = "RAW_ITEMS"
+file = "items.csv"
+mode = "full"
+columns = {{ id = "INTEGER", name = "VARCHAR", price = "FLOAT" }}
+"""
+
+# the items project's staging view and core table (raw_items -> stg_items -> dim_items)
+ITEMS_TRANSFORMS = """
+from netflix_elt import transform
+
+
+@transform(layer="staging", materialized="view")
+def stg_items(raw_items):
+    return raw_items.select("id", "name", "price")
+
+
+@transform(layer="core", materialized="table")
+def dim_items(stg_items):
+    return stg_items.select("id", "name", "price")
+"""
+
+ITEMS_MART = """
+from netflix_elt import transform
+
+
+@transform(layer="marts", materialized="table")
+def {name}({input}):
+    return {input}.select("id", "price")
+"""
+
+
+def write_items_project(root: Path, prefix: str, database: str, items_csv: str) -> Path:
+    """The items project with three marts, one module each (dim_items -> mart_a -> mart_c, dim_items
+    -> mart_b), in `root`; returns its transforms package."""
+    import textwrap
+
+    config = tiny_config(ITEMS_SOURCE, name=prefix, database=database)
+    write_tiny_project(root, prefix, config, ITEMS_TRANSFORMS, items_csv)
+    package = next(p for p in root.iterdir() if p.name.startswith(f"{prefix}_"))
+    for name, input_ in (("mart_a", "dim_items"), ("mart_b", "dim_items"), ("mart_c", "mart_a")):
+        (package / f"{name}.py").write_text(textwrap.dedent(ITEMS_MART.format(name=name, input=input_)))
+    return package
+
+
 def write_tiny_project(root: Path, prefix: str, config: str, transforms: str, items_csv: str) -> Path:
     """A throwaway project in `root`: config (with `{package}` filled in), one transforms module
     under a package name unique to the test, and `landing/items.csv`."""

@@ -23,33 +23,9 @@ from click.testing import CliRunner
 
 from netflix_elt.artifacts import read_results
 from netflix_elt.cli import events, main, output
-from tests.conftest import PROJECT_DIR, tiny_config, write_tiny_project
+from tests.conftest import ITEMS_SOURCE, ITEMS_TRANSFORMS, PROJECT_DIR, tiny_config, write_tiny_project
 
-CONFIG = tiny_config(
-    """
-[sources.raw_items]
-table = "RAW_ITEMS"
-file = "items.csv"
-mode = "full"
-columns = {{ id = "INTEGER", name = "VARCHAR", price = "FLOAT" }}
-""",
-    name="outp",
-    database="OUTP",
-)
-
-TRANSFORMS = """
-from netflix_elt import transform
-
-
-@transform(layer="staging", materialized="view")
-def stg_items(raw_items):
-    return raw_items.select("id", "name", "price")
-
-
-@transform(layer="core", materialized="table")
-def dim_items(stg_items):
-    return stg_items.select("id", "name", "price")
-"""
+CONFIG = tiny_config(ITEMS_SOURCE, name="outp", database="OUTP")
 
 RAW_SUITE = """
 expectations:
@@ -101,7 +77,7 @@ def items_csv(project: Path) -> list[dict[str, str]]:
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, tuple[int, str, str]]]]:
     """The tiny project, built once (its raw test fails), then validated in text, quiet and JSON."""
     root = tmp_path_factory.mktemp("cli_output_tiny")
-    write_tiny_project(root, "outp", CONFIG, TRANSFORMS, ITEMS)
+    write_tiny_project(root, "outp", CONFIG, ITEMS_TRANSFORMS, ITEMS)
     for folder, name, text in (("raw", "raw_items", RAW_SUITE), ("core", "dim_items", DIM_SUITE)):
         (root / "expectations" / folder).mkdir(parents=True)
         (root / "expectations" / folder / f"{name}.yml").write_text(textwrap.dedent(text))
@@ -331,7 +307,7 @@ def test_piped_output_keeps_file_names_whole(tmp_path: Path) -> None:
     deep = tmp_path / ("a-rather-long-folder-name-" * 4) / "landing"
     deep.mkdir(parents=True)
     (deep / "items.csv").write_text(ITEMS)
-    write_tiny_project(tmp_path, "outpipe", CONFIG, TRANSFORMS, ITEMS)
+    write_tiny_project(tmp_path, "outpipe", CONFIG, ITEMS_TRANSFORMS, ITEMS)
     env = {"NETFLIX_ELT_HOME": str(tmp_path / "home"), "NETFLIX_ELT_TARGET_PATH": str(tmp_path / "t"),
            "COLUMNS": "80", "PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)}  # fmt: skip
     args = [sys.executable, "-m", "netflix_elt.cli", "load", "--from", str(deep), "--project-dir", str(tmp_path)]

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -11,50 +10,12 @@ from click.testing import CliRunner
 
 from netflix_elt.artifacts import read_results
 from netflix_elt.cli import main
-from tests.conftest import tiny_config, write_tiny_project
-
-CONFIG = tiny_config(
-    """
-[sources.raw_items]
-table = "RAW_ITEMS"
-file = "items.csv"
-mode = "full"
-columns = {{ id = "INTEGER", name = "VARCHAR", price = "FLOAT" }}
-""",
-    name="fp",
-    database="FP",
-)
-
-ITEMS = """
-from netflix_elt import transform
-
-
-@transform(layer="staging", materialized="view")
-def stg_items(raw_items):
-    return raw_items.select("id", "name", "price")
-
-
-@transform(layer="core", materialized="table")
-def dim_items(stg_items):
-    return stg_items.select("id", "name", "price")
-"""
-
-MART = """
-from netflix_elt import transform
-
-
-@transform(layer="marts", materialized="table")
-def {name}({input}):
-    return {input}.select("id", "price")
-"""
+from tests.conftest import write_items_project
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    write_tiny_project(tmp_path, "fp", CONFIG, ITEMS, "id,name,price\n1,apple,3.5\n2,melon,12.0\n")
-    package = next(p for p in tmp_path.iterdir() if p.name.startswith("fp_"))
-    for name, input_ in (("mart_a", "dim_items"), ("mart_b", "dim_items"), ("mart_c", "mart_a")):
-        (package / f"{name}.py").write_text(textwrap.dedent(MART.format(name=name, input=input_)))
+    write_items_project(tmp_path, "fp", "FP", "id,name,price\n1,apple,3.5\n2,melon,12.0\n")
     monkeypatch.setenv("NETFLIX_ELT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(tmp_path / "target"))
     return tmp_path

@@ -21,50 +21,14 @@ from click.testing import CliRunner
 from netflix_elt.artifacts import read_results
 from netflix_elt.change.plan import pretty_sql
 from netflix_elt.cli import main
-from tests.conftest import tiny_config, write_tiny_project
+from tests.conftest import ITEMS_MART, write_items_project
 
-CONFIG = tiny_config(
-    """
-[sources.raw_items]
-table = "RAW_ITEMS"
-file = "items.csv"
-mode = "full"
-columns = {{ id = "INTEGER", name = "VARCHAR", price = "FLOAT" }}
-""",
-    name="pl",
-    database="PL",
-)
-
-ITEMS = """
-from netflix_elt import transform
-
-
-@transform(layer="staging", materialized="view")
-def stg_items(raw_items):
-    return raw_items.select("id", "name", "price")
-
-
-@transform(layer="core", materialized="table")
-def dim_items(stg_items):
-    return stg_items.select("id", "name", "price")
-"""
-
-MART = """
-from netflix_elt import transform
-
-
-@transform(layer="marts", materialized="table")
-def {name}({input}):
-    return {input}.select("id", "price")
-"""
 ALL = {"stg_items", "dim_items", "mart_a", "mart_b", "mart_c"}
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    write_tiny_project(tmp_path, "pl", CONFIG, ITEMS, "id,name,price\n1,apple,3.5\n2,melon,12.0\n")
-    for name, input_ in (("mart_a", "dim_items"), ("mart_b", "dim_items"), ("mart_c", "mart_a")):
-        (package(tmp_path) / f"{name}.py").write_text(textwrap.dedent(MART.format(name=name, input=input_)))
+    write_items_project(tmp_path, "pl", "PL", "id,name,price\n1,apple,3.5\n2,melon,12.0\n")
     monkeypatch.setenv("NETFLIX_ELT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(tmp_path / "target"))
     return tmp_path
@@ -232,7 +196,7 @@ def test_state_modified_selects_the_change_and_its_downstream(project: Path) -> 
     state = ["--state", str(project / "prod_artifacts")]
     assert cli(project, "ls", "-o", "name", "-s", "state:modified+", *state).split() == ["mart_a", "mart_c"]
     # a new transform is new and modified, against either state
-    (package(project) / "mart_d.py").write_text(textwrap.dedent(MART.format(name="mart_d", input="mart_b")))
+    (package(project) / "mart_d.py").write_text(textwrap.dedent(ITEMS_MART.format(name="mart_d", input="mart_b")))
     forget_modules(project)
     assert cli(project, "ls", "-o", "name", "-s", "state:new").split() == ["mart_d"]
     assert cli(project, "ls", "-o", "name", "-s", "state:new", *state).split() == ["mart_d"]

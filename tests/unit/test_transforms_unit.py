@@ -219,7 +219,8 @@ def test_run_transform_accepts_pandas_and_names_missing_inputs(session: Any) -> 
 
 
 def test_src_ratings_converts_unix_seconds_to_timestamp_ntz_explicitly(session: Any) -> None:
-    """Not TO_TIMESTAMP, which follows the account's TIMESTAMP_TYPE_MAPPING (issue 19, point 9)."""
+    """Not TO_TIMESTAMP, which follows the account's TIMESTAMP_TYPE_MAPPING (issue 19, point 9): seconds
+    added to the epoch as TIMESTAMP_NTZ (exactly seconds, whatever the number's size)."""
     import sqlglot
     from sqlglot import exp
 
@@ -236,7 +237,10 @@ def test_src_ratings_converts_unix_seconds_to_timestamp_ntz_explicitly(session: 
     df = src_ratings(session.table(table))
     tree = sqlglot.parse_one(dataframe_sql(df, "src_ratings"), read="snowflake")
     calls = [f.name.upper() for f in tree.find_all(exp.Anonymous)]
-    assert "TO_TIMESTAMP_NTZ" in calls and "TO_TIMESTAMP" not in calls
+    assert "TO_TIMESTAMP" not in calls and "TO_TIMESTAMP_LTZ" not in calls
+    added = [d for d in tree.find_all(exp.DateAdd, exp.TsOrDsAdd, exp.TimestampAdd)]
+    assert added and added[0].text("unit").upper() == "SECOND", tree.sql("snowflake")
+    assert any(c.to.is_type(exp.DataType.Type.TIMESTAMPNTZ) for c in tree.find_all(exp.Cast)), tree.sql("snowflake")
     epoch = session.sql(
         f"SELECT DATE_PART(EPOCH_SECOND, rating_timestamp) FROM ({dataframe_sql(df, 'src_ratings')})"
     ).collect()

@@ -16,7 +16,14 @@ from rich.text import Text
 from netflix_elt.cli import events
 from netflix_elt.cli.change import check_defer, defer_option
 from netflix_elt.cli.freshness import source_group, then_warn_stale
-from netflix_elt.cli.options import OneLineUsageErrors, common_options, lock_option, selection_options, workspace
+from netflix_elt.cli.options import (
+    OneLineUsageErrors,
+    common_options,
+    lock_option,
+    output_option,
+    selection_options,
+    workspace,
+)
 from netflix_elt.cli.output import (
     LS_OUTPUTS,
     console,
@@ -361,13 +368,10 @@ def snapshot(
 @main.command(name="ls")
 @common_options
 @selection_options
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(LS_OUTPUTS, case_sensitive=False),
-    default="table",
-    show_default=True,
-    help="table, or one line per node: its name, its file (path), or a JSON object (dbt's ls keys).",
+@output_option(
+    "table, or one line per node: its name, its file (path), or a JSON object (dbt's ls keys).",
+    LS_OUTPUTS,
+    "table",
 )
 def ls_(
     project_dir: Path | None,

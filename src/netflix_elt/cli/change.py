@@ -12,7 +12,7 @@ import click
 from rich.table import Table
 
 from netflix_elt.cli import events
-from netflix_elt.cli.options import common_options, lock_option, selection_options, workspace
+from netflix_elt.cli.options import common_options, lock_option, output_option, selection_options, workspace
 from netflix_elt.cli.output import console, esc
 from netflix_elt.cli.params import Command
 from netflix_elt.errors import ConfigError
@@ -36,14 +36,7 @@ def check_defer(settings: Any, defer: str | None) -> None:
 @common_options
 @click.argument("node")
 @click.option("--against", required=True, metavar="TARGET", help="The target to compare with (e.g. prod).")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(("text", "json"), case_sensitive=False),
-    default="text",
-    show_default=True,
-    help="text, or one JSON object (the keys of docs/cli.md) on stdout.",
-)
+@output_option("text, or one JSON object (the keys of docs/cli.md) on stdout.")
 @click.option("--fail-on-diff", is_flag=True, help="Exit 1 when the two sides differ (for CI).")
 @click.option("--sample", default=5, show_default=True, type=click.IntRange(min=0), help="Sample rows of each kind.")
 def diff(

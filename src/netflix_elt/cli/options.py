@@ -94,6 +94,18 @@ def lock_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def output_option(help: str, choices: tuple[str, ...] = ("text", "json"), default: str = "text") -> Callable[..., Any]:
+    """--output/-o: how a command prints what it found (text for people, json for scripts)."""
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Choice(choices, case_sensitive=False),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
 SELECTORS_HELP = (
     "dbt selectors, several after one -s: name, +name / name+ (all upstream / downstream), 2+name / name+1 "
     "(that many edges), @name, a,b (both), layer:L, tag:T, path:DIR, source:S, kind:K, materialized:M, "

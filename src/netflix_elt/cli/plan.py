@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from netflix_elt.cli.options import common_options, selection_options, workspace
+from netflix_elt.cli.options import common_options, output_option, selection_options, workspace
 from netflix_elt.cli.output import console, emit_text, esc
 from netflix_elt.cli.params import Command
 
@@ -19,14 +19,7 @@ MARK = {"build": "[yellow]build[/yellow]", "up to date": "[green]ok[/green]   "}
 @click.command(cls=Command)
 @common_options
 @selection_options
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(("text", "json"), case_sensitive=False),
-    default="text",
-    show_default=True,
-    help="text, or one JSON document (the nodes, their reasons, diffs and the summary) on stdout.",
-)
+@output_option("text, or one JSON document (the nodes, their reasons, diffs and the summary) on stdout.")
 @click.option("--fail-on-changes", is_flag=True, help="Exit 1 when anything would be built (for CI).")
 def plan(
     project_dir: Path | None,
