@@ -48,12 +48,10 @@ class Builders:
     defer: Defer | None = None  # --defer: see netflix_elt.change.defer
     # built this command from another target's rows (directly or upstream): not recorded as built
     from_deferred: set[str] = field(default_factory=set)
-    known: KnownRelations | None = None  # which relations exist: one catalog query per command
+    known: KnownRelations = field(init=False)  # which relations exist: one catalog query per command
 
-    def relations(self) -> KnownRelations:
-        if self.known is None:
-            self.known = KnownRelations(self.adapter, self.settings.database)
-        return self.known
+    def __post_init__(self) -> None:
+        self.known = KnownRelations(self.adapter, self.settings)
 
     def by_step(self) -> dict[Step, Builder]:
         return {Step.SEED: self.seed, Step.TRANSFORM: self.model, Step.SNAPSHOT: self.model, Step.TEST: self.test}
@@ -85,7 +83,7 @@ class Builders:
 
     def up_to_date(self, node: Node) -> bool:
         """Whether the node is left as it is: the one decision `build` and `plan` both make."""
-        exists = self.relations().exists(relation_of(self.settings, node))
+        exists = self.known.exists(relation_of(self.settings, node))
         return not self.full_refresh and self.state.is_current(node, exists)
 
     # steps -------------------------------------------------------------------------------------
@@ -100,7 +98,7 @@ class Builders:
         else:
             self.state.forget(node)
             rows = load_seeds(self.adapter.session, self.settings, [node.name])[node.name]
-            self.relations().add(relation)
+            self.known.add(relation)
             self.state.record(node)
             res = self._result(gnode, "success", "seed", rows=rows, relation=relation)
         self.built[node.name] = res
@@ -124,7 +122,7 @@ class Builders:
             ctx = self.context()
             built = strategy.apply(ctx, node, full_refresh=self.full_refresh)
             if node.builds:
-                self.relations().add(relation)
+                self.known.add(relation)
             deferred = dict(ctx.compiler.deferred)
             message = built.message or str(node.materialized)
             if deferred or self._reads_deferred(node):

@@ -14,21 +14,23 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from netflix_elt.adapters import Adapter
+    from netflix_elt.config import Settings
 
 
 class KnownRelations:
-    def __init__(self, adapter: Adapter, database: str) -> None:
+    def __init__(self, adapter: Adapter, settings: Settings) -> None:
         self.adapter = adapter
-        self.database = database.upper()
-        self._present: set[str] | None = None  # read on the first question
+        self.settings = settings  # its database is the one read whole, on the first question
+        self._present: set[str] | None = None
 
     def exists(self, relation: str) -> bool:
         """Whether `relation` (DB.SCHEMA.NAME) is a table or view now."""
-        if relation.split(".")[0].upper() != self.database:
+        database = self.settings.database.upper()
+        if relation.split(".")[0].upper() != database:
             return self.adapter.relation_exists(relation)
         if self._present is None:
-            rows = self.adapter.relations(self.database)
-            self._present = {f"{self.database}.{schema}.{name}".upper() for schema, name, _ in rows}
+            rows = self.adapter.relations(database)
+            self._present = {f"{database}.{schema}.{name}".upper() for schema, name, _ in rows}
         return relation.upper() in self._present
 
     def add(self, relation: str) -> None:

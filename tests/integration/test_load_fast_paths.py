@@ -106,16 +106,16 @@ def test_the_parse_hashes_exactly_the_bytes_it_read(isolated_home, tmp_path):
     assert parsed.sha256 == load_mod.sha256_of(landing / "movies.csv")
 
 
-def _reads(monkeypatch) -> list[str]:
+def _reads(monkeypatch, landing: Path) -> list[str]:
     """The landed files the load reads (each once, checked against its manifest as it is read), by
-    batch folder and name."""
+    batch folder and name; a read of anything but the landed file itself (a copy) fails the test."""
     from netflix_elt.ingest.landing import files as files_mod
 
     read: list[str] = []
     real = files_mod.read_regular
 
     def spy(path, **kw):
-        read.append(f"{path.parent.name}/{path.name}")
+        read.append(path.relative_to(landing).as_posix())
         return real(path, **kw)
 
     monkeypatch.setattr(files_mod, "read_regular", spy)
@@ -131,7 +131,7 @@ def test_a_batch_loaded_before_is_not_read_again_but_still_checked(isolated_home
     url = str(tmp_path / "landing")
     landing = Landing.from_url(url)
     landing.write_batch(write_landing(tmp_path / "b1"), FILES)
-    read = _reads(monkeypatch)
+    read = _reads(monkeypatch, (tmp_path / "landing").resolve())
     with Workspace.from_options(PROJECT_DIR) as ws:
         ws.load(url)
         assert sorted(read) == sorted(f"batch=0001/{f}" for f in FILES)
@@ -202,3 +202,23 @@ def test_an_empty_line_in_a_numeric_file_is_rejected_with_its_line(tmp_path, bod
         rows = list(csv.reader(f))[1:]
     assert parsed.rows_loaded == sum(1 for r in rows if r) == 2
     assert parsed.rows_rejected == 1 and parsed.first_reject == (line, "empty line")
+
+
+def test_an_empty_line_is_rejected_where_every_column_may_be_null(tmp_path):
+    """No rule catches pyarrow's NULL row when every column may be NULL: the fast path itself must
+    look for the empty line, or it would load as a row of NULLs."""
+    settings = load_settings(PROJECT_DIR)
+    ratings = settings.config.sources["raw_ratings"]
+    lenient = ratings.model_copy(update={"nullable": list(ratings.columns), "ranges": {}})
+    path = tmp_path / "ratings.csv"
+    path.write_bytes(b"userId,movieId,rating,timestamp\n1,2,3.0,4\n\n5,6,1.0,7\n")
+    parsed = load_mod.parse_csv(
+        path,
+        lenient,
+        load_id=1,
+        loaded_at=datetime(2026, 1, 1),
+        source_file="ratings.csv",
+        source_name="raw_ratings",
+        work_dir=tmp_path / "w",
+    )
+    assert (parsed.rows_loaded, parsed.rows_rejected, parsed.first_reject) == (2, 1, (3, "empty line"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from netflix_elt.known_relations import KnownRelations
 
 
@@ -21,7 +23,7 @@ class CatalogSpy:
 
 def test_one_catalog_query_answers_every_question_of_the_command() -> None:
     spy = CatalogSpy()
-    known = KnownRelations(spy, "movielens")  # type: ignore[arg-type]
+    known = KnownRelations(spy, SimpleNamespace(database="movielens"))  # type: ignore[arg-type]
     known.add("MOVIELENS.DEV.EARLY")  # before the first question: the catalog read will have it or not
     assert spy.catalog_queries == 0  # nothing is read until asked
     assert known.exists("MOVIELENS.DEV.DIM_MOVIES")
@@ -35,6 +37,6 @@ def test_one_catalog_query_answers_every_question_of_the_command() -> None:
 
 def test_a_relation_of_another_database_is_asked_on_its_own() -> None:
     spy = CatalogSpy()
-    known = KnownRelations(spy, "MOVIELENS")  # type: ignore[arg-type]
+    known = KnownRelations(spy, SimpleNamespace(database="MOVIELENS"))  # type: ignore[arg-type]
     assert known.exists("OTHER.DEV.X") and not known.exists("OTHER.DEV.Y")
     assert spy.asked == ["OTHER.DEV.X", "OTHER.DEV.Y"] and spy.catalog_queries == 0

@@ -235,10 +235,13 @@ def parse_csv(
     if not path.is_file():
         raise LoadError(f"{source_file}: file not found")
     # the header line and the body apart: the body is never copied again
-    head, body, read_digest = read_regular(path, sha256=digest if verify else None)
+    head, body = read_regular(path, sha256=digest if verify else None)
     if not head:
         raise LoadError(f"{source_file}: file is empty (0 bytes); expected a CSV header row")
-    digest = digest or read_digest
+    if digest is None:
+        h = hashlib.sha256(head)
+        h.update(body)
+        digest = h.hexdigest()
     header_line = decode(source_file, head.removesuffix(b"\n")).rstrip("\r")
     header = header_names(header_line)
     expected = list(source.columns)

@@ -77,8 +77,8 @@ def copy_verified(src: Path, dest: Path, *, follow_symlinks: bool = False, hint:
     return size, h.hexdigest()
 
 
-def read_regular(path: Path, *, sha256: str | None = None, hint: str = "") -> tuple[bytes, bytes, str]:
-    """A regular file's first line and the rest, read once through ``open_regular``, and its sha256.
+def read_regular(path: Path, *, sha256: str | None = None, hint: str = "") -> tuple[bytes, bytes]:
+    """A regular file's first line and the rest, read once through ``open_regular``.
 
     With ``sha256`` (its manifest's) a file whose content differs is refused (IngestError): the
     bytes returned are the ones checked, so what is parsed is what the manifest describes, with no
@@ -87,9 +87,9 @@ def read_regular(path: Path, *, sha256: str | None = None, hint: str = "") -> tu
     fd = open_regular(path, hint=hint)
     with os.fdopen(fd, "rb") as fh:
         head, body = fh.readline(), fh.read()
-    h = hashlib.sha256(head)
-    h.update(body)
-    digest = h.hexdigest()
-    if sha256 is not None and digest != sha256:
-        raise IngestError(f"{path} does not match the sha256 in its manifest")
-    return head, body, digest
+    if sha256 is not None:
+        h = hashlib.sha256(head)
+        h.update(body)
+        if h.hexdigest() != sha256:
+            raise IngestError(f"{path} does not match the sha256 in its manifest")
+    return head, body

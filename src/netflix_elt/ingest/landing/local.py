@@ -82,22 +82,19 @@ class LocalLanding(Landing):
 
     def batch_folder(self, n: int) -> Path:
         """Where batch ``n``'s files are (a symlinked batch folder is refused)."""
-        return self._batch_folder(n)
-
-    def _batch_folder(self, n: int) -> Path:
         folder = self.root / _batch_dir(n)
         if folder.is_symlink():
             raise IngestError(f"{folder} is a symlink, not a folder of the landing zone; refused")
         return folder
 
     def _read_manifest(self, n: int) -> BatchManifest:
-        path = self._batch_folder(n) / MANIFEST
+        path = self.batch_folder(n) / MANIFEST
         fd = open_regular(path)
         with os.fdopen(fd, "rb") as fh:
             return self._parse_manifest(n, fh.read(), str(path))
 
     def _put_batch(self, n: int, src_dir: Path, entries: list[FileEntry]) -> None:
-        target = self._batch_folder(n)
+        target = self.batch_folder(n)
         try:
             if target.exists():  # leftovers of an interrupted write: never complete, safe to replace
                 shutil.rmtree(target)
@@ -127,7 +124,7 @@ class LocalLanding(Landing):
         ``skip``: names the caller will not read (their content is loaded already): checked in place
         as without ``dest`` (a regular file of the manifest's size), not copied.
         """
-        folder = self._batch_folder(batch.batch)
+        folder = self.batch_folder(batch.batch)
         if dest is not None:
             dest = Path(dest)
             dest.mkdir(parents=True, exist_ok=True)
