@@ -105,3 +105,18 @@ def test_ctrl_c_exits_130_with_one_line(landed: dict[str, str]) -> None:
     assert proc.returncode == 130, err
     assert time.monotonic() - sent < 10
     assert err.strip().splitlines() == ["Interrupted"] and "Traceback" not in err
+
+
+def test_a_closed_session_leaves_nothing_for_exit(tmp_path: Path) -> None:
+    """Released sessions are closed for the connector too: nothing queries the stopped server at exit."""
+    script = (
+        "from pathlib import Path\n"
+        "from netflix_elt.adapters.embedded import ENGINE\n"
+        f"s = ENGINE.session(Path({str(tmp_path / 'wh')!r}))\n"
+        "s.sql('SELECT 1').collect()\n"
+        "ENGINE.shutdown()\n"
+        "assert s.connection.is_closed(), 'the connector connection is still open'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "abort-request" not in proc.stderr, proc.stderr
