@@ -120,3 +120,16 @@ def test_a_closed_session_leaves_nothing_for_exit(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "abort-request" not in proc.stderr, proc.stderr
+
+
+def test_a_command_freezes_the_heap_before_the_last_collection() -> None:
+    """The exit's full garbage collection is skipped (it cost every command ~1 s after its last line)."""
+    script = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"  # runs after the CLI's handlers
+        "from netflix_elt.cli import main\n"
+        "main(['ls', '--project-dir', " + repr(str(PROJECT_DIR)) + "], standalone_mode=False)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "frozen True", proc.stdout
