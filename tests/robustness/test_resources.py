@@ -123,13 +123,17 @@ def test_a_closed_session_leaves_nothing_for_exit(tmp_path: Path) -> None:
 
 
 def test_a_command_freezes_the_heap_before_the_last_collection() -> None:
-    """The exit's full garbage collection is skipped (it cost every command ~1 s after its last line)."""
+    """The process's collector is tuned (the exit's full collection cost every command ~1 s after its
+    last line); CliRunner, the library's way in, leaves the host process's settings alone."""
     script = (
         "import atexit, gc\n"
-        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"  # runs after the CLI's handlers
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, gc.get_threshold()))\n"
+        "from click.testing import CliRunner\n"
         "from netflix_elt.cli import main\n"
-        "main(['ls', '--project-dir', " + repr(str(PROJECT_DIR)) + "], standalone_mode=False)\n"
+        f"args = ['ls', '--project-dir', {str(PROJECT_DIR)!r}]\n"
+        "assert CliRunner().invoke(main, args).exit_code == 0 and gc.get_threshold() == (700, 10, 10)\n"
+        "main(args, standalone_mode=False)\n"  # as the console script calls it
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == "frozen True", proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "frozen True (50000, 50, 100)", proc.stdout

@@ -6,8 +6,6 @@ Exit codes follow dbt: 0 success, 1 a transform, snapshot or error-severity test
 
 from __future__ import annotations
 
-import atexit
-import gc
 import sys
 from pathlib import Path
 
@@ -41,20 +39,6 @@ from netflix_elt.cli.output import print_validation_extras as validation_extras
 from netflix_elt.cli.params import ExtractSource, Scale
 from netflix_elt.cli.results import Progress, ValidationLines, print_validation_results
 
-_FREEZE_REGISTERED: list[bool] = []
-
-
-def freeze_heap_at_exit() -> None:
-    """Once per process: `gc.freeze()` among the exit handlers, before Python's own last collection.
-
-    That collection walked the whole heap (GX, pandas, Snowpark: millions of objects) and kept every
-    command alive ~1 s after its last line; frozen objects are not scanned, the exit handlers that
-    close the warehouse still run, and the memory goes back to the system either way.
-    """
-    if not _FREEZE_REGISTERED:
-        _FREEZE_REGISTERED.append(True)
-        atexit.register(gc.freeze)
-
 
 @click.group(
     cls=OneLineUsageErrors,
@@ -77,7 +61,6 @@ def main() -> None:
     and NETFLIX_ELT_TARGET_PATH the artifacts folder (target/).
     """
     events.reset()  # one process may run many commands (tests, notebooks): each starts from the defaults
-    freeze_heap_at_exit()
 
 
 @main.command()

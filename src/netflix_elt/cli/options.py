@@ -178,6 +178,13 @@ class OneLineUsageErrors(click.Group):
         bind_envvars(cmd.params)
         super().add_command(cmd, name)
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The process's entry (console script, `python -m netflix_elt`); `CliRunner` calls `main`."""
+        from netflix_elt.cli.gc_tuning import tune_for_command
+
+        tune_for_command()
+        return super().__call__(*args, **kwargs)
+
     def main(self, *args: Any, **kwargs: Any) -> Any:
         from netflix_elt.tempfiles import process_scope
 
