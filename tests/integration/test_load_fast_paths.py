@@ -13,7 +13,7 @@ import pytest
 import sqlglot
 
 from netflix_elt.api import Workspace
-from netflix_elt.config import load_settings
+from netflix_elt.config import SourceSection, load_settings
 from netflix_elt.errors import LoadError
 from netflix_elt.ingest import load as load_mod
 from tests.conftest import PROJECT_DIR
@@ -89,20 +89,25 @@ def test_the_first_bad_file_in_source_order_is_reported_and_nothing_loads(isolat
         assert raw_counts(ws) == before
 
 
+def parse(path: Path, source: SourceSection, source_name: str, work_dir: Path) -> load_mod.ParsedFile:
+    """One file parsed as the load parses it (load 1, its own name as the source file)."""
+    return load_mod.parse_csv(
+        path,
+        source,
+        load_id=1,
+        loaded_at=datetime(2026, 1, 1),
+        source_file=path.name,
+        source_name=source_name,
+        work_dir=work_dir,
+    )
+
+
 def test_the_parse_hashes_exactly_the_bytes_it_read(isolated_home, tmp_path):
     """The header line and the body are read apart; their checksum is still the whole file's."""
     landing = write_landing(tmp_path / "landing")
     settings = load_settings(PROJECT_DIR)
     src = settings.config.sources["raw_movies"]
-    parsed = load_mod.parse_csv(
-        Path(landing / "movies.csv"),
-        src,
-        load_id=1,
-        loaded_at=datetime(2026, 1, 1),
-        source_file="movies.csv",
-        source_name="raw_movies",
-        work_dir=tmp_path / "w",
-    )
+    parsed = parse(landing / "movies.csv", src, "raw_movies", tmp_path / "w")
     assert parsed.sha256 == load_mod.sha256_of(landing / "movies.csv")
 
 
@@ -189,15 +194,7 @@ def test_an_empty_line_in_a_numeric_file_is_rejected_with_its_line(tmp_path, bod
     settings = load_settings(PROJECT_DIR)
     path = tmp_path / "ratings.csv"
     path.write_bytes(b"userId,movieId,rating,timestamp\n" + body)
-    parsed = load_mod.parse_csv(
-        path,
-        settings.config.sources["raw_ratings"],
-        load_id=1,
-        loaded_at=datetime(2026, 1, 1),
-        source_file="ratings.csv",
-        source_name="raw_ratings",
-        work_dir=tmp_path / "w",
-    )
+    parsed = parse(path, settings.config.sources["raw_ratings"], "raw_ratings", tmp_path / "w")
     with path.open(newline="") as f:
         rows = list(csv.reader(f))[1:]
     assert parsed.rows_loaded == sum(1 for r in rows if r) == 2
@@ -212,13 +209,5 @@ def test_an_empty_line_is_rejected_where_every_column_may_be_null(tmp_path):
     lenient = ratings.model_copy(update={"nullable": list(ratings.columns), "ranges": {}})
     path = tmp_path / "ratings.csv"
     path.write_bytes(b"userId,movieId,rating,timestamp\n1,2,3.0,4\n\n5,6,1.0,7\n")
-    parsed = load_mod.parse_csv(
-        path,
-        lenient,
-        load_id=1,
-        loaded_at=datetime(2026, 1, 1),
-        source_file="ratings.csv",
-        source_name="raw_ratings",
-        work_dir=tmp_path / "w",
-    )
+    parsed = parse(path, lenient, "raw_ratings", tmp_path / "w")
     assert (parsed.rows_loaded, parsed.rows_rejected, parsed.first_reject) == (2, 1, (3, "empty line"))

@@ -230,7 +230,7 @@ def parse_csv(
     """
     import duckdb
 
-    from netflix_elt.ingest.landing.files import read_regular
+    from netflix_elt.ingest.landing.files import read_regular, sha256_hex
 
     if not path.is_file():
         raise LoadError(f"{source_file}: file not found")
@@ -239,9 +239,7 @@ def parse_csv(
     if not head:
         raise LoadError(f"{source_file}: file is empty (0 bytes); expected a CSV header row")
     if digest is None:
-        h = hashlib.sha256(head)
-        h.update(body)
-        digest = h.hexdigest()
+        digest = sha256_hex(head, body)
     header_line = decode(source_file, head.removesuffix(b"\n")).rstrip("\r")
     header = header_names(header_line)
     expected = list(source.columns)

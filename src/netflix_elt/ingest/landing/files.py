@@ -77,6 +77,14 @@ def copy_verified(src: Path, dest: Path, *, follow_symlinks: bool = False, hint:
     return size, h.hexdigest()
 
 
+def sha256_hex(*parts: bytes) -> str:
+    """The sha256 of the parts as one stream (a file read as its first line and the rest)."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part)
+    return h.hexdigest()
+
+
 def read_regular(path: Path, *, sha256: str | None = None, hint: str = "") -> tuple[bytes, bytes]:
     """A regular file's first line and the rest, read once through ``open_regular``.
 
@@ -87,9 +95,6 @@ def read_regular(path: Path, *, sha256: str | None = None, hint: str = "") -> tu
     fd = open_regular(path, hint=hint)
     with os.fdopen(fd, "rb") as fh:
         head, body = fh.readline(), fh.read()
-    if sha256 is not None:
-        h = hashlib.sha256(head)
-        h.update(body)
-        if h.hexdigest() != sha256:
-            raise IngestError(f"{path} does not match the sha256 in its manifest")
+    if sha256 is not None and sha256_hex(head, body) != sha256:
+        raise IngestError(f"{path} does not match the sha256 in its manifest")
     return head, body
