@@ -127,3 +127,17 @@ class Scale(click.ParamType):
         except NetflixEltError as e:
             self.fail(str(e), param, ctx)
         return str(value)
+
+
+class ByteSize(click.ParamType):
+    """`extract --split-size`: bytes, or a number with KB, MB, GB (KiB, MiB, GiB); 0 never splits."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from netflix_elt.ingest.landing.split import parse_size
+
+        try:
+            return parse_size(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)

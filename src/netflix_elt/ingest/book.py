@@ -52,7 +52,9 @@ class _Book:
         same_file = next((h for h in past if h.file == file and h.checksum == digest), None)
         if same_file is not None or src.mode == "append":
             return same_file or next((h for h in reversed(past) if h.checksum == digest), None)
-        candidates = [h for h in past if h.status == "SKIPPED"] + [h for h in past if h.status == "LOADED"][-1:]
+        latest = self.previous_extract(src)  # all its rows: a split file has one per part, under one load id
+        last = [h for h in past if latest is not None and h.status == "LOADED" and h.load_id == latest.load_id]
+        candidates = [h for h in past if h.status == "SKIPPED"] + last
         return next((h for h in reversed(candidates) if h.checksum == digest), None)
 
     def previous_extract(self, src: SourceSection) -> PastLoad | None:

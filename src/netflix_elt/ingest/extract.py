@@ -9,6 +9,12 @@ extracts at once give two batches or one clear refusal.
 From a folder only the declared GroupLens files are copied, and only if they are regular files:
 a symlink (say README.txt -> ~/.snowflake/connections.toml), device or directory in their place is
 refused naming it, unless ``follow_symlinks`` (``--follow-symlinks``) asks for its target.
+
+A CSV file larger than ``split_size`` (``--split-size``, uncompressed bytes) lands as parts of one
+batch (``landing/split.py``), which both loaders read as one logical file. The default,
+``DEFAULT_SPLIT_SIZE`` = 400 MB uncompressed, is about 100 MB compressed, the low end of Snowflake's
+advice of 100-250 MB compressed per file, at the roughly 4:1 gzip ratio of these numeric CSV files
+(an estimate, not measured per file). 0 never splits.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from netflix_elt.movielens.generator import FILE_HEADERS, generate, parse_scale
 
 _HINT = " (--follow-symlinks copies its target)"
 
-__all__ = ["DEFAULT_CACHE_DIR", "GROUPLENS_FILES", "extract"]
+__all__ = ["DEFAULT_CACHE_DIR", "DEFAULT_SPLIT_SIZE", "GROUPLENS_FILES", "extract"]
+
+DEFAULT_SPLIT_SIZE = 400_000_000  # uncompressed bytes per part: ~100 MB gzip-compressed at ~4:1 (an estimate)
 
 DEFAULT_CACHE_DIR = Path("~/.cache/netflix-elt/grouplens")
 # The GroupLens files we land, in load order; README.txt carries the licence and travels with the data.
@@ -51,12 +59,16 @@ def extract(
     batch: int | None = None,
     cache_dir: Path | None = None,
     follow_symlinks: bool = False,
+    split_size: int = DEFAULT_SPLIT_SIZE,
 ) -> BatchManifest:
     """Land one batch from ``source`` at ``to_url`` and return its manifest.
 
     ``batch`` must be the landing's next batch number when given (batches are loaded in order);
-    for ``synthetic`` it defaults to that number and selects the generator batch.
+    for ``synthetic`` it defaults to that number and selects the generator batch. ``split_size``:
+    the most uncompressed bytes of one landed part (0: never split; see the module docstring).
     """
+    if split_size < 0:
+        raise IngestError(f"split size {split_size} is negative: use 0 (never split) or a number of bytes")
     landing = Landing.from_url(to_url, declared=GROUPLENS_FILES)
     src = source.strip()
     with landing.allocate(batch) as k, tempfiles.work_dir("netflix-elt-extract-") as work:
@@ -87,4 +99,4 @@ def extract(
                 copy_verified(folder / name, staged / name, follow_symlinks=follow_symlinks, hint=_HINT)
             description = f"folder {folder.resolve()}"
             folder = staged
-        return landing.write_batch(folder, files, source=description, number=k)
+        return landing.write_batch(folder, files, source=description, number=k, split_size=split_size)

@@ -26,6 +26,7 @@ from netflix_elt.ingest.book import PastLoad, _Book, _skips, deletion_guard
 from netflix_elt.ingest.landing import BatchManifest, Landing
 from netflix_elt.ingest.landing.local import LocalLanding
 from netflix_elt.ingest.parse import ParsedFile, parse_csv, sha256_of
+from netflix_elt.ingest.parts import Part, distinct_keys, first_reject
 from netflix_elt.ingest.raw_tables import (  # noqa: F401  (re-exported: what RAW is made of)
     ADDED_HISTORY_COLUMNS,
     HISTORY_COLUMNS,
@@ -57,10 +58,16 @@ class LandedBatch:
     # copies the batch's files into `files`' folder but for the names given (None: `files` are local already)
     fetch: Callable[[Collection[str]], object] | None = field(default=None, repr=False)
     verify: bool = False  # `files` are the landed ones: parse checks each against `sha256` as it reads it
+    parts: dict[str, list[str]] = field(default_factory=dict)  # a split file's name -> its parts' names, in order
 
     def file_uri(self, name: str) -> str:
         """The URI a file of this batch is recorded under (LOAD_HISTORY.FILE, rejects, reports)."""
         return f"{self.uri.rstrip('/')}/{name}"
+
+    def objects(self, name: str) -> list[Part]:
+        """The landed objects of file ``name``: its parts when it is split, else itself (or none)."""
+        names = self.parts.get(name) or ([name] if name in self.files else [])
+        return [Part(n, self.files[n], self.file_uri(n), self.sha256.get(n) or sha256_of(self.files[n])) for n in names]
 
 
 @dataclass
@@ -121,16 +128,19 @@ def batches_from(settings: Settings, url: str, work_dir: Path, skip_batches: Seq
     for manifest in landing.list_batches():
         uri = manifest.url if getattr(manifest, "url", None) else f"{url.rstrip('/')}/batch={manifest.batch:04d}"
         folder = landing.batch_folder(manifest.batch) if in_place else work_dir / f"batch={manifest.batch:04d}"
-        files = {f.name: folder / f.name for f in manifest.files}
+        files = {f.name: folder / f.name for f in manifest.objects()}
 
         def fetch(skip: Collection[str], manifest: BatchManifest = manifest, folder: Path = folder) -> object:
             if in_place:  # every file a regular one of the manifest's size; their sha256 when parsed
                 return landing.fetch(manifest)
             return landing.fetch(manifest, folder, skip=skip)
 
-        rows = {f.name: f.rows for f in manifest.files}
-        sha = {f.name: f.sha256 for f in manifest.files}
-        batch = LandedBatch(f"batch={manifest.batch:04d}", uri, files, manifest.batch, rows, sha, fetch, in_place)
+        rows = {f.name: f.rows for f in manifest.objects()}
+        sha = {f.name: f.sha256 for f in manifest.objects()}
+        parts = {f.name: [p.name for p in f.parts] for f in manifest.files if f.parts}
+        batch = LandedBatch(
+            f"batch={manifest.batch:04d}", uri, files, manifest.batch, rows, sha, fetch, in_place, parts
+        )
         result.append(batch)
     if not result:
         raise LoadError(f"landing {url} holds no batches; run `netflix-elt extract --to {url}` first")
@@ -256,40 +266,51 @@ def plan_load(settings: Settings, batches: list[LandedBatch], book: _Book, load_
     plan: Plan = []
     for batch in batches:
         _fetch(settings, batch, book, skip_batches)
-        todo: list[tuple[str, SourceSection, Path, str, str, int]] = []  # the files to parse, in order
+        todo: list[tuple[str, SourceSection, list[Part], int]] = []  # the files to parse, in order
         for name, src in settings.config.sources.items():
-            path = batch.files.get(src.file)
+            parts = batch.objects(src.file)
             file_uri = batch.file_uri(src.file)
-            if path is None:
+            if not parts:
                 if not src.optional and batch is batches[0]:
                     raise LoadError(f"{file_uri}: file not found (needed for {src.table})")
                 if src.optional:
                     report.warnings.append(f"{file_uri} is absent: {src.table} gets no rows from {batch.label}")
                 report.files.append(FileLoad(name, src.table, file_uri, "MISSING"))
                 continue
-            digest = batch.sha256.get(src.file) or sha256_of(path)  # a fetched copy was verified
-            earlier = book.same_content(src, file_uri, digest)
-            if earlier is not None:
-                why = ALREADY_LOADED if earlier.file == file_uri else f"same content as {earlier.describe()}"
-                report.files.append(FileLoad(name, src.table, file_uri, "UNCHANGED", message=why))
+            earlier = [book.same_content(src, p.uri, p.digest) for p in parts]
+            if all(e is not None for e in earlier):
+                for p, e in zip(parts, earlier, strict=True):
+                    assert e is not None
+                    why = ALREADY_LOADED if e.file == p.uri else f"same content as {e.describe()}"
+                    report.files.append(FileLoad(name, src.table, p.uri, "UNCHANGED", message=why))
                 continue
+            if src.mode == "append" and any(earlier):
+                done = next(e for e in earlier if e is not None)
+                raise LoadError(
+                    f"{file_uri}: some of its parts are loaded already ({done.describe()}), others are not: "
+                    f"loading it would load those rows of {src.table} twice. Land the file again whole, or load it "
+                    "anyway with `netflix-elt load --force`"
+                )
             if batch.number in skip_batches:
                 why = f"skipped by the user (--skip-batch {batch.number})"
-                fl = FileLoad(name, src.table, file_uri, "SKIPPED", load_id=load_id, message=why, checksum=digest)
-                plan.append((batch, None, fl))
-                book.add(src, PastLoad(load_id, src.table, file_uri, batch.label, digest, "SKIPPED", 0, None))
+                for p in parts:
+                    fl = FileLoad(name, src.table, p.uri, "SKIPPED", load_id=load_id, message=why, checksum=p.digest)
+                    plan.append((batch, None, fl))
+                    book.add(src, PastLoad(load_id, src.table, p.uri, batch.label, p.digest, "SKIPPED", 0, None))
             else:
-                todo.append((name, src, path, file_uri, digest, load_id))
+                todo.append((name, src, parts, load_id))
             load_id += 1
         # the files of one batch are independent (one per source table): parsed side by side, decided in order
-        for (name, src, _path, file_uri, digest, lid), parsed in zip(
-            todo, _parse_all(todo, loaded_at, work / "parsed", say, batch.verify), strict=True
-        ):
-            fl = _decide(name, src, batch, parsed, file_uri, lid, book, allow_deletes)
-            plan.append((batch, parsed, fl))
-            book.add(
-                src, PastLoad(lid, src.table, file_uri, batch.label, digest, fl.status, fl.rows_loaded, parsed.keys)
-            )
+        jobs = [(n if len(ps) == 1 else f"{n}_part{k}", src, p.path, p.uri, p.digest, lid)
+                for n, src, ps, lid in todo for k, p in enumerate(ps, start=1)]  # fmt: skip
+        results = iter(_parse_all(jobs, loaded_at, work / "parsed", say, batch.verify))
+        for name, src, parts, lid in todo:
+            parsed = [(p, next(results)) for p in parts]
+            fls, keys = _decide(name, src, batch, parsed, lid, book, allow_deletes)
+            for (p, pf), fl in zip(parsed, fls, strict=True):
+                pf.keys = keys  # every part's LOAD_HISTORY row carries the logical file's keys (deletion guard)
+                plan.append((batch, pf, fl))
+                book.add(src, PastLoad(lid, src.table, p.uri, batch.label, p.digest, fl.status, fl.rows_loaded, keys))
         plan.sort(key=lambda p: p[2].load_id or 0)
     return plan
 
@@ -303,9 +324,12 @@ def _fetch(settings: Settings, batch: LandedBatch, book: _Book, skip_batches: Se
     read: set[str] = set()
     if batch.number not in skip_batches:
         for src in settings.config.sources.values():
-            digest = batch.sha256.get(src.file)
-            if digest is not None and book.same_content(src, batch.file_uri(src.file), digest) is None:
-                read.add(src.file)
+            names = batch.parts.get(src.file) or [src.file]
+            digests = [batch.sha256.get(n) for n in names]
+            if all(digests) and any(
+                book.same_content(src, batch.file_uri(n), d or "") is None for n, d in zip(names, digests, strict=True)
+            ):
+                read.update(names)
     batch.fetch(set(batch.files) - read)
 
 
@@ -336,49 +360,50 @@ def _decide(
     name: str,
     src: SourceSection,
     batch: LandedBatch,
-    parsed: ParsedFile,
-    file_uri: str,
+    parsed: list[tuple[Part, ParsedFile]],
     load_id: int,
     book: _Book,
     allow_deletes: bool,
-) -> FileLoad:
-    """What becomes of a parsed file: loaded, skipped (on_error) or refused (a LoadError, exit 4)."""
-    expected = batch.rows.get(src.file)
-    if expected is not None and expected != parsed.rows_in_file:
-        raise LoadError(
-            f"{file_uri}: the manifest of {batch.label} says {expected:,} data rows, the file has "
-            f"{parsed.rows_in_file:,}: it changed after it was landed; land it again"
-        )
-    if parsed.rows_in_file == 0 and not src.optional and not book.has_rows(src):
+) -> tuple[list[FileLoad], int]:
+    """What becomes of a parsed file (all its parts, when split: one logical file): loaded, skipped
+    (on_error) or refused (a LoadError, exit 4); one FileLoad per part, and the file's distinct keys."""
+    for part, p in parsed:
+        expected = batch.rows.get(part.name)
+        if expected is not None and expected != p.rows_in_file:
+            raise LoadError(
+                f"{part.uri}: the manifest of {batch.label} says {expected:,} data rows, the file has "
+                f"{p.rows_in_file:,}: it changed after it was landed; land it again"
+            )
+    file_uri = batch.file_uri(src.file)
+    records = sum(p.rows_in_file for _, p in parsed)
+    rejected = sum(p.rows_rejected for _, p in parsed)
+    if records == 0 and not src.optional and not book.has_rows(src):
         # a header-only file is valid CSV; after a first load with rows (a delta) it brings nothing
         raise LoadError(f"{file_uri}: has no data rows, only a header (needed for {src.table})")
     policy = src.on_error_policy
-    fl = FileLoad(
-        name,
-        src.table,
-        file_uri,
-        "LOADED",
-        parsed.rows_in_file,
-        parsed.rows_loaded,
-        parsed.rows_rejected,
-        load_id,
-        checksum=parsed.sha256,
-    )
-    if parsed.rows_rejected:
-        line, why = parsed.first_reject or (0, "")
-        what = f"{parsed.rows_rejected:,} of {parsed.rows_in_file:,} records rejected (first: line {line}, {why})"
+    fls = [
+        FileLoad(name, src.table, part.uri, "LOADED", p.rows_in_file, p.rows_loaded, p.rows_rejected, load_id,
+                 checksum=p.sha256)
+        for part, p in parsed
+    ]  # fmt: skip
+    keys = distinct_keys(src, [p for _, p in parsed])
+    if rejected:
+        part_name, line, why = first_reject(parsed) or ("", 0, "")
+        where = f"line {line}" if len(parsed) == 1 else f"{part_name} line {line}"
+        what = f"{rejected:,} of {records:,} records rejected (first: {where}, {why})"
         if policy == "abort_statement":
             raise LoadError(
                 f"{file_uri}: {what}; sources.{name}.on_error = abort_statement, so nothing was loaded. "
                 f"Fix the file and land it again, or skip {batch.label}: "
                 f"netflix-elt load --skip-batch {batch.number or 1}"
             )
-        if _skips(policy, parsed.rows_rejected, parsed.rows_in_file):
-            fl.status, fl.rows_loaded, fl.message = "SKIPPED", 0, f"on_error = {policy}: {what}"
-            return fl
+        if _skips(policy, rejected, records):
+            for fl in fls:
+                fl.status, fl.rows_loaded, fl.message = "SKIPPED", 0, f"on_error = {policy}: {what}"
+            return fls, keys
     if src.mode == "full" and not allow_deletes:
-        deletion_guard(name, src, file_uri, parsed.keys, book.previous_extract(src))
-    return fl
+        deletion_guard(name, src, file_uri, keys, book.previous_extract(src))
+    return fls, keys
 
 
 def _apply(

@@ -22,7 +22,9 @@ from netflix_elt.ingest.landing.manifest import (
     FileEntry,
     _batch_dir,
     check_entry_name,
+    check_parts,
     file_digest,
+    part_of,
 )
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -110,8 +112,8 @@ class Landing(ABC):
         """Parse batch n's manifest."""
 
     @abstractmethod
-    def _put_batch(self, n: int, src_dir: Path, entries: list[FileEntry]) -> None:
-        """Store files then the manifest for batch n (manifest last)."""
+    def _put_batch(self, n: int, src_dir: Path, entries: list[FileEntry], parts_dir: Path | None = None) -> None:
+        """Store batch n's objects (see :func:`objects_of`); the manifest is written after, by the caller."""
 
     @abstractmethod
     def fetch(self, batch: BatchManifest, dest: Path, *, skip: Collection[str] = ()) -> Path:
@@ -162,38 +164,71 @@ class Landing(ABC):
         return nxt
 
     def write_batch(
-        self, src_dir: Path, files: list[str], *, source: str = "", number: int | None = None
+        self,
+        src_dir: Path,
+        files: list[str],
+        *,
+        source: str = "",
+        number: int | None = None,
+        split_size: int = 0,
     ) -> BatchManifest:
         """Copy ``files`` from ``src_dir`` as a new batch, then write its manifest (last).
 
         ``number`` is a batch number reserved with :meth:`allocate` by the caller; without it the
-        next number is reserved here.
+        next number is reserved here. ``split_size`` (bytes, 0: never) lands a CSV file larger than
+        that as parts of at most that size (``landing/split.py``), listed under its manifest entry.
         """
         if number is None:
             with self.allocate() as n:
-                return self.write_batch(src_dir, files, source=source, number=n)
+                return self.write_batch(src_dir, files, source=source, number=n, split_size=split_size)
+        from netflix_elt import tempfiles
+
         src_dir = Path(src_dir)
         if not files:
             raise IngestError(f"nothing to land from {src_dir}: the file list is empty")
-        entries = []
-        for name in files:
-            check_entry_name(name, self.declared, f"cannot land {src_dir / name}")
-            path = src_dir / name
-            os.close(open_regular(path))  # a regular file, not a link to one
-            rows, size, sha = file_digest(path)
-            if size == 0:
-                raise IngestError(f"cannot land {path}: the file is empty (0 bytes)")
-            entries.append(FileEntry(name=name, rows=rows, bytes=size, sha256=sha))
-        manifest = BatchManifest(
-            batch=number,
-            created_at=datetime.now(UTC),
-            source=source or f"files from {src_dir}",
-            files=entries,
-            url=self.batch_url(number),
-        )
-        self._put_batch(number, src_dir, entries)
+        with tempfiles.work_dir("netflix-elt-parts-") as parts_dir:  # never beside the source (a cache)
+            entries = [self._entry(src_dir, name, split_size, parts_dir) for name in files]
+            manifest = BatchManifest(
+                batch=number,
+                created_at=datetime.now(UTC),
+                source=source or f"files from {src_dir}",
+                files=entries,
+                url=self.batch_url(number),
+            )
+            self._put_batch(number, src_dir, entries, parts_dir)
         self._write_manifest(manifest)
         return manifest
+
+    def _entry(self, src_dir: Path, name: str, split_size: int, parts_dir: Path) -> FileEntry:
+        """The manifest entry of one file to land, split into parts in ``parts_dir`` when it is large."""
+        from netflix_elt.ingest.landing.split import split_file
+
+        check_entry_name(name, self.declared, f"cannot land {src_dir / name}")
+        path = src_dir / name
+        os.close(open_regular(path))  # a regular file, not a link to one
+        rows, size, sha = file_digest(path)
+        if size == 0:
+            raise IngestError(f"cannot land {path}: the file is empty (0 bytes)")
+        parts = split_file(path, split_size, parts_dir) if split_size else None
+        if parts is not None and sum(p.rows for p, _ in parts) != rows:  # never land what the loader counts apart
+            for _, p in parts:
+                p.unlink()
+            parts = None
+        return FileEntry(name=name, rows=rows, bytes=size, sha256=sha, parts=[p for p, _ in parts or ()])
+
+    def unlisted_parts(self, batch: BatchManifest, present: Iterable[str], where: str) -> None:
+        """Refuse a batch holding a part (``<name>.part-NNNN.<ext>``) its manifest does not list.
+
+        Why: a split file loads as the parts its manifest names; an extra part beside them was not
+        extracted with them (or a part was renamed), so the batch is refused, not loaded without it.
+        """
+        listed = {o.name for o in batch.objects()}
+        extra = sorted(n for n in present if part_of(n) is not None and n not in listed)
+        if extra:
+            raise IngestError(
+                f"{where}: {', '.join(extra)} {'is a part' if len(extra) == 1 else 'are parts'} the manifest of "
+                f"batch {batch.batch} does not list; the batch is refused (land it again)"
+            )
 
     @abstractmethod
     def _write_manifest(self, manifest: BatchManifest) -> None:
@@ -214,4 +249,16 @@ class Landing(ABC):
             if entry.name in seen:
                 raise IngestError(f"manifest {where}: entry {entry.name!r} is listed twice; the batch is refused")
             seen.add(entry.name)
+            for part in entry.parts:
+                check_entry_name(part.name, self.declared, f"manifest {where}", part=True)
+            check_parts(entry, f"manifest {where}")
         return manifest
+
+
+def objects_of(src_dir: Path, entries: list[FileEntry], parts_dir: Path | None) -> list[tuple[str, Path]]:
+    """(object name, local file) of every object a batch lands: a split file's parts come from ``parts_dir``."""
+    return [
+        (o.name, (parts_dir if e.parts and parts_dir is not None else src_dir) / o.name)
+        for e in entries
+        for o in e.objects()
+    ]

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from netflix_elt.errors import IngestError, LockError
-from netflix_elt.ingest.landing.base import Landing
+from netflix_elt.ingest.landing.base import Landing, objects_of
 from netflix_elt.ingest.landing.files import copy_verified, open_regular
 from netflix_elt.ingest.landing.manifest import _BATCH_RE, MANIFEST, BatchManifest, FileEntry, _batch_dir
 from netflix_elt.ingest.parse import sha256_of
@@ -93,14 +93,14 @@ class LocalLanding(Landing):
         with os.fdopen(fd, "rb") as fh:
             return self._parse_manifest(n, fh.read(), str(path))
 
-    def _put_batch(self, n: int, src_dir: Path, entries: list[FileEntry]) -> None:
+    def _put_batch(self, n: int, src_dir: Path, entries: list[FileEntry], parts_dir: Path | None = None) -> None:
         target = self.batch_folder(n)
         try:
             if target.exists():  # leftovers of an interrupted write: never complete, safe to replace
                 shutil.rmtree(target)
             target.mkdir(parents=True)
-            for e in entries:
-                shutil.copyfile(src_dir / e.name, target / e.name)
+            for name, path in objects_of(src_dir, entries, parts_dir):
+                shutil.copyfile(path, target / name)
         except OSError as exc:
             raise IngestError(f"cannot write batch {n} to {self.url}: {exc}") from exc
 
@@ -110,7 +110,7 @@ class LocalLanding(Landing):
         tmp.unlink(missing_ok=True)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
         with os.fdopen(os.open(tmp, flags, 0o644), "w", encoding="utf-8") as fh:
-            fh.write(manifest.model_dump_json(indent=2) + "\n")
+            fh.write(manifest.dump())
         os.replace(tmp, path)  # atomic: the batch appears complete or not at all
 
     def fetch(
@@ -128,7 +128,9 @@ class LocalLanding(Landing):
         if dest is not None:
             dest = Path(dest)
             dest.mkdir(parents=True, exist_ok=True)
-        for e in batch.files:
+        if folder.is_dir():
+            self.unlisted_parts(batch, (p.name for p in folder.iterdir()), str(folder))
+        for e in batch.objects():
             path = folder / e.name
             if not os.path.lexists(path):
                 raise IngestError(f"{path} listed in the manifest of batch {batch.batch} is missing")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from netflix_elt.errors import IngestError, LockError
-from netflix_elt.ingest.landing.base import Landing
+from netflix_elt.ingest.landing.base import Landing, objects_of
 from netflix_elt.ingest.landing.manifest import (
     _BATCH_RE,
     CLAIM,
@@ -209,7 +209,7 @@ class S3Landing(Landing):
             if json.loads(obj["Body"].read() or b"{}").get("token") == token:
                 self.client.delete_object(Bucket=self.bucket, Key=key)
 
-    def _put_batch(self, n: int, src_dir: Path, entries: list[FileEntry]) -> None:
+    def _put_batch(self, n: int, src_dir: Path, entries: list[FileEntry], parts_dir: Path | None = None) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -223,16 +223,27 @@ class S3Landing(Landing):
             stale = [{"Key": o["Key"]} for page in pages for o in page.get("Contents", []) if o["Key"] not in keep]
             for i in range(0, len(stale), 1000):  # leftovers of an interrupted write
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": stale[i : i + 1000]})
-            for e in entries:
-                self.client.upload_file(str(src_dir / e.name), self.bucket, prefix + e.name)
+            for name, path in objects_of(src_dir, entries, parts_dir):
+                self.client.upload_file(str(path), self.bucket, prefix + name)
         except (ClientError, BotoCoreError, OSError) as exc:
             raise self._fail(exc, f"writing batch {n}") from None
+
+    def batch_objects(self, n: int) -> list[str]:
+        """The names of the objects under batch ``n``'s folder (one listing)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        prefix = self._key(_batch_dir(n)) + "/"
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            return [o["Key"][len(prefix) :] for page in pages for o in page.get("Contents", [])]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail(exc, f"listing batch {n}") from None
 
     def _write_manifest(self, manifest: BatchManifest) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         key = self._key(_batch_dir(manifest.batch), MANIFEST)
-        body = (manifest.model_dump_json(indent=2) + "\n").encode()
+        body = manifest.dump().encode()
         try:  # If-None-Match: a manifest is never replaced, even by a writer that lost its claim
             self.client.put_object(
                 Bucket=self.bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*"
@@ -256,8 +267,10 @@ class S3Landing(Landing):
 
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
-        for e in batch.files:
-            check_entry_name(e.name, self.declared, f"manifest of batch {batch.batch} of {self.url}")
+        self.unlisted_parts(batch, self.batch_objects(batch.batch), f"{self.url}/{_batch_dir(batch.batch)}")
+        for e in batch.objects():
+            where = f"manifest of batch {batch.batch} of {self.url}"
+            check_entry_name(e.name, self.declared, where, part=e.name not in self.declared)
             key = self._key(_batch_dir(batch.batch), e.name)
             if e.name in skip:
                 continue
