@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netflix_elt.errors import LoadError
+from netflix_elt.errors import IngestError, LoadError
 from netflix_elt.ingest.landing.files import _BLOCK
 from netflix_elt.ingest.landing.manifest import MAX_PARTS, FilePart, file_digest, part_name
 
@@ -80,7 +80,7 @@ def split_file(path: Path, limit: int, dest: Path) -> list[tuple[FilePart, Path]
                 if out is not None:
                     out.close()
                 if len(cuts) == MAX_PARTS:
-                    raise LoadError(f"{path}: more than {MAX_PARTS} parts of {limit:,} bytes; use a larger --split-size")
+                    raise IngestError(f"{path}: more than {MAX_PARTS} parts of {limit:,} bytes; split less finely")
                 cuts.append(dest / part_name(path.name, len(cuts) + 1))
                 out = cuts[-1].open("wb")
                 out.write(header)
