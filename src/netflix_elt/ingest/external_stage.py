@@ -38,6 +38,15 @@ Only a live account can prove (not checked here): that `ERROR_ON_COLUMN_COUNT_MI
 `MATCH_BY_COLUMN_NAME` compares each record with the header's fields and not with the landing table's
 columns (one more: `_SOURCE_ROW`), and VALIDATE's output on a COPY with `INCLUDE_METADATA`.
 
+A split file (`extract --split-size`: `ratings.part-0001.csv`, ...) loads as one logical file: one
+plain COPY with `FILES = (...)` listing its parts, so Snowflake loads them in parallel, into one
+landing table that also records each row's file (`_SOURCE_FILE = METADATA$FILENAME`); the header offset
+above is found per part, rows and rejects carry the part's URI and their line in the part, every part
+gets its own LOAD_HISTORY row (its name, checksum, rows loaded and rejected) under the file's one load
+id, and the SKIP_FILE policies count the rejects of all parts, as for the file unsplit. Only a live
+account can prove that VALIDATE's `FILE` and `METADATA$FILENAME` end with the part's name (both are
+matched on the text after their last `/`).
+
 No keys appear in the SQL: S3 access is the storage integration's (see `netflix-elt init --print-admin-sql`).
 The embedded engine cannot do this (no httpfs, no VALIDATE); it uses the local path in `load.py`.
 These statements are tested by parsing them as Snowflake SQL (tests/unit/test_external_stage.py,
@@ -116,10 +125,15 @@ def landing_table(settings: Settings, source: SourceSection) -> str:
     return f"{settings.database}.{settings.raw_schema}.{source.table}{LANDING_SUFFIX}"
 
 
-def create_landing_sql(settings: Settings, source: SourceSection) -> str:
-    """The transient all-VARCHAR landing table of a source (DDL: runs before BEGIN)."""
+def create_landing_sql(settings: Settings, source: SourceSection, *, parts: bool = False) -> str:
+    """The transient all-VARCHAR landing table of a source (DDL: runs before BEGIN); with `parts` (a split
+    file) it also records each row's file name."""
     cols = ", ".join(f"{_col(c)} VARCHAR" for c in source.columns)
-    return f'CREATE OR REPLACE TRANSIENT TABLE {landing_table(settings, source)} ({cols}, "_SOURCE_ROW" NUMBER(38, 0))'
+    file = ', "_SOURCE_FILE" VARCHAR' if parts else ""
+    return (
+        f"CREATE OR REPLACE TRANSIENT TABLE {landing_table(settings, source)} "
+        f'({cols}, "_SOURCE_ROW" NUMBER(38, 0){file})'
+    )
 
 
 def drop_landing_sql(settings: Settings, source: SourceSection) -> str:
@@ -133,19 +147,29 @@ def copy_on_error(source: SourceSection) -> str:
     return "ABORT_STATEMENT" if source.on_error_policy.lower() == "abort_statement" else "CONTINUE"
 
 
-def copy_sql(settings: Settings, source: SourceSection, path: str, *, force: bool = False) -> str:
+def copy_sql(
+    settings: Settings, source: SourceSection, path: str, *, force: bool = False, files: Sequence[str] = ()
+) -> str:
     """The plain COPY of one landed file into its landing table: no transforming SELECT, so VALIDATE and
     ERROR_ON_COLUMN_COUNT_MISMATCH apply.
 
     `force` (`load --force`) adds `FORCE = TRUE`: without it Snowflake's 64-day load metadata skips a
-    file it already loaded (COPY INTO <table>, FORCE)."""
+    file it already loaded (COPY INTO <table>, FORCE). `files`: the parts of a split file under the
+    folder `path`, loaded by the one COPY (`FILES = (...)`, in parallel), each row with its file's name."""
     raw = f"{settings.database}.{settings.raw_schema}"
     fmt = CSV_FORMAT + (" TRIM_SPACE = TRUE" if source.trim_space else "")
+    listed = f" FILES = ({', '.join(_q(f) for f in files)})" if files else ""
+    meta = "_SOURCE_ROW = METADATA$FILE_ROW_NUMBER" + (", _SOURCE_FILE = METADATA$FILENAME" if files else "")
     return (
-        f"COPY INTO {landing_table(settings, source)} FROM @{raw}.{LANDING_STAGE}/{path} FILE_FORMAT = ({fmt}) "
-        "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE INCLUDE_METADATA = (_SOURCE_ROW = METADATA$FILE_ROW_NUMBER) "
+        f"COPY INTO {landing_table(settings, source)} FROM @{raw}.{LANDING_STAGE}/{path}{listed} "
+        f"FILE_FORMAT = ({fmt}) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE INCLUDE_METADATA = ({meta}) "
         f"ON_ERROR = {copy_on_error(source)}" + (" FORCE = TRUE" if force else "")
     )
+
+
+def part_uri_sql(folder_uri: str, column: str) -> str:
+    """The URI of a part from a column holding its file name or path (the text after its last '/')."""
+    return f"{_q(folder_uri.rstrip('/') + '/')} || REGEXP_SUBSTR({column}, '[^/]+$')"
 
 
 def on_error_sql(source: SourceSection) -> str:
@@ -162,11 +186,13 @@ def _rejects_insert(settings: Settings) -> str:
 
 
 def rejects_from_validate_sql(
-    settings: Settings, source: SourceSection, uri: str, load_id: int, loaded_at: datetime
+    settings: Settings, source: SourceSection, uri: str, load_id: int, loaded_at: datetime, *, parts: bool = False
 ) -> str:
-    """Record what the landing COPY could not parse (Snowflake keeps it for VALIDATE, with its LINE)."""
+    """Record what the landing COPY could not parse (Snowflake keeps it for VALIDATE, with its LINE); with
+    `parts`, `uri` is the batch folder's and each reject names its part (VALIDATE's FILE)."""
+    file = part_uri_sql(uri, "FILE") if parts else _q(uri)
     return (
-        f"{_rejects_insert(settings)}SELECT {load_id}, {_q(source.table)}, {_q(uri)}, LINE, "
+        f"{_rejects_insert(settings)}SELECT {load_id}, {_q(source.table)}, {file}, LINE, "
         f"LEFT(REJECTED_RECORD, {RAW_LINE_LIMIT}), ERROR, {_q(loaded_at.isoformat(sep=' '))}::TIMESTAMP_NTZ "
         f"FROM TABLE(VALIDATE({landing_table(settings, source)}, JOB_ID => '_last'))"
     )
@@ -178,9 +204,11 @@ def rule_violation_sql(source: SourceSection) -> str | None:
     return " OR ".join(f"({pred})" for pred, _ in rules) if rules else None
 
 
-def checked_sql(settings: Settings, source: SourceSection) -> str:
+def checked_sql(settings: Settings, source: SourceSection, folder_uri: str | None = None) -> str:
     """The landing rows with their typed columns, their line in the file (LINE) and the first reason they
-    cannot load (WHY, NULL for a good row): the value rules of the local loader, then the source's rules."""
+    cannot load (WHY, NULL for a good row): the value rules of the local loader, then the source's rules.
+
+    With `folder_uri` (a split file) the header offset is found per part and `SOURCE_URI` is each row's part."""
     land = landing_table(settings, source)
     typed = {c: _TYPED[t].format(v=_col(c)) for c, t in source.columns.items()}
     whens = []
@@ -205,9 +233,27 @@ def checked_sql(settings: Settings, source: SourceSection) -> str:
     # typed values under their own names ("_T_<COLUMN>"): an alias equal to a landing column would be
     # ambiguous for the CASE in the same SELECT list
     cols = ", ".join(f"{typed[c]} AS {_typed_col(c)}" for c in source.columns)
+    if folder_uri is None:
+        return (
+            f"SELECT {cols}, _SOURCE_ROW + {offset} AS LINE, LEFT({line}, {RAW_LINE_LIMIT}) AS RAW_LINE, "
+            f"CASE {' '.join(whens)} END AS WHY FROM {land}"
+        )
     return (
-        f"SELECT {cols}, _SOURCE_ROW + {offset} AS LINE, LEFT({line}, {RAW_LINE_LIMIT}) AS RAW_LINE, "
-        f"CASE {' '.join(whens)} END AS WHY FROM {land}"
+        f"SELECT {cols}, _SOURCE_ROW + o._PART_OFFSET AS LINE, LEFT({line}, {RAW_LINE_LIMIT}) AS RAW_LINE, "
+        f"{part_uri_sql(folder_uri, '_SOURCE_FILE')} AS SOURCE_URI, CASE {' '.join(whens)} END AS WHY "
+        f"FROM {land} AS l JOIN ({part_offsets_sql(land)}) AS o ON o._PART_FILE = l._SOURCE_FILE"
+    )
+
+
+def part_offsets_sql(land: str) -> str:
+    """Each part's header offset (see the module docstring), from its smallest row number and VALIDATE."""
+    name = "REGEXP_SUBSTR({}, '[^/]+$')"
+    return (
+        "SELECT f._PART_FILE, CASE WHEN f._FIRST = 1 OR v.LINE IS NOT NULL THEN 1 ELSE 0 END AS _PART_OFFSET "
+        f"FROM (SELECT _SOURCE_FILE AS _PART_FILE, MIN(_SOURCE_ROW) AS _FIRST FROM {land} GROUP BY _SOURCE_FILE) AS f "
+        f"LEFT JOIN (SELECT DISTINCT {name.format('FILE')} AS _NAME, LINE "
+        f"FROM TABLE(VALIDATE({land}, JOB_ID => '_last'))) AS v "
+        f"ON v._NAME = {name.format('f._PART_FILE')} AND v.LINE = f._FIRST"
     )
 
 
@@ -230,21 +276,30 @@ def skip_sql(settings: Settings, source: SourceSection, load_id: int, records: i
 
 
 def typed_statements(
-    settings: Settings, source: SourceSection, uri: str, load_id: int, loaded_at: datetime, records: int
+    settings: Settings,
+    source: SourceSection,
+    uri: str,
+    load_id: int,
+    loaded_at: datetime,
+    records: int,
+    *,
+    parts: bool = False,
 ) -> list[str]:
-    """The typed rejects into LOAD_REJECTS, then the good rows into RAW (none when the file is skipped)."""
+    """The typed rejects into LOAD_REJECTS, then the good rows into RAW (none when the file is skipped); with
+    `parts`, `uri` is the batch folder's and each row names its part."""
     raw = f"{settings.database}.{settings.raw_schema}"
     at = f"{_q(loaded_at.isoformat(sep=' '))}::TIMESTAMP_NTZ"
-    checked = checked_sql(settings, source)
+    checked = checked_sql(settings, source, uri if parts else None)
+    file = "SOURCE_URI" if parts else _q(uri)
     cols = [_col(c) for c in source.columns]
     typed = ", ".join(_typed_col(c) for c in source.columns)
     skipped = skip_sql(settings, source, load_id, records)
     meta = ['"_LOAD_ID"', '"_LOADED_AT"', '"_SOURCE_FILE"', '"_SOURCE_ROW"']
     return [
-        f"{_rejects_insert(settings)}SELECT {load_id}, {_q(source.table)}, {_q(uri)}, LINE, RAW_LINE, WHY, {at} "
+        f"{_rejects_insert(settings)}SELECT {load_id}, {_q(source.table)}, {file}, LINE, RAW_LINE, WHY, {at} "
         f"FROM ({checked}) WHERE WHY IS NOT NULL",
         f"INSERT INTO {raw}.{source.table} ({', '.join(cols + meta)}) SELECT {typed}, {load_id}, {at}, "
-        f"{_q(uri)}, LINE - 1 FROM ({checked}) WHERE WHY IS NULL AND NOT ({skipped})",
+        f"{file}, LINE - 1 FROM ({checked}) WHERE WHY IS NULL AND NOT ({skipped})",
     ]
 
 
@@ -281,7 +336,10 @@ def load_batch_statements(
             if not source.optional and manifest.batch == 1:
                 raise LoadError(f"{uri}: file not found (needed for {source.table})")
             continue
-        if book.same_content(source, uri, entry.sha256) is not None:
+        if entry.parts:
+            if not _load_parts(source, uri, entry, f"{url.rstrip('/')}/{prefix}", book):
+                continue
+        elif book.same_content(source, uri, entry.sha256) is not None:
             continue
         at = f"{_q(loaded_at.isoformat(sep=' '))}::TIMESTAMP_NTZ"
         history = (
@@ -289,11 +347,19 @@ def load_batch_statements(
             "ROWS_REJECTED, LOADED_AT, STATUS, MESSAGE, KEY_COUNT) "
         )
         if skip:
-            stmts.append(
-                f"{history}SELECT {load_id}, {_q(source.table)}, {_q(uri)}, {_q(prefix)}, {_q(entry.sha256)}, 0, 0, 0, "
-                f"{at}, 'SKIPPED', {_q(f'skipped by the user (--skip-batch {manifest.batch})')}, 0"
-            )
-            files.append((source.table, uri, load_id))
+            for obj in entry.objects():
+                obj_uri = f"{url.rstrip('/')}/{prefix}/{obj.name}"
+                stmts.append(
+                    f"{history}SELECT {load_id}, {_q(source.table)}, {_q(obj_uri)}, {_q(prefix)}, {_q(obj.sha256)}, "
+                    f"0, 0, 0, {at}, 'SKIPPED', {_q(f'skipped by the user (--skip-batch {manifest.batch})')}, 0"
+                )
+                files.append((source.table, obj_uri, load_id))
+            load_id += 1
+            continue
+        if entry.parts:
+            folder = f"{url.rstrip('/')}/{prefix}"
+            stmts.extend(_split_statements(settings, source, entry, folder, prefix, book, load_id, loaded_at, history))
+            files.extend((source.table, f"{folder}/{p.name}", load_id) for p in entry.parts)
             load_id += 1
             continue
         loaded = f"(SELECT COUNT(*) FROM {raw}.{source.table} WHERE _LOAD_ID = {load_id})"
@@ -319,9 +385,77 @@ def load_batch_statements(
     return stmts, files
 
 
+def _load_parts(source: SourceSection, uri: str, entry: Any, folder: str, book: Any) -> bool:
+    """Whether a split file loads: not when every part's content is loaded already; refused (LoadError)
+    when only some are and the source is a delta (loading them again would duplicate those rows)."""
+    earlier = [book.same_content(source, f"{folder}/{p.name}", p.sha256) for p in entry.parts]
+    if all(e is not None for e in earlier):
+        return False
+    if source.mode == "append" and any(e is not None for e in earlier):
+        done = next(e for e in earlier if e is not None)
+        raise LoadError(
+            f"{uri}: some of its parts are loaded already ({done.describe()}), others are not: loading it would "
+            f"load those rows of {source.table} twice. Land the file again whole, or load it anyway with "
+            "`netflix-elt load --force`"
+        )
+    return True
+
+
+def _split_statements(
+    settings: Settings,
+    source: SourceSection,
+    entry: Any,
+    folder: str,
+    prefix: str,
+    book: Any,
+    load_id: int,
+    loaded_at: datetime,
+    history: str,
+) -> list[str]:
+    """A split file's load: one COPY of all its parts, VALIDATE's and the typed rejects, the typed rows, and
+    one LOAD_HISTORY row per part (its rows and rejects; the status, message and keys are the file's)."""
+    raw = f"{settings.database}.{settings.raw_schema}"
+    at = f"{_q(loaded_at.isoformat(sep=' '))}::TIMESTAMP_NTZ"
+    force = bool(getattr(book, "force", False))
+    stmts = [
+        copy_sql(settings, source, f"{prefix}/", force=force, files=[p.name for p in entry.parts]),
+        rejects_from_validate_sql(settings, source, folder, load_id, loaded_at, parts=True),
+        *typed_statements(settings, source, folder, load_id, loaded_at, entry.rows, parts=True),
+    ]
+    skipped = skip_sql(settings, source, load_id, entry.rows)
+    rejected = rejected_count_sql(settings, load_id)
+    keys = ", ".join(_col(c) for c in source.key) or "*"
+    key_count = f"(SELECT COUNT(*) FROM (SELECT DISTINCT {keys} FROM {raw}.{source.table} WHERE _LOAD_ID = {load_id}))"
+    message = _q(f"on_error = {source.on_error_policy}: ")
+    for part in entry.parts:
+        part_uri = _q(f"{folder}/{part.name}")
+        loaded = f"(SELECT COUNT(*) FROM {raw}.{source.table} WHERE _LOAD_ID = {load_id} AND _SOURCE_FILE = {part_uri})"
+        part_rejected = (
+            f"(SELECT COUNT(*) FROM {raw}.LOAD_REJECTS WHERE _LOAD_ID = {load_id} AND SOURCE_FILE = {part_uri})"
+        )
+        stmts.append(
+            f"{history}SELECT {load_id}, {_q(source.table)}, {part_uri}, {_q(prefix)}, {_q(part.sha256)}, "
+            f"{part.rows}, {loaded}, {part_rejected}, {at}, CASE WHEN {skipped} THEN 'SKIPPED' ELSE 'LOADED' END, "
+            f"CASE WHEN {skipped} THEN {message} || {rejected} || ' of {entry.rows} records rejected' END, "
+            f"{key_count}"
+        )
+    return stmts
+
+
+def _split_tables(files: Sequence[tuple[str, str, int]]) -> set[str]:
+    """The tables whose file is split: they appear with more than one part (a split file has two or more)."""
+    tables = [f[0] for f in files]
+    return {t for t in tables if tables.count(t) > 1}
+
+
 def before_sql(settings: Settings, files: Sequence[tuple[str, str, int]], skip: bool = False) -> list[str]:
     """The DDL before BEGIN: a fresh landing table for every file the batch loads."""
-    return [] if skip else [create_landing_sql(settings, s) for s in landed_sources(settings, files)]
+    split = _split_tables(files)
+    return (
+        []
+        if skip
+        else [create_landing_sql(settings, s, parts=s.table in split) for s in landed_sources(settings, files)]
+    )
 
 
 def after_sql(settings: Settings, files: Sequence[tuple[str, str, int]], skip: bool = False) -> list[str]:

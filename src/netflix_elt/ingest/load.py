@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from netflix_elt import tempfiles
 from netflix_elt.adapters.durability import confirm_written
@@ -464,23 +464,45 @@ def _history_check(raw: str, plan: list[tuple[LandedBatch, ParsedFile | None, Fi
 
 
 def check_s3_headers(settings: Settings, url: str, manifest: BatchManifest) -> None:
-    """Read only the first line of each landed object: a wrong header fails before any COPY."""
+    """Read only the first 4 KB of each landed object (every part of a split file): a wrong header, a
+    missing part, a part whose size is not the manifest's, or a part the manifest does not list fails
+    before any COPY (exit 4). Snowflake reads the content itself: a part altered to the same size is
+    not caught here (only a download could compare its sha256)."""
     from netflix_elt.ingest.landing.s3 import S3Landing
 
-    landing = Landing.from_url(url)
+    landing = Landing.from_url(url, set(landing_names(settings)))
     assert isinstance(landing, S3Landing)
+    folder = f"batch={manifest.batch:04d}"
+    present = landing.batch_objects(manifest.batch)
+    landing.unlisted_parts(manifest, present, f"{url.rstrip('/')}/{folder}")
     for src in settings.config.sources.values():
-        if manifest.file(src.file) is None:
+        entry = manifest.file(src.file)
+        if entry is None:
             continue
-        key = landing._key(f"batch={manifest.batch:04d}", src.file)
-        head = landing.client.get_object(Bucket=landing.bucket, Key=key, Range="bytes=0-4095")["Body"].read()
-        first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
-        header = [h.strip().strip('"') for h in first.split(",")]
-        if header != list(src.columns):
-            raise LoadError(
-                f"s3://{landing.bucket}/{key}: wrong header {first!r}; "
-                f"expected {','.join(src.columns)!r} for {src.table}"
-            )
+        for obj in entry.objects():
+            _check_s3_head(landing, src, f"{folder}/{obj.name}", obj.bytes, obj.name in present)
+
+
+def landing_names(settings: Settings) -> list[str]:
+    """The file names a landing batch may hold: the sources' files and README.txt."""
+    return [*(s.file for s in settings.config.sources.values()), "README.txt"]
+
+
+def _check_s3_head(landing: Any, src: SourceSection, name: str, size: int, present: bool) -> None:
+    """One landed object's header and size, from a ranged GET of its first 4 KB."""
+    key = landing._key(name)
+    if not present:
+        raise LoadError(f"s3://{landing.bucket}/{key} listed in its batch's manifest is missing")
+    obj = landing.client.get_object(Bucket=landing.bucket, Key=key, Range="bytes=0-4095")
+    total = str(obj.get("ContentRange", "")).rpartition("/")[2]
+    if total.isdigit() and int(total) != size:
+        raise LoadError(f"s3://{landing.bucket}/{key} has {int(total):,} bytes, the manifest says {size:,}")
+    first = obj["Body"].read().split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+    header = [h.strip().strip('"') for h in first.split(",")]
+    if header != list(src.columns):
+        raise LoadError(
+            f"s3://{landing.bucket}/{key}: wrong header {first!r}; expected {','.join(src.columns)!r} for {src.table}"
+        )
 
 
 def load_from_external_stage(
@@ -511,16 +533,19 @@ def load_from_external_stage(
             """The deletion guard, inside the transaction: Snowflake counted the keys it loaded."""
             by_table = {src.table: (name, src) for name, src in settings.config.sources.items()}
             raw = f"{settings.database}.{settings.raw_schema}"
-            for table, uri, load_id in files:
+            for table, uri, load_id in {f[2]: f for f in files}.values():  # once per file (a split one has parts)
                 name, src = by_table[table]
+                split = sum(f[2] == load_id for f in files) > 1
+                uri = uri.rsplit("/", 1)[0] + "/" + src.file if split else uri  # the file, not its first part
                 if src.on_error_policy == "abort_statement":  # the typed checks found what the COPY could not
                     first = session.sql(
-                        f"SELECT LINE_NUMBER, REASON FROM {raw}.LOAD_REJECTS WHERE _LOAD_ID = {load_id} "
-                        "ORDER BY LINE_NUMBER LIMIT 1"
+                        f"SELECT LINE_NUMBER, REASON, SOURCE_FILE FROM {raw}.LOAD_REJECTS WHERE _LOAD_ID = {load_id} "
+                        "ORDER BY SOURCE_FILE, LINE_NUMBER LIMIT 1"
                     ).collect()
                     if first:
+                        part = f"{str(first[0][2]).rsplit('/', 1)[-1]} " if split else ""
                         raise LoadError(
-                            f"{uri}: records rejected (first: line {first[0][0]}, {first[0][1]}); "
+                            f"{uri}: records rejected (first: {part}line {first[0][0]}, {first[0][1]}); "
                             f"sources.{name}.on_error = abort_statement, so nothing was loaded. Fix the file and "
                             f"land it again, or skip the batch: netflix-elt load --skip-batch {batch}"
                         )
@@ -547,7 +572,7 @@ def load_from_external_stage(
         for table, uri, load_id in files:
             row = session.sql(
                 f"SELECT ROWS_PARSED, ROWS_LOADED, ROWS_REJECTED, STATUS, MESSAGE FROM {settings.database}."
-                f"{settings.raw_schema}.LOAD_HISTORY WHERE LOAD_ID = {load_id}"
+                f"{settings.raw_schema}.LOAD_HISTORY WHERE LOAD_ID = {load_id} AND FILE = {string(uri)}"
             ).collect()[0]
             report.files.append(
                 FileLoad(
