@@ -115,14 +115,19 @@ def _s3_sections(
         script = ext.batch_script(settings, url, manifest, book, load_id, loaded_at, skip)
         _, files = ext.load_batch_statements(settings, url, manifest, book, load_id, loaded_at, skip)
         label = f"batch={manifest.batch:04d}"
-        for table, uri, lid in files:
+        for table, uri, lid in files:  # a split file: one row per part, under the file's one load id
             src = by_table[table]
             entry = manifest.file(src.file)
             assert entry is not None
+            obj = next(o for o in entry.objects() if uri.endswith("/" + o.name))
             status = "SKIPPED" if skip else "LOADED"
-            book.add(src, PastLoad(lid, table, uri, label, entry.sha256, status, 0 if skip else entry.rows, None))
-        load_id += len(files)
-        what = ", ".join(f"{t} (load {lid})" for t, _, lid in files) or "nothing new"
+            book.add(src, PastLoad(lid, table, uri, label, obj.sha256, status, 0 if skip else obj.rows, None))
+        loads = {lid: (t, sum(f[2] == lid for f in files)) for t, _, lid in files}
+        load_id += len(loads)
+        what = (
+            ", ".join(f"{t} (load {lid}{f', {n} parts' if n > 1 else ''})" for lid, (t, n) in loads.items())
+            or "nothing new"
+        )
         sections.append((f"{label}: {what}", script))
     return sections
 
