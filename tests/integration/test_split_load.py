@@ -243,3 +243,37 @@ def test_a_missing_part_on_s3_refuses_the_batch_on_both_paths(s3, tmp_path: Path
         assert gone in res.output and "Traceback" not in res.output
     with Workspace.from_options(PROJECT_DIR) as ws:
         assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.LOAD_HISTORY") == [(0,)]
+
+
+def test_a_snapshot_reads_a_split_full_extract_as_one_extract(ws: Workspace, tmp_path: Path) -> None:
+    """SCD2 over split full extracts: the union of the parts is the extract, so a second extract with one title
+    changed closes exactly one version (a snapshot that saw only the last part would invalidate the rest)."""
+    extract("synthetic", str(tmp_path / "whole"), scale=SCALE, seed=5, split_size=0)
+    with (tmp_path / "whole" / "batch=0001" / "movies.csv").open(newline="", encoding="utf-8") as f:
+        movies = list(csv.reader(f))  # 200 synthetic movies, quoted titles among them
+
+    def land(name: str) -> None:
+        folder = _source_folder(tmp_path / name, ["1,1,4.0,964982703"], [])
+        with (folder / "movies.csv").open("w", newline="", encoding="utf-8") as f:
+            csv.writer(f, lineterminator="\n").writerows(movies)
+        entry = extract(str(folder), str(tmp_path / "lz"), split_size=2_000).file("movies.csv")
+        assert entry is not None and len(entry.parts) >= 3
+
+    land("first")
+    ws.load(str(tmp_path / "lz"))
+    assert ws.run(["src_movies"]).ok and ws.snapshot(["snap_movies"]).ok
+    movies[1][1] = movies[1][1] + " (corrected)"  # the next full extract: one title corrected, split again
+    land("second")
+    ws.load(str(tmp_path / "lz"))
+    assert ws.run(["src_movies"]).ok and ws.snapshot(["snap_movies"]).ok
+    closed, rows, current = q(
+        ws,
+        "SELECT COUNT(CASE WHEN VALID_TO IS NOT NULL THEN 1 END), COUNT(*), COUNT(CASE WHEN IS_CURRENT THEN 1 END) "
+        "FROM MOVIELENS.SNAPSHOTS.SNAP_MOVIES",
+    )[0]
+    n = len(movies) - 1
+    assert (closed, rows, current) == (1, n + 1, n)
+    titles = q(
+        ws, f"SELECT TITLE FROM MOVIELENS.SNAPSHOTS.SNAP_MOVIES WHERE MOVIE_ID = {movies[1][0]} ORDER BY VALID_FROM"
+    )
+    assert [t[0] for t in titles] == [movies[1][1].removesuffix(" (corrected)"), movies[1][1]]
