@@ -277,3 +277,29 @@ def test_a_snapshot_reads_a_split_full_extract_as_one_extract(ws: Workspace, tmp
         ws, f"SELECT TITLE FROM MOVIELENS.SNAPSHOTS.SNAP_MOVIES WHERE MOVIE_ID = {movies[1][0]} ORDER BY VALID_FROM"
     )
     assert [t[0] for t in titles] == [movies[1][1].removesuffix(" (corrected)"), movies[1][1]]
+
+
+def _ratings(n: int, offset: int = 0) -> list[str]:
+    return [f"{u},{10 + u % 7},{1 + u % 5}.0,{964980000 + offset + u}" for u in range(1, n + 1)]
+
+
+def test_a_skipped_batch_records_every_part_and_a_partly_loaded_delta_is_refused(ws: Workspace, tmp_path: Path):
+    url = str(tmp_path / "lz")
+    movies = ["1,Toy Story (1995),Animation"]
+    extract(str(_source_folder(tmp_path / "b1", _ratings(40), movies)), url, split_size=150)
+    report = ws.load(url, skip_batches=[1])
+    skipped = [f for f in report.files if f.table == "RAW_RATINGS"]
+    assert len(skipped) >= 3 and {f.status for f in skipped} == {"SKIPPED"} and len({f.load_id for f in skipped}) == 1
+    assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.RAW_RATINGS") == [(0,)]
+    # batch 2: a delta whose first part is byte for byte batch 3's first part, loaded below
+    m2 = extract(str(_source_folder(tmp_path / "b2", _ratings(40, offset=1000), movies)), url, split_size=150)
+    ws.load(url)
+    first = m2.file("ratings.csv").parts[0]  # type: ignore[union-attr]
+    later = _ratings(40, offset=1000)[: first.rows] + _ratings(35, offset=5000)  # its first records, then new ones
+    m3 = extract(str(_source_folder(tmp_path / "b3", later, movies)), url, split_size=150)
+    assert m3.file("ratings.csv").parts[0].sha256 == first.sha256  # type: ignore[union-attr]
+    before = q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.LOAD_HISTORY")
+    with pytest.raises(LoadError, match=r"batch=0003/ratings\.csv: some of its parts are loaded already"):
+        ws.load(url)
+    assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.LOAD_HISTORY") == before
+    assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.RAW_RATINGS") == [(40,)]

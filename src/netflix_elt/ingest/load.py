@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from netflix_elt import tempfiles
 from netflix_elt.adapters.durability import confirm_written
@@ -41,6 +41,8 @@ from netflix_elt.sql import string
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
+
+    from netflix_elt.ingest.landing.s3 import S3Landing
 
 ALREADY_LOADED = "already loaded"  # the message of a file whose path and checksum LOAD_HISTORY has
 
@@ -122,7 +124,7 @@ def batches_from(settings: Settings, url: str, work_dir: Path, skip_batches: Seq
     local = Path(url[7:] if url.startswith("file://") else url)
     if not url.startswith("s3://") and local.is_dir() and any(local.glob("*.csv")):
         return [_plain_folder(local, declared or {p.name for p in local.glob("*.csv")})]
-    landing = Landing.from_url(url, declared | {"README.txt"})
+    landing = Landing.from_url(url, landing_names(settings))
     result = []
     in_place = isinstance(landing, LocalLanding)  # read where it landed, checked as read: no copy
     for manifest in landing.list_batches():
@@ -488,7 +490,7 @@ def landing_names(settings: Settings) -> list[str]:
     return [*(s.file for s in settings.config.sources.values()), "README.txt"]
 
 
-def _check_s3_head(landing: Any, src: SourceSection, name: str, size: int, present: bool) -> None:
+def _check_s3_head(landing: S3Landing, src: SourceSection, name: str, size: int, present: bool) -> None:
     """One landed object's header and size, from a ranged GET of its first 4 KB."""
     key = landing._key(name)
     if not present:
