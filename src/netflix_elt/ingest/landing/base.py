@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlparse
 
 from pydantic import ValidationError
 
+from netflix_elt import tempfiles
 from netflix_elt.errors import IngestError
 from netflix_elt.ingest.landing.files import open_regular
 from netflix_elt.ingest.landing.manifest import (
@@ -181,8 +182,6 @@ class Landing(ABC):
         if number is None:
             with self.allocate() as n:
                 return self.write_batch(src_dir, files, source=source, number=n, split_size=split_size)
-        from netflix_elt import tempfiles
-
         src_dir = Path(src_dir)
         if not files:
             raise IngestError(f"nothing to land from {src_dir}: the file list is empty")
