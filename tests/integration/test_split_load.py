@@ -232,6 +232,27 @@ def test_split_over_s3_loads_locally_and_prints_one_copy_of_the_parts_for_snowfl
         assert files == [(f"{url}/batch=0001/{p}",) for p in parts]
 
 
+def test_without_a_split_size_s3_splits_and_a_local_folder_keeps_files_whole(
+    s3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netflix_elt.ingest.landing.local import LocalLanding
+    from netflix_elt.ingest.landing.s3 import S3Landing
+    from netflix_elt.ingest.landing.split import DEFAULT_SPLIT_SIZE
+
+    assert S3Landing.default_split_size == DEFAULT_SPLIT_SIZE == 400_000_000 and LocalLanding.default_split_size == 0
+    monkeypatch.setattr(S3Landing, "default_split_size", SPLIT)  # the default, scaled to the test's files
+    res = cli("extract", "--scale", str(SCALE), "--seed", "5", "--to", f"s3://{BUCKET}/dflt")
+    assert res.exit_code == 0, res.output
+    assert len(extract_parts(s3, "dflt/batch=0001/")) >= 2
+    local = extract("synthetic", str(tmp_path / "lz"), scale=SCALE, seed=5)
+    assert all(not f.parts for f in local.files) and (tmp_path / "lz" / "batch=0001" / "ratings.csv").is_file()
+
+
+def extract_parts(s3, prefix: str) -> list[str]:
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]]  # type: ignore[attr-defined]
+    return sorted(k for k in keys if "/ratings.part-" in k)
+
+
 def test_a_missing_part_on_s3_refuses_the_batch_on_both_paths(s3, tmp_path: Path) -> None:
     url = f"s3://{BUCKET}/gap"
     manifest = extract("synthetic", url, scale=SCALE, seed=5, split_size=SPLIT)

@@ -122,12 +122,12 @@ def init(
 )
 @click.option(
     "--split-size",
-    default="400MB",
-    show_default=True,
+    default=None,
     type=ByteSize(),
     help="Land a CSV file larger than this (uncompressed bytes; KB, MB, GB) as parts of the batch, cut at record "
-    "boundaries, each with the header, loaded as one file; 400MB is about 100 MB gzip-compressed at the ~4:1 "
-    "of these CSVs (an estimate), Snowflake's advised 100-250 MB. 0: never split.",
+    "boundaries, each with the header, loaded as one file so Snowflake loads the parts in parallel. "
+    "[default: 400MB to s3://, about 100 MB gzip-compressed at the ~4:1 of these CSVs (an estimate), Snowflake's "
+    "advised 100-250 MB; 0 (whole files) to a local folder, where parts only cost the embedded engine] 0: never split.",
 )
 def extract(
     project_dir: Path | None,
@@ -140,7 +140,7 @@ def extract(
     seed_: int,
     batch: int | None,
     follow_symlinks: bool,
-    split_size: int,
+    split_size: int | None,
 ) -> None:
     """Write MovieLens files into the landing zone, as one new batch."""
     from netflix_elt.ingest.extract import extract as do_extract

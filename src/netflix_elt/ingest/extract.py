@@ -11,10 +11,11 @@ a symlink (say README.txt -> ~/.snowflake/connections.toml), device or directory
 refused naming it, unless ``follow_symlinks`` (``--follow-symlinks``) asks for its target.
 
 A CSV file larger than ``split_size`` (``--split-size``, uncompressed bytes) lands as parts of one
-batch (``landing/split.py``), which both loaders read as one logical file. The default,
-``DEFAULT_SPLIT_SIZE`` = 400 MB uncompressed, is about 100 MB compressed, the low end of Snowflake's
-advice of 100-250 MB compressed per file, at the roughly 4:1 gzip ratio of these numeric CSV files
-(an estimate, not measured per file). 0 never splits.
+batch (``landing/split.py``), which both loaders read as one logical file. The default on an
+``s3://`` landing, ``DEFAULT_SPLIT_SIZE`` = 400 MB uncompressed, is about 100 MB compressed, the low
+end of Snowflake's advice of 100-250 MB compressed per file, at the roughly 4:1 gzip ratio of these
+numeric CSV files (an estimate, not measured per file); a local folder keeps files whole unless a
+size is given (the embedded engine's parse gains nothing from parts). 0 never splits.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ from netflix_elt import tempfiles
 from netflix_elt.errors import IngestError
 from netflix_elt.ingest.landing import BatchManifest, Landing
 from netflix_elt.ingest.landing.files import copy_verified, open_regular
+from netflix_elt.ingest.landing.split import DEFAULT_SPLIT_SIZE
 from netflix_elt.movielens.generator import FILE_HEADERS, generate, parse_scale
 
 _HINT = " (--follow-symlinks copies its target)"
 
 __all__ = ["DEFAULT_CACHE_DIR", "DEFAULT_SPLIT_SIZE", "GROUPLENS_FILES", "extract"]
 
-DEFAULT_SPLIT_SIZE = 400_000_000  # uncompressed bytes per part: ~100 MB gzip-compressed at ~4:1 (an estimate)
 
 DEFAULT_CACHE_DIR = Path("~/.cache/netflix-elt/grouplens")
 # The GroupLens files we land, in load order; README.txt carries the licence and travels with the data.
@@ -59,17 +60,19 @@ def extract(
     batch: int | None = None,
     cache_dir: Path | None = None,
     follow_symlinks: bool = False,
-    split_size: int = DEFAULT_SPLIT_SIZE,
+    split_size: int | None = None,
 ) -> BatchManifest:
     """Land one batch from ``source`` at ``to_url`` and return its manifest.
 
     ``batch`` must be the landing's next batch number when given (batches are loaded in order);
     for ``synthetic`` it defaults to that number and selects the generator batch. ``split_size``:
-    the most uncompressed bytes of one landed part (0: never split; see the module docstring).
+    the most uncompressed bytes of one landed part (0: never split; None: the landing's default,
+    ``DEFAULT_SPLIT_SIZE`` on S3 and whole files in a local folder; see the module docstring).
     """
+    landing = Landing.from_url(to_url, declared=GROUPLENS_FILES)
+    split_size = landing.default_split_size if split_size is None else split_size
     if split_size < 0:
         raise IngestError(f"split size {split_size} is negative: use 0 (never split) or a number of bytes")
-    landing = Landing.from_url(to_url, declared=GROUPLENS_FILES)
     src = source.strip()
     with landing.allocate(batch) as k, tempfiles.work_dir("netflix-elt-extract-") as work:
         if src == "synthetic":

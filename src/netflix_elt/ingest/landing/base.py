@@ -72,6 +72,9 @@ class Landing(ABC):
 
     url: str
     declared: frozenset[str] = DECLARED_FILES
+    # `extract`'s split size when none is given: a local folder feeds the embedded engine's own
+    # parse, where parts only add a Parquet file and a COPY each (S3Landing splits)
+    default_split_size: int = 0
 
     @staticmethod
     def from_url(url: str, declared: Iterable[str] | None = None) -> Landing:

@@ -23,6 +23,7 @@ from netflix_elt.ingest.landing.manifest import (
     _batch_dir,
     check_entry_name,
 )
+from netflix_elt.ingest.landing.split import DEFAULT_SPLIT_SIZE
 from netflix_elt.ingest.parse import sha256_of
 
 STALE_CLAIM_SECONDS = 24 * 3600.0  # a claim from another host older than this is abandoned
@@ -30,6 +31,8 @@ STALE_CLAIM_SECONDS = 24 * 3600.0  # a claim from another host older than this i
 
 class S3Landing(Landing):
     """``s3://bucket/prefix`` through boto3's default credential chain and endpoint settings."""
+
+    default_split_size = DEFAULT_SPLIT_SIZE  # Snowflake loads the parts of a file in parallel
 
     def __init__(self, bucket: str, prefix: str) -> None:
         self.bucket = bucket
