@@ -4,9 +4,9 @@
 send SIGKILL to the process: no cleanup, no `finally`, no atexit, the same as a power cut or the
 OOM killer. Used only by tests/robustness/test_crash_safety.py; unset, it costs one dict lookup.
 Points: load.copy, load.commit, seed.copy, transform.build, incremental.rebuild, incremental.merge,
-snapshot.merge,
-snapshot.swap, incremental.work.merge, incremental.work.swap (the last four: the embedded
-adapter's copy-and-publish MERGE).
+incremental.upsert, snapshot.work, snapshot.merge (the last three: the embedded adapter's
+transactions), incremental.work.merge, incremental.work.swap, snapshot.swap (its copy-and-publish
+MERGE, which no build step uses now).
 """
 
 from __future__ import annotations

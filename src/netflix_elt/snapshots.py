@@ -40,9 +40,10 @@ of the source is checked: duplicate unique keys (and NULL updated_at for the tim
 strategy) raise SnapshotError and leave the table as it was.
 This module holds the pure SQL builders (unit-tested in tests/unit/test_snapshot_sql.py); the
 strategy that runs them is netflix_elt.materializations.snapshot. The ALTERs run before the
-MERGE, and the MERGE goes through `adapter.merge`: one autocommitted statement on Snowflake; on
-the emulator, which rewrites MERGE into temp-table + UPDATE + INSERT and cannot run them in a
-transaction, a MERGE into a copy that then replaces the table in one statement (docs/robustness.md).
+MERGE, and the MERGE goes through `adapter.merge_versions`: one autocommitted statement on
+Snowflake; on the emulator, which rewrites MERGE into temp-table + UPDATE + INSERT and cannot run
+them in a transaction, its rows computed once into a work table, then the UPDATE that closes and
+the INSERT that opens versions in one transaction (docs/robustness.md).
 
 (The module is `snapshots`, not `snapshot`: importing a submodule named `snapshot` would replace
 the `netflix_elt.snapshot` decorator on the package.)
@@ -191,14 +192,64 @@ def create_sql(plan: SnapshotPlan) -> str:
     return f"CREATE TABLE {plan.relation} AS\nSELECT\n  {select}\nFROM ({keyed_source_sql(plan)}) AS src"
 
 
-def snapshot_merge_sql(plan: SnapshotPlan, table_columns: Sequence[str]) -> str:
-    """The one MERGE of a later run.
+@dataclass(frozen=True)
+class VersionChanges:
+    """A later run's changes to a snapshot, and the statements that apply them.
 
-    The USING source unions, per changed or deleted key, a 'close' row (merge keys = the key,
-    matched against the current version) and an 'insert' row (merge keys NULL, so it never
-    matches). `table_columns` are the snapshot table's data columns after any ALTER. Every
-    INSERT value and UPDATE value is a plain source column: the emulator's MERGE rewrite copies
-    only referenced columns into its work table.
+    `source_sql` yields, per changed or deleted key, a 'close' row (merge keys = the key, matched
+    against the current version) and an 'insert' row (merge keys NULL, so it never matches).
+    Snowflake applies them with one MERGE (`merge_sql`); the embedded engine with `close_sql` then
+    `insert_sql` over the rows stored once, in one transaction (the emulator's own MERGE rewrite
+    cannot run inside one). Both read the table as it was before the run: the UPDATE runs first,
+    and the rows it closes are matched on IS_CURRENT as the MERGE matches them.
+    """
+
+    source_sql: str
+    keys: tuple[str, ...]
+    is_current: str
+    valid_to: str
+    insert_columns: tuple[str, ...]
+
+    def _on(self) -> str:
+        return " AND ".join(f"t.{quote(k)} = s.{quote(MERGE_KEY.format(i))}" for i, k in enumerate(self.keys, 1))
+
+    def merge_sql(self, target: str) -> str:
+        ins = self.insert_columns
+        return (
+            f"MERGE INTO {target} AS t\nUSING (\n{self.source_sql}\n) AS s\n"
+            f"ON {self._on()} AND t.{quote(self.is_current)}\n"
+            f"WHEN MATCHED AND s.{quote(ACTION)} = 'close' THEN UPDATE SET "
+            f"t.{quote(self.valid_to)} = s.{quote(CLOSE_AT)}, t.{quote(self.is_current)} = FALSE\n"
+            f"WHEN NOT MATCHED AND s.{quote(ACTION)} = 'insert' THEN INSERT ({', '.join(quote(c) for c in ins)})\n"
+            f"VALUES ({', '.join(f's.{quote(c)}' for c in ins)})"
+        )
+
+    def close_sql(self, target: str, rows: str) -> str:
+        """The MERGE's WHEN MATCHED: close the current version of each 'close' row's key."""
+        return (
+            f"UPDATE {target} AS t SET {quote(self.valid_to)} = s.{quote(CLOSE_AT)}, "
+            f"{quote(self.is_current)} = FALSE\nFROM {rows} AS s\n"
+            f"WHERE s.{quote(ACTION)} = 'close' AND {self._on()} AND t.{quote(self.is_current)}"
+        )
+
+    def insert_sql(self, target: str, rows: str) -> str:
+        """The MERGE's WHEN NOT MATCHED: every 'insert' row (its merge keys are NULL: never matched)."""
+        cols = ", ".join(quote(c) for c in self.insert_columns)
+        vals = ", ".join(f"s.{quote(c)}" for c in self.insert_columns)
+        return f"INSERT INTO {target} ({cols})\nSELECT {vals} FROM {rows} AS s WHERE s.{quote(ACTION)} = 'insert'"
+
+
+def snapshot_merge_sql(plan: SnapshotPlan, table_columns: Sequence[str]) -> str:
+    """The one MERGE of a later run (`version_changes` applied as Snowflake runs it)."""
+    return version_changes(plan, table_columns).merge_sql(plan.relation)
+
+
+def version_changes(plan: SnapshotPlan, table_columns: Sequence[str]) -> VersionChanges:
+    """The rows a later run closes and opens, read from `plan.relation` as it is.
+
+    `table_columns` are the snapshot table's data columns after any ALTER. Every INSERT value and
+    UPDATE value is a plain source column: the emulator's MERGE rewrite copies only referenced
+    columns into its work table.
     """
     m, cfg = plan.meta, plan.config
     run_ts = ts_literal(plan.run_started_at)
@@ -293,16 +344,7 @@ def snapshot_merge_sql(plan: SnapshotPlan, table_columns: Sequence[str]) -> str:
             meta = _insert_meta(plan, run_ts, run_ts, "deletes", "TRUE")
             branches.append(f"SELECT {row('insert', no_keys, never, data_, meta)}\nFROM deletes")
     source = "WITH " + ",\n".join(ctes) + "\nSELECT * FROM (\n" + "\nUNION ALL\n".join(branches) + "\n)"
-    on = " AND ".join(f"t.{quote(k)} = s.{quote(MERGE_KEY.format(i))}" for i, k in enumerate(keys, 1))
-    ins_cols = [*data, *plan.meta_columns]
-    return (
-        f"MERGE INTO {plan.relation} AS t\nUSING (\n{source}\n) AS s\n"
-        f"ON {on} AND t.{quote(m.is_current)}\n"
-        f"WHEN MATCHED AND s.{quote(ACTION)} = 'close' THEN UPDATE SET "
-        f"t.{quote(m.valid_to)} = s.{quote(CLOSE_AT)}, t.{quote(m.is_current)} = FALSE\n"
-        f"WHEN NOT MATCHED AND s.{quote(ACTION)} = 'insert' THEN INSERT ({', '.join(quote(c) for c in ins_cols)})\n"
-        f"VALUES ({', '.join(f's.{quote(c)}' for c in ins_cols)})"
-    )
+    return VersionChanges(source, tuple(keys), m.is_current, m.valid_to, (*data, *plan.meta_columns))
 
 
 def sql_type(datatype: Any) -> str:

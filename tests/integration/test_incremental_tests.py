@@ -12,6 +12,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import sqlglot
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from netflix_elt.api import Workspace
 from tests.conftest import PROJECT_DIR, require_fixture
@@ -96,8 +99,27 @@ def test_a_clean_batch_is_tested_on_its_rows_and_passes(ws, home, tmp_path):
     fixture = require_fixture()
     batch2 = tmp_path / "batch2"
     _write_clean_batch2(fixture, batch2)
-    out = ws.build(from_url=str(batch2))
+    gx_sql: list[str] = []  # what GX's engines send (SQLAlchemy's public cursor event)
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        gx_sql.append(" ".join(statement.split()))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        out = ws.build(from_url=str(batch2))
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
     assert out.ok, [(r.name, r.message) for r in out.results if r.status not in ("success", "pass")]
+
+    # each changed-rows batch is materialized once as a temporary table (valid Snowflake), and GX
+    # never runs the bare batch query, which would send every changed row back to learn the columns
+    batch_query = 'SELECT * FROM MOVIELENS.DEV.FCT_RATINGS WHERE "_LOAD_ID" > 1'
+    temp = [q for q in gx_sql if q.startswith("CREATE OR REPLACE TEMPORARY TABLE gx_temp_")]
+    assert any(q.endswith(f" AS {batch_query}") for q in temp), temp
+    for q in temp:
+        assert isinstance(sqlglot.parse_one(q, read="snowflake"), sqlglot.exp.Create), q
+    bare = [q for q in gx_sql if q.rstrip(";").endswith('"_LOAD_ID" > 1') and not q.startswith("CREATE")]
+    assert not bare, bare
 
     fct = _tests(out, "fct_ratings")
     winners = _winners_from_batch2(fixture, batch2)

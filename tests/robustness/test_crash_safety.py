@@ -46,8 +46,8 @@ def plan(rng: random.Random, build_seconds: dict[int, float]) -> list[Trial]:
         Trial(2, f"transform.build:{rng.randint(1, 6)}"),
         Trial(2, "incremental.merge:1"),  # merged, watermark not advanced
         Trial(2, "incremental.upsert:1"),  # embedded upsert: replaced rows deleted, successors not inserted
-        Trial(2, f"snapshot.merge:{rng.randint(1, 2)}"),  # merged into the work copy, not published
-        Trial(2, f"snapshot.swap:{rng.randint(1, 4)}"),  # published, work copy maybe not dropped
+        Trial(2, f"snapshot.work:{rng.randint(1, 2)}"),  # the run's versions stored, the snapshot untouched
+        Trial(2, f"snapshot.merge:{rng.randint(1, 2)}"),  # versions closed, successors not inserted (one txn)
     ]
     for i in range(RANDOM_KILLS):
         batch = 1 + i % 2

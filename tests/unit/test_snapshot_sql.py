@@ -21,6 +21,7 @@ from netflix_elt.snapshots import (
     precheck_sql,
     snapshot_merge_sql,
     ts_literal,
+    version_changes,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -181,6 +182,39 @@ def test_merge_is_one_statement_on_snowflake_and_a_published_copy_on_the_emulato
     with pytest.raises(SnapshotError, match="^snap: the MERGE failed: boom$"):
         _adapter(EmbeddedAdapter, failed).merge("D.S.T", merge_for, log=[], name="snap", error=SnapshotError)
     assert failed.seen[-1] == f"MERGE INTO {work} x"  # the table itself was never touched
+
+
+def test_merge_versions_is_the_merge_on_snowflake_and_two_statements_in_a_transaction_on_the_emulator() -> None:
+    from netflix_elt.adapters.embedded import EmbeddedAdapter
+    from netflix_elt.adapters.snowflake import SnowflakeAdapter
+
+    p = plan(SnapshotConfig(strategy="timestamp", updated_at="TAG_TIMESTAMP", hard_deletes="invalidate"))
+    changes = version_changes(p, p.data_columns)
+    ok = _Session()
+    assert _adapter(SnowflakeAdapter, ok).merge_versions(
+        p.relation, changes, log=[], name="snap", error=SnapshotError
+    ) == (1, 2)
+    assert ok.seen == [snapshot_merge_sql(p, p.data_columns)]  # one autocommitted MERGE
+
+    emulator = _Session()
+    log: list[str] = []
+    got = _adapter(EmbeddedAdapter, emulator).merge_versions(
+        p.relation, changes, log=log, name="snap", error=SnapshotError
+    )
+    assert got == (1, 1)  # the recording session answers 1 for the UPDATE and for the INSERT
+    work = f"{p.relation}__NETFLIX_ELT_WORK"
+    assert [s.split()[0] for s in emulator.seen] == ["CREATE", "BEGIN", "UPDATE", "INSERT", "COMMIT", "DROP"]
+    assert emulator.seen[0] == f"CREATE OR REPLACE TABLE {work} AS {changes.source_sql}"
+    assert emulator.seen[-1] == f"DROP TABLE IF EXISTS {work}"
+    for stmt in log:  # valid Snowflake SQL, and the UPDATE closes only current versions
+        sqlglot.parse_one(stmt, read="snowflake", error_level=sqlglot.ErrorLevel.RAISE)
+    update = sqlglot.parse_one(emulator.seen[2], read="snowflake")
+    assert isinstance(update, sqlglot.exp.Update) and '"IS_CURRENT"' in update.args["where"].sql("snowflake")
+
+    failed = _Session(fail_on="INSERT")
+    with pytest.raises(SnapshotError, match="^snap: the MERGE failed: boom$"):
+        _adapter(EmbeddedAdapter, failed).merge_versions(p.relation, changes, log=[], name="snap", error=SnapshotError)
+    assert [s.split()[0] for s in failed.seen][-3:] == ["INSERT", "ROLLBACK", "DROP"]  # the UPDATE is undone
 
 
 def _project(tmp_path: Path, extra: str) -> Path:

@@ -19,6 +19,8 @@ from netflix_elt.sql import first_line, string, wrap
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
+    from netflix_elt.snapshots import VersionChanges
+
 
 class Adapter(abc.ABC):
     """The Snowpark session of one settings object (opened on first use) and what the engine can do."""
@@ -123,6 +125,16 @@ class Adapter(abc.ABC):
         to `log`; a failure raises `error` naming `name`. Returns the MERGE's result rows.
         `hook` names the test hooks (netflix_elt.faults) on engines that publish in several steps.
         """
+
+    def merge_versions(
+        self, relation: str, changes: VersionChanges, *, log: list[str], name: str, error: type[NetflixEltError]
+    ) -> tuple[int, int]:
+        """Apply a snapshot run's changes (close and open versions): (versions inserted, closed).
+
+        Here: the one MERGE (`changes.merge_sql`) through `merge`.
+        """
+        res = self.merge(relation, changes.merge_sql, log=log, name=name, error=error, hook="snapshot")
+        return (int(res[0][0]), int(res[0][1])) if res and len(res[0]) > 1 else (0, 0)
 
     def upsert(self, relation: str, source_sql: str, columns: Sequence[str], unique_key: Sequence[str],
                latest_by: Sequence[str], *, log: list[str], name: str,

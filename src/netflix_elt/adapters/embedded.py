@@ -35,6 +35,8 @@ from netflix_elt.sql import string, wrap
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
+    from netflix_elt.snapshots import VersionChanges
+
 _QUIET_LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error", "fakesnow")
 WORK_SUFFIX = "__NETFLIX_ELT_WORK"
 
@@ -359,6 +361,34 @@ class EmbeddedAdapter(Adapter):
             with contextlib.suppress(Exception):
                 session.sql(f"DROP TABLE IF EXISTS {work}").collect()
         return inserted - deleted, deleted
+
+    def merge_versions(
+        self, relation: str, changes: VersionChanges, *, log: list[str], name: str, error: type[NetflixEltError]
+    ) -> tuple[int, int]:
+        """Store the run's close and insert rows once, then close and open versions in one transaction.
+
+        Why not `merge` (copy and publish): that writes the whole snapshot twice to change the few
+        versions of one run. The emulator cannot run its MERGE rewrite inside BEGIN/COMMIT, but an
+        UPDATE and an INSERT into one table it can: the snapshot is the old or the new one. The UPDATE
+        runs first, so it closes only versions that were current before the run, as the MERGE does.
+        """
+        session, work = self.session, f"{relation}{WORK_SUFFIX}"
+        run_logged(session, f"CREATE OR REPLACE TABLE {work} AS {changes.source_sql}", log)
+        fault("snapshot.work")  # test hook: the run's rows stored, the snapshot untouched
+        try:
+            run_logged(session, "BEGIN", log)
+            closed = int(run_logged(session, changes.close_sql(relation, work), log)[0][0])
+            fault("snapshot.merge")  # test hook: versions closed, their successors not yet inserted
+            inserted = int(run_logged(session, changes.insert_sql(relation, work), log)[0][0])
+            run_logged(session, "COMMIT", log)
+        except Exception as e:
+            with contextlib.suppress(Exception):
+                session.sql("ROLLBACK").collect()
+            raise self._merge_failed(e, name, error) from e
+        finally:
+            with contextlib.suppress(Exception):
+                session.sql(f"DROP TABLE IF EXISTS {work}").collect()
+        return inserted, closed
 
     def transform_error_hint(self, error: BaseException) -> str:
         """F.explode over an ARRAY column: the emulator reports it as VARIANT; point at flatten."""

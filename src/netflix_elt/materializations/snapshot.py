@@ -20,8 +20,8 @@ from netflix_elt.snapshots import (
     nulls_sql,
     precheck_sql,
     skipped_keys_message,
-    snapshot_merge_sql,
     sql_type,
+    version_changes,
 )
 from netflix_elt.sql import quote, wrap
 
@@ -107,16 +107,11 @@ class Snapshot(Materialization):
                 run(f"ALTER TABLE {plan.relation} ADD COLUMN {quote(col)} {sql_type(types[col])}")
                 data_cols.append(col)
 
-        res = adapter.merge(
-            plan.relation,
-            lambda target: snapshot_merge_sql(replace(plan, relation=target), data_cols),
-            log=stmts,
-            name=node.name,
-            error=SnapshotError,
-            hook="snapshot",
+        changes = version_changes(plan, data_cols)
+        inserted, closed = adapter.merge_versions(
+            plan.relation, changes, log=stmts, name=node.name, error=SnapshotError
         )
         adapter.confirm_written(f"snapshot {plan.relation}", SnapshotError, check)
-        inserted, closed = (int(res[0][0]), int(res[0][1])) if res and len(res[0]) > 1 else (0, 0)
         rows = adapter.row_count(plan.relation)
         return BuildResult(rows, stmts, f"{inserted} new versions, {closed} closed{skipped}")
 

@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 SAMPLE_SIZE = 5
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE}
 DATASOURCE = "netflix_elt"
+# Changed-row batches (a query) get their own datasource whose engine materializes each batch once as a
+# temporary table: GX otherwise runs the bare query to learn its columns and fetches every changed row.
+CHANGED_ROWS_DATASOURCE = "netflix_elt_changed_rows"
 AUDIT_TABLE = audit.AUDIT_TABLE
 
 
@@ -74,6 +77,7 @@ class DataValidator:
         self._prepare_error: BaseException | None = None
         self._context: Any = None
         self._datasource: Any = None
+        self._changed_rows: Any = None  # CHANGED_ROWS_DATASOURCE
         self._validated: set[str] = set()
         self._known_columns: dict[str, list[str] | None] | None = None  # set for one validate()
         self.audited = 0  # rows the checkpoints' audit action appended in this command
@@ -192,6 +196,16 @@ class DataValidator:
             self._datasource = ctx.data_sources.add_snowflake(DATASOURCE, connection_string=url, kwargs=engine_kwargs)
             self._context = ctx
         return self._context
+
+    def _changed_rows_source(self, ctx: Any) -> Any:
+        """The datasource of changed-rows batches, added when the first one runs (a whole-table
+        validation never connects it); on Snowflake it is GX's second connection."""
+        if self._changed_rows is None:
+            url, engine_kwargs = self.adapter.gx_connection()
+            self._changed_rows = ctx.data_sources.add_snowflake(
+                CHANGED_ROWS_DATASOURCE, connection_string=url, kwargs=engine_kwargs, create_temp_table=True
+            )
+        return self._changed_rows
 
     def _gx_expectation(
         self,
@@ -365,12 +379,14 @@ class DataValidator:
                         ctx.validation_definitions.delete(name)
                     with contextlib.suppress(Exception):
                         ctx.suites.delete(name)
-                    with contextlib.suppress(Exception):
-                        self._datasource.delete_asset(name)
+                    for source in (self._datasource, self._changed_rows):
+                        if source is not None:
+                            with contextlib.suppress(Exception):
+                                source.delete_asset(name)
                 if batch_info.query is None:
                     asset = self._datasource.add_table_asset(name, table_name=table.lower(), schema_name=schema.lower())
                 else:
-                    asset = self._datasource.add_query_asset(name, query=batch_info.query)
+                    asset = self._changed_rows_source(ctx).add_query_asset(name, query=batch_info.query)
                 batch = asset.add_batch_definition_whole_table("whole_table")
                 gx_suite = ctx.suites.add(gx.ExpectationSuite(name=name, meta={"file": suite.file.name}))
                 by_label: dict[str, tuple[ExpectationSpec, dict[str, Any], str]] = {}
@@ -523,10 +539,11 @@ class DataValidator:
         return results
 
     def close(self) -> None:
-        if self._datasource is not None:
-            with contextlib.suppress(Exception):
-                self._datasource.get_engine().dispose()
-        self._context = self._datasource = None
+        for source in (self._datasource, self._changed_rows):
+            if source is not None:
+                with contextlib.suppress(Exception):
+                    source.get_engine().dispose()
+        self._context = self._datasource = self._changed_rows = None
 
 
 @dataclass
