@@ -336,13 +336,18 @@ def _fetch(settings: Settings, batch: LandedBatch, book: _Book, skip_batches: Se
 
 
 PARSE_WORKERS = 2  # big files parse side by side: DuckDB and pyarrow release the GIL
+# ...but only within this estimate of what their parses hold at once (ingest/schedule.py): at
+# ml-20m ratings.csv then parses beside the small files, not beside genome-scores.csv
+PARSE_MEMORY_BUDGET = 1_600_000_000
+PARSE_MEMORY_PER_BYTE = 2.8  # a parse holds the file and its typed table: ~2.5-2.8 x the file
 
 
 def _parse_all(todo: list[tuple[str, SourceSection, Path, str, str, int]], loaded_at: datetime, work_dir: Path,
                say: Callable[[str], None], verify: bool = False) -> list[ParsedFile]:  # fmt: skip
-    """parse_csv of each file, the largest first on PARSE_WORKERS threads; results in `todo`'s order,
-    and the first failure in that order is the one raised (`verify`: see LandedBatch.verify)."""
-    from concurrent.futures import ThreadPoolExecutor
+    """parse_csv of each file, the largest first on PARSE_WORKERS threads within PARSE_MEMORY_BUDGET;
+    results in `todo`'s order, and the first failure in that order is the one raised (`verify`: see
+    LandedBatch.verify)."""
+    from netflix_elt.ingest.schedule import run_within
 
     def parse(job: tuple[str, SourceSection, Path, str, str, int]) -> ParsedFile:
         name, src, path, file_uri, digest, lid = job
@@ -350,12 +355,12 @@ def _parse_all(todo: list[tuple[str, SourceSection, Path, str, str, int]], loade
         return parse_csv(path, src, load_id=lid, loaded_at=loaded_at, source_file=file_uri, source_name=name,
                          work_dir=work_dir, digest=digest, verify=verify)  # fmt: skip
 
+    def held(job: tuple[str, SourceSection, Path, str, str, int]) -> int:
+        return int(job[2].stat().st_size * PARSE_MEMORY_PER_BYTE)
+
     if len(todo) < 2:
         return [parse(job) for job in todo]
-    with ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="netflix-elt-parse") as pool:
-        largest_first = sorted(range(len(todo)), key=lambda i: -todo[i][2].stat().st_size)
-        futures = {i: pool.submit(parse, todo[i]) for i in largest_first}
-        return [futures[i].result() for i in range(len(todo))]
+    return run_within(todo, held, PARSE_MEMORY_BUDGET, PARSE_WORKERS, parse, thread_name_prefix="netflix-elt-parse")
 
 
 def _decide(
