@@ -347,11 +347,23 @@ class EmbeddedAdapter(Adapter):
         """
         session, work = self.session, f"{relation}{WORK_SUFFIX}"
         run_logged(session, f"CREATE OR REPLACE TABLE {work} AS {wrap(source_sql)}", log)
+        deleted, inserted = self._two_in_one_transaction(
+            upsert_delete_sql(relation, work, unique_key, latest_by),
+            "incremental.upsert",  # test hook: replaced rows deleted, their successors not yet inserted
+            upsert_insert_sql(relation, work, columns, unique_key),
+            work=work, log=log, name=name, error=error,
+        )  # fmt: skip
+        return inserted - deleted, deleted
+
+    def _two_in_one_transaction(self, first: str, hook: str, second: str, *, work: str, log: list[str], name: str,
+                                error: type[NetflixEltError]) -> tuple[int, int]:  # fmt: skip
+        """BEGIN; first; second; COMMIT (the row counts of both), rolled back on failure; `work` dropped after."""
+        session = self.session
         try:
             run_logged(session, "BEGIN", log)
-            deleted = int(run_logged(session, upsert_delete_sql(relation, work, unique_key, latest_by), log)[0][0])
-            fault("incremental.upsert")  # test hook: replaced rows deleted, their successors not yet inserted
-            inserted = int(run_logged(session, upsert_insert_sql(relation, work, columns, unique_key), log)[0][0])
+            a = int(run_logged(session, first, log)[0][0])
+            fault(hook)
+            b = int(run_logged(session, second, log)[0][0])
             run_logged(session, "COMMIT", log)
         except Exception as e:
             with contextlib.suppress(Exception):
@@ -360,7 +372,7 @@ class EmbeddedAdapter(Adapter):
         finally:
             with contextlib.suppress(Exception):
                 session.sql(f"DROP TABLE IF EXISTS {work}").collect()
-        return inserted - deleted, deleted
+        return a, b
 
     def merge_versions(
         self, relation: str, changes: VersionChanges, *, log: list[str], name: str, error: type[NetflixEltError]
@@ -375,19 +387,12 @@ class EmbeddedAdapter(Adapter):
         session, work = self.session, f"{relation}{WORK_SUFFIX}"
         run_logged(session, f"CREATE OR REPLACE TABLE {work} AS {changes.source_sql}", log)
         fault("snapshot.work")  # test hook: the run's rows stored, the snapshot untouched
-        try:
-            run_logged(session, "BEGIN", log)
-            closed = int(run_logged(session, changes.close_sql(relation, work), log)[0][0])
-            fault("snapshot.merge")  # test hook: versions closed, their successors not yet inserted
-            inserted = int(run_logged(session, changes.insert_sql(relation, work), log)[0][0])
-            run_logged(session, "COMMIT", log)
-        except Exception as e:
-            with contextlib.suppress(Exception):
-                session.sql("ROLLBACK").collect()
-            raise self._merge_failed(e, name, error) from e
-        finally:
-            with contextlib.suppress(Exception):
-                session.sql(f"DROP TABLE IF EXISTS {work}").collect()
+        closed, inserted = self._two_in_one_transaction(
+            changes.close_sql(relation, work),
+            "snapshot.merge",  # test hook: versions closed, their successors not yet inserted
+            changes.insert_sql(relation, work),
+            work=work, log=log, name=name, error=error,
+        )  # fmt: skip
         return inserted, closed
 
     def transform_error_hint(self, error: BaseException) -> str:
