@@ -134,13 +134,16 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def run_ours(cli: list[str], gen: Path, home: Path, target: Path) -> dict[str, float]:
-    """One netflix-elt full build on batch 1, then the incremental build after batch 2 (a fresh home)."""
+def run_ours(
+    cli: list[str], gen: Path, home: Path, target: Path, extra: dict[str, str] | None = None
+) -> dict[str, float]:
+    """One netflix-elt full build on batch 1, then the incremental build after batch 2 (a fresh home);
+    `extra`: environment for both (the warm process's folder, or NETFLIX_ELT_WARM=0)."""
     shutil.rmtree(home, ignore_errors=True)
     shutil.rmtree(target, ignore_errors=True)
     (home / "landing").mkdir(parents=True)
     shutil.copytree(gen / "batch=0001", home / "landing" / "batch=0001")
-    env = {**os.environ, "NETFLIX_ELT_HOME": str(home), "NETFLIX_ELT_TARGET_PATH": str(target)}
+    env = {**os.environ, "NETFLIX_ELT_HOME": str(home), "NETFLIX_ELT_TARGET_PATH": str(target), **(extra or {})}
     out: dict[str, float] = {}
     out["full build (wall)"], out["full build peak MB"], res = timed([*cli, "build"], env)
     if "ERROR" in res.stdout or "FAIL" in res.stdout:
@@ -159,6 +162,16 @@ def run_ours(cli: list[str], gen: Path, home: Path, target: Path) -> dict[str, f
     return out
 
 
+def start_warm(cli: list[str], work: Path) -> dict[str, str]:
+    """A warm process of the benchmark's own (its socket folder under `work`); its start is not counted."""
+    folder = Path(tempfile.mkdtemp(prefix="nw-bench-"))
+    env = {"NETFLIX_ELT_WARM_DIR": str(folder)}
+    t0 = time.perf_counter()
+    sh([*cli, "warm", "start"], {**os.environ, **env})
+    print(f"warm process started (not counted): {time.perf_counter() - t0:.1f} s", flush=True)
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="20m")
@@ -167,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: a temp dir)")
     parser.add_argument("--skip-anchors", action="store_true", help="do not run the dbt peer and the floor")
     parser.add_argument("--json", type=Path, default=ROOT / "target" / "bench", help="folder for the figures as JSON")
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="also run netflix-elt from a warm process (`netflix-elt warm start`) in every round",
+    )
     args = parser.parse_args(argv)
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="netflix-elt-bench-"))
@@ -184,11 +202,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generate batches 1 and 2 (not counted): {time.perf_counter() - t0:.1f} s", flush=True)
 
     rounds: list[dict[str, float]] = []
-    for r in range(1, args.repeat + 1):
-        print(f"--- round {r} of {args.repeat}", flush=True)
-        ours = run_ours(cli, landing, work / "home", work / "target")
-        peer = run_anchors(landing / "batch=0001", args.skip_anchors)
-        rounds.append({**{f"ours: {k}": v for k, v in ours.items()}, **{k: v[0] for k, v in peer.items()}})
+    warm_env = start_warm(cli, work) if args.warm else None
+    try:
+        for r in range(1, args.repeat + 1):
+            print(f"--- round {r} of {args.repeat}", flush=True)
+            ours = run_ours(cli, landing, work / "home", work / "target", {"NETFLIX_ELT_WARM": "0"})
+            hot = {}
+            if warm_env is not None:
+                print("netflix-elt from the warm process:", flush=True)
+                hot = run_ours(cli, landing, work / "home", work / "target", warm_env)
+            peer = run_anchors(landing / "batch=0001", args.skip_anchors)
+            rounds.append({**{f"ours: {k}": v for k, v in ours.items()}, **{f"warm: {k}": v for k, v in hot.items()},
+                           **{k: v[0] for k, v in peer.items()}})  # fmt: skip
+    finally:
+        if warm_env is not None:
+            sh([*cli, "warm", "stop"], {**os.environ, **warm_env}, check=False)
     med = {k: median([r[k] for r in rounds if k in r]) for k in rounds[0]}
 
     rows = [("stage", "netflix-elt s", "dbt peer s", "floor s")]
@@ -235,12 +263,19 @@ def main(argv: list[str] | None = None) -> int:
         ratios["incremental framework/dbt ratio"] = inc / peer_inc
     if floor:
         ratios["framework/floor ratio"] = load_run / floor
+    if warm_env is not None:
+        wfull, winc = med["warm: full build (wall)"], med["warm: incremental +1% (wall)"]
+        print(f"from the warm process: full build {wfull:.2f} s, incremental +1% {winc:.2f} s")
+        if peer_total:
+            ratios["warm framework/dbt ratio"] = wfull / peer_total
+        if peer_inc:
+            ratios["warm incremental framework/dbt ratio"] = winc / peer_inc
     for k, v in ratios.items():
         print(f"{k}: {v:.2f}")
     args.json.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.json / f"build_bench_{args.scale}_{stamp}.json"
-    figures = {"scale": args.scale, "repeat": args.repeat, "cores": os.cpu_count(), "at": stamp,
+    figures = {"scale": args.scale, "repeat": args.repeat, "cores": os.cpu_count(), "at": stamp, "warm": args.warm,
                "rounds": rounds, "medians": med, "ratios": ratios}  # fmt: skip
     out.write_text(json.dumps(figures, indent=2))
     print(f"figures: {out}")

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+# the `netflix-elt` processes tests start never run in a developer's warm process (tests/integration/test_warm.py
+# starts its own, in its own socket folder)
+os.environ["NETFLIX_ELT_WARM"] = "0"
 FIXTURE_DIR = (PROJECT_DIR / ".." / "shared" / "data" / "movielens" / "ml-latest-small").resolve()
 
 

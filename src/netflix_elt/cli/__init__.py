@@ -568,15 +568,16 @@ def dashboard(
         sys.exit(app.serve(settings, port, echo=lambda line: console.print(esc(line), soft_wrap=True)))
 
 
-# diff, clone (cli.change), debug, clean (cli.maintenance), gx, new, source (cli.freshness), plan
+# diff, clone (cli.change), debug, clean (cli.maintenance), gx, new, source (cli.freshness), plan, warm
 def _register() -> None:
     from netflix_elt.cli.change import clone_, diff
     from netflix_elt.cli.gx import gx_group
     from netflix_elt.cli.maintenance import clean, debug
     from netflix_elt.cli.new import new
     from netflix_elt.cli.plan import plan
+    from netflix_elt.cli.warm import warm_group
 
-    for command in (diff, clone_, debug, clean, gx_group, new, source_group, plan):
+    for command in (diff, clone_, debug, clean, gx_group, new, source_group, plan, warm_group):
         main.add_command(command)
 
 

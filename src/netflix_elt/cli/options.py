@@ -182,6 +182,12 @@ class OneLineUsageErrors(click.Group):
         """The process's entry (console script, `python -m netflix_elt`); `CliRunner` calls `main`."""
         from netflix_elt.cli.gc_tuning import tune_for_command
 
+        if not args and not kwargs:  # the console script: a warm process runs the command if there is one
+            from netflix_elt.warm.client import delegate
+
+            code = delegate()
+            if code is not None:
+                sys.exit(code)
         tune_for_command()
         return super().__call__(*args, **kwargs)
 

@@ -1,0 +1,192 @@
+"""The caller's side of a warm process: hand it the command, relay signals, exit as the command did.
+
+`delegate()` runs first in every `netflix-elt` process (the console script's entry): with no warm
+process, or NETFLIX_ELT_WARM=0, it returns None at the cost of one failed connect, and the command
+runs here as always. `start`, `stop` and `status` are `netflix-elt warm`'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from netflix_elt.warm import ENV_OFF, IDLE_MINUTES, WarmDirError, fingerprint, runtime_dir, socket_path
+from netflix_elt.warm.server import encode, receive
+
+IN_WARM_COMMAND = False  # set in a command forked from the warm process: it must not delegate again
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+START_TIMEOUT = 120.0  # seconds `warm start` waits for the imports (~4 s on a quiet 2-core machine)
+
+
+class WarmError(Exception):
+    """The warm process could not be started, reached or stopped (the message says which)."""
+
+
+def _connect(path: Path) -> socket.socket | None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError):
+        sock.close()
+        if path.exists():  # a socket nobody listens on: a warm process that was killed
+            with contextlib.suppress(OSError):
+                path.unlink()
+        return None
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
+def delegate(argv: list[str] | None = None) -> int | None:
+    """Run this process's command in the warm process, if one runs for this installation: the
+    command's exit code (128 + N when a signal N ended it), or None to run it here (no warm process,
+    NETFLIX_ELT_WARM=0, a stale one, or any failure before the command started there)."""
+    if IN_WARM_COMMAND or os.environ.get(ENV_OFF, "").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    words = [a for a in (sys.argv if argv is None else argv)[1:] if not a.startswith("-")]
+    if words[:1] == ["warm"]:  # `warm start|stop|status` manage the process: they run here
+        return None
+    try:
+        sock = _connect(socket_path())
+    except WarmDirError as e:
+        sys.stderr.write(f"netflix-elt: not using a warm process: {e}\n")
+        return None
+    if sock is None:
+        return None
+    with sock:
+        try:
+            pid = _handshake(sock, argv)
+        except OSError:  # e.g. a closed stdin cannot be passed: run here
+            return None
+        return None if pid is None else _relay(sock, pid)
+
+
+def program_name() -> str:
+    """What usage lines call the program, as click would name this process: `netflix-elt` for the
+    console script, `python -m netflix_elt.cli` for a module run (the warm command's own `__main__`
+    is the warm server, so it is told)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is None or not spec.name:
+        return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "netflix-elt"
+    return f"python -m {spec.name.removesuffix('.__main__')}"
+
+
+def _handshake(sock: socket.socket, argv: list[str] | None) -> int | None:
+    """Send the command with this process's stdin, stdout and stderr; the command's pid, or None."""
+    request = {
+        "kind": "command",
+        "argv": list(sys.argv if argv is None else argv),
+        "prog_name": program_name(),
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+        "fingerprint": fingerprint(),
+    }
+    sys.stdout.flush()
+    sys.stderr.flush()
+    data = encode(request)
+    socket.send_fds(sock, [data[: 1 << 16]], [0, 1, 2])
+    if len(data) > 1 << 16:
+        sock.sendall(data[1 << 16 :])
+    first = receive(sock)
+    if first is not None and "pid" in first:
+        return int(first["pid"])
+    if first and "stale" in first:
+        sys.stderr.write(
+            f"netflix-elt: the warm process was stopped ({first['stale']}); this command runs "
+            "without it. `netflix-elt warm start` starts a new one.\n"
+        )
+    return None
+
+
+def _relay(sock: socket.socket, pid: int) -> int:
+    """Forward Ctrl-C and termination signals to the command until it ends; its exit code."""
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+    previous = {s: signal.signal(s, forward) for s in FORWARDED}
+    try:
+        while True:
+            try:
+                end = receive(sock)
+                break
+            except InterruptedError:
+                continue
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if end is None:
+        return 70  # the keeper died: EX_SOFTWARE
+    if "signal" in end:
+        return 128 + int(end["signal"])
+    return int(end.get("exit", 70))
+
+
+def status() -> dict[str, Any] | None:
+    """The warm process's pid, start time, commands served and whether it is current, or None."""
+    sock = _connect(socket_path())
+    if sock is None:
+        return None
+    with sock:
+        socket.send_fds(sock, [encode({"kind": "status"})], [])
+        answer = receive(sock)
+    if answer is not None:
+        answer["current"] = answer.get("fingerprint") == fingerprint()
+    return answer
+
+
+def stop() -> int | None:
+    """Stop the warm process of this installation: its pid, or None when none runs."""
+    path = socket_path()
+    sock = _connect(path)
+    if sock is None:
+        return None
+    with sock:
+        socket.send_fds(sock, [encode({"kind": "stop"})], [])
+        answer = receive(sock) or {}
+    pid = int(answer.get("stopped", 0)) or None
+    deadline = time.monotonic() + 10
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pid
+
+
+def start(idle_minutes: float = IDLE_MINUTES) -> dict[str, Any]:
+    """Start a warm process (if none runs) and wait until it answers: its status."""
+    current = status()
+    if current is not None and current["current"]:
+        current["already"] = True
+        return current
+    if current is not None:
+        stop()
+    path = socket_path(create=True)
+    log = runtime_dir() / f"{path.stem}.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "netflix_elt.warm.server", str(path), str(idle_minutes)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            env={k: v for k, v in os.environ.items() if k != ENV_OFF},
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        code = proc.poll()
+        if code is not None:
+            raise WarmError(f"the warm process exited with {code} while starting; see {log}")
+        answer = status()
+        if answer is not None:
+            return answer
+        time.sleep(0.1)
+    proc.kill()
+    raise WarmError(f"the warm process did not answer within {START_TIMEOUT:.0f} s; see {log}")

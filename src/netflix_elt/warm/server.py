@@ -1,0 +1,242 @@
+"""The warm process: import what commands need, then fork one child per command that asks.
+
+`python -m netflix_elt.warm.server SOCKET` (what `netflix-elt warm start` runs, in its own session).
+The process never opens a session, a project or a warehouse: a fork carries only imported code.
+For each connection it forks a *keeper*; the keeper forks the *command*, tells the caller its pid
+(the caller forwards Ctrl-C and other signals to it), waits for it and sends back how it ended. The
+listener itself stays single-threaded and keeps no children (SIGCHLD ignored: the kernel reaps
+keepers), so it is safe to fork again and again.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import gc
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from netflix_elt.warm import IDLE_MINUTES, PRELOAD, fingerprint
+
+MAX_REQUEST = 1 << 22  # bytes of one request (arguments and environment)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """A message as sent: its length (4 bytes, big-endian), then JSON."""
+    data = json.dumps(message).encode()
+    return struct.pack("!I", len(data)) + data
+
+
+def send(conn: socket.socket, message: dict[str, Any]) -> None:
+    conn.sendall(encode(message))
+
+
+def receive(conn: socket.socket, first: bytes = b"") -> dict[str, Any] | None:
+    """One length-prefixed JSON message (None at end of stream); `first`: bytes already read."""
+    buf = first
+    while len(buf) < 4:
+        chunk = conn.recv(4 - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    (size,) = struct.unpack("!I", buf[:4])
+    if size > MAX_REQUEST:
+        raise ValueError(f"message of {size} bytes")
+    body = buf[4:]
+    while len(body) < size:
+        chunk = conn.recv(min(1 << 16, size - len(body)))
+        if not chunk:
+            return None
+        body += chunk
+    return json.loads(body[:size])
+
+
+def preload() -> None:
+    """The imports a command would pay for, then the heap frozen: forks do not copy it when they collect."""
+    for name in PRELOAD:
+        importlib.import_module(name)
+    gc.collect()
+    gc.freeze()
+
+
+def serve(path: Path, idle_minutes: float = IDLE_MINUTES) -> None:
+    """Listen on `path` (bound under a temporary name, then renamed: a caller never sees a socket that
+    does not answer) until `stop` (SIGTERM), a stale caller, or `idle_minutes` without a command."""
+    preload()
+    printed = fingerprint()
+    started = time.time()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    listener.bind(str(temporary))
+    os.chmod(temporary, 0o600)
+    listener.listen(16)
+    os.replace(temporary, path)
+    inode = os.stat(path).st_ino
+    atexit.register(_unlink_if_ours, path, inode)
+    requests = 0
+    while True:
+        ready, _, _ = select.select([listener], [], [], idle_minutes * 60)
+        if not ready:
+            return  # idle
+        conn, _ = listener.accept()
+        if not _same_user(conn):
+            conn.close()
+            continue
+        if os.fork() == 0:  # the keeper
+            listener.close()
+            atexit.unregister(_unlink_if_ours)  # the socket is the listener's, not a command's to remove
+            try:
+                code = _keep(conn, printed, started, requests)
+            except BaseException:  # the warm process's log (its stderr) gets the traceback
+                traceback.print_exc()
+                code = 70
+            os._exit(code)
+        conn.close()
+        requests += 1
+
+
+def _same_user(conn: socket.socket) -> bool:
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid == os.getuid()
+
+
+def _unlink_if_ours(path: Path, inode: int) -> None:
+    """At exit: remove the socket unless a newer warm process has put its own there."""
+    with contextlib.suppress(OSError):
+        if os.stat(path).st_ino == inode:
+            path.unlink()
+
+
+def _keep(conn: socket.socket, printed: str, started: float, requests: int) -> int:
+    """One caller: a request for a command (run it), `status` or `stop`."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    msg, fds, _flags, _addr = socket.recv_fds(conn, 1 << 16, 3)
+    try:
+        request = receive(conn, msg) if msg else None
+        if request is None:
+            return 0
+        kind = request.get("kind")
+        if kind == "status":
+            send(conn, {"pid": os.getppid(), "started": started, "requests": requests, "fingerprint": printed})
+            return 0
+        if kind == "stop":
+            send(conn, {"stopped": os.getppid()})
+            os.kill(os.getppid(), signal.SIGTERM)
+            return 0
+        if request.get("fingerprint") != printed:
+            send(conn, {"stale": "the installation changed since the warm process started"})
+            os.kill(os.getppid(), signal.SIGTERM)
+            return 0
+        if len(fds) != 3:
+            send(conn, {"error": "expected the caller's stdin, stdout and stderr"})
+            return 0
+        child = os.fork()
+        if child == 0:
+            conn.close()
+            _run_command(request, fds)  # never returns
+        for fd in fds:
+            os.close(fd)
+        send(conn, {"pid": child})
+        return _wait(conn, child)
+    finally:
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _wait(conn: socket.socket, child: int) -> int:
+    """Wait for the command; if the caller goes away first, end the command (SIGTERM, then SIGKILL)."""
+    gone_at: float | None = None
+    while True:
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
+            if os.WIFSIGNALED(status):
+                _send_quietly(conn, {"signal": os.WTERMSIG(status)})
+            else:
+                _send_quietly(conn, {"exit": os.waitstatus_to_exitcode(status)})
+            return 0
+        if gone_at is None:
+            ready, _, _ = select.select([conn], [], [], 0.05)
+            if ready and not conn.recv(1, socket.MSG_PEEK):
+                gone_at = time.monotonic()
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGTERM)
+        else:
+            time.sleep(0.05)
+            if time.monotonic() - gone_at > 10:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)
+
+
+def _send_quietly(conn: socket.socket, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):
+        send(conn, message)
+
+
+def _run_command(request: dict[str, Any], fds: list[int]) -> None:
+    """In the command's process: become the caller (terminal, folder, environment, argv), run the CLI."""
+    code = 70
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.argv = list(request["argv"])
+        _reopen_stdio()
+        from netflix_elt.cli import main
+        from netflix_elt.warm import client
+
+        client.IN_WARM_COMMAND = True
+        try:
+            main(prog_name=request.get("prog_name") or "netflix-elt")
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            if not isinstance(e.code, int | None):
+                print(e.code, file=sys.stderr)
+        except KeyboardInterrupt:
+            code = 130
+        atexit._run_exitfuncs()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _reopen_stdio() -> None:
+    """Python's stdio objects for the caller's descriptors (line-buffered on a terminal, as at start)."""
+    enc = sys.stdout.encoding or "utf-8"
+    sys.stdin = open(0, encoding=enc, closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", encoding=enc, buffering=1 if os.isatty(1) else -1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding=enc, errors="backslashreplace", buffering=1, closefd=False)  # noqa: SIM115
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    idle = float(args[1]) if len(args) > 1 else IDLE_MINUTES
+    serve(Path(args[0]), idle)
+
+
+if __name__ == "__main__":
+    main()
