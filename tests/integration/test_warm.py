@@ -7,6 +7,7 @@ never used. What a command prints and its exit code are compared with the same c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -154,6 +155,67 @@ def test_ctrl_c_reaches_the_command(warm_env: dict[str, str]) -> None:
     code = proc.wait(timeout=30)
     assert code == 130, (code, proc.stderr.read() if proc.stderr else "")
     assert not _listening(port)
+
+
+def test_termination_ends_both_as_it_ends_a_cold_command(warm_env: dict[str, str]) -> None:
+    target = Path(warm_env["NETFLIX_ELT_TARGET_PATH"])
+    codes = []
+    for env in (cold(warm_env), warm_env):
+        shutil.rmtree(target, ignore_errors=True)
+        proc, port = _serving(env, target)
+        proc.send_signal(signal.SIGTERM)
+        codes.append(proc.wait(timeout=30))
+        assert _until(lambda port=port: not _listening(port))
+    assert codes == [-signal.SIGTERM, -signal.SIGTERM]  # killed by the signal, not an exit code
+
+
+def test_a_caller_gone_before_the_command_started_ends_it(warm_env: dict[str, str]) -> None:
+    target = Path(warm_env["NETFLIX_ELT_TARGET_PATH"])
+    (target / "docs").mkdir(parents=True)
+    (target / "docs" / "index.html").write_text("<html></html>")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = ["netflix-elt", "docs", "serve", "--port", str(port)]
+    request = {
+        "kind": "command",
+        "argv": argv,
+        "cwd": str(PROJECT_DIR),
+        "env": warm_env,
+        "fingerprint": warm.fingerprint(),
+    }
+    with socket.socket(socket.AF_UNIX) as s, open(os.devnull, "r+b") as null:
+        s.connect(str(_socket(warm_env)))
+        socket.send_fds(s, [encode(request)], [null.fileno()] * 3)
+    time.sleep(8)  # a command left running would serve by now (~2 s)
+    assert not _listening(port)
+
+
+def test_colours_on_a_terminal_are_the_callers(warm_env: dict[str, str]) -> None:
+    import pty
+
+    out = []
+    for env in (cold(warm_env), warm_env):
+        main_fd, sub_fd = pty.openpty()
+        proc = subprocess.Popen([*CLI, "run", "-s", "dim_movis"], env={**env, "TERM": "xterm-256color"},
+                                cwd=PROJECT_DIR, stdin=subprocess.DEVNULL, stdout=sub_fd, stderr=sub_fd)  # fmt: skip
+        os.close(sub_fd)
+        assert proc.wait(timeout=60) == 2
+        chunks = []
+        with contextlib.suppress(OSError):
+            while data := os.read(main_fd, 65536):
+                chunks.append(data)
+        os.close(main_fd)
+        out.append(b"".join(chunks))
+    assert b"\x1b[" in out[0] and out[1] == out[0]
+
+
+def test_the_callers_temp_folder_is_used(warm_env: dict[str, str], tmp_path: Path) -> None:
+    mine = tmp_path / "tmp-of-the-caller"
+    mine.mkdir()
+    res = run(["ls"], {**warm_env, "TMPDIR": str(mine)})
+    assert res.returncode == 0, res.stderr
+    assert (mine / f"netflix-elt-{os.getuid()}").is_dir()
 
 
 def test_a_killed_caller_ends_its_command(warm_env: dict[str, str]) -> None:

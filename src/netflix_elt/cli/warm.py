@@ -6,22 +6,25 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
 
+from netflix_elt.cli.options import OneLineUsageErrors, common_options
 from netflix_elt.cli.output import console, esc
 
 T = TypeVar("T")
 
 
-@click.group(name="warm")
+@click.group(name="warm", cls=OneLineUsageErrors)  # its commands get NETFLIX_ELT_<OPTION> too
 def warm_group() -> None:
     """Keep a process that has imported GX, Snowpark and the emulator (~4 s of every command's start),
     so that each command starts as a fork of it. Off until `warm start`; NETFLIX_ELT_WARM=0 ignores it."""
 
 
 @warm_group.command(name="start")
+@common_options
 @click.option(
     "--idle-minutes",
     type=click.FloatRange(min=0, min_open=True),
@@ -29,8 +32,11 @@ def warm_group() -> None:
     show_default="60",
     help="Exit after this many minutes without a command.",
 )
-def warm_start(idle_minutes: float | None) -> None:
-    """Start the warm process for this installation (nothing happens if a current one runs)."""
+def warm_start(
+    project_dir: Path | None, target: str | None, profile: str | None, debug: bool, idle_minutes: float | None
+) -> None:
+    """Start the warm process for this installation (nothing happens if a current one runs). It serves
+    every project and target: --project-dir, --target and --profile are the later commands' own."""
     from netflix_elt.warm import IDLE_MINUTES, WarmDirError, socket_path
     from netflix_elt.warm.client import WarmError, start
 
@@ -49,7 +55,8 @@ def warm_start(idle_minutes: float | None) -> None:
 
 
 @warm_group.command(name="stop")
-def warm_stop() -> None:
+@common_options
+def warm_stop(project_dir: Path | None, target: str | None, profile: str | None, debug: bool) -> None:
     """Stop the warm process; commands start on their own again."""
     from netflix_elt.warm.client import stop
 
@@ -58,7 +65,8 @@ def warm_stop() -> None:
 
 
 @warm_group.command(name="status")
-def warm_status() -> None:
+@common_options
+def warm_status(project_dir: Path | None, target: str | None, profile: str | None, debug: bool) -> None:
     """Whether a warm process runs, since when, and how many requests it served. Exits 1 when none runs."""
     from netflix_elt.warm.client import status
 

@@ -28,31 +28,31 @@ ENV_DIR = "NETFLIX_ELT_WARM_DIR"  # where the socket lives (default: the user's 
 ENV_OFF = "NETFLIX_ELT_WARM"  # "0": never use a warm process, even if one runs
 IDLE_MINUTES = 60  # a warm process nobody used for this long exits
 
-# imported by the warm process before it listens: the packages a command imports lazily
+# imported by the warm process before it listens: the third-party packages commands import lazily.
+# Not netflix_elt's own modules (a command imports them itself, so what they set up at import, such
+# as the consoles' colour system for the caller's terminal, is the caller's) and not fakesnow (it
+# makes its stage folder at import: each command must have its own)
 PRELOAD = (
-    "netflix_elt.cli",
-    "netflix_elt.api",
-    "netflix_elt.commands",
-    "netflix_elt.adapters.embedded",
-    "netflix_elt.ingest.load",
-    "netflix_elt.quality.validate",
-    "netflix_elt.quality.gx_context",
-    "netflix_elt.quality.gx_ext",
     "great_expectations",
     "snowflake.snowpark",
     "snowflake.snowpark.functions",
     "snowflake.connector",
     "snowflake.sqlalchemy",
     "sqlalchemy",
-    "fakesnow.server",
     "uvicorn",
+    "starlette",
     "pandas",
     "pyarrow",
     "pyarrow.csv",
     "pyarrow.parquet",
     "duckdb",
     "sqlglot",
+    "click",
+    "rich",
+    "pydantic",
+    "yaml",
 )
+NOT_PRELOADED = ("fakesnow", "netflix_elt.cli", "netflix_elt.tempfiles")  # checked after the preload
 
 
 def runtime_dir(create: bool = False) -> Path:
@@ -86,6 +86,11 @@ def socket_path(create: bool = False) -> Path:
     """One warm process per installation (this interpreter and this netflix_elt): its socket."""
     key = hashlib.sha256(f"{sys.prefix}\0{_package_dir()}".encode()).hexdigest()[:12]
     return runtime_dir(create) / f"warm-{key}.sock"
+
+
+def lock_path(socket: Path) -> Path:
+    """The file a warm process holds locked (flock) for as long as it runs: who may own the socket."""
+    return socket.with_suffix(".lock")
 
 
 def _package_dir() -> Path:

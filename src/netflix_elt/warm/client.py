@@ -8,6 +8,7 @@ runs here as always. `start`, `stop` and `status` are `netflix-elt warm`'s.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import socket
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from netflix_elt.warm import ENV_OFF, IDLE_MINUTES, WarmDirError, fingerprint, runtime_dir, socket_path
+from netflix_elt.warm import ENV_OFF, IDLE_MINUTES, WarmDirError, fingerprint, lock_path, runtime_dir, socket_path
 from netflix_elt.warm.server import encode, receive
 
 IN_WARM_COMMAND = False  # set in a command forked from the warm process: it must not delegate again
@@ -30,12 +31,14 @@ class WarmError(Exception):
 
 
 def _connect(path: Path) -> socket.socket | None:
+    """A connection to the warm process on `path`, or None; a socket left by a warm process that died
+    (nobody holds its lock) is removed."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(str(path))
     except (FileNotFoundError, ConnectionRefusedError):
         sock.close()
-        if path.exists():  # a socket nobody listens on: a warm process that was killed
+        if path.exists() and not _held(lock_path(path)):
             with contextlib.suppress(OSError):
                 path.unlink()
         return None
@@ -45,10 +48,25 @@ def _connect(path: Path) -> socket.socket | None:
     return sock
 
 
+def _held(lock: Path) -> bool:
+    """Whether a warm process holds `lock` (a missing file is nobody's)."""
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def delegate(argv: list[str] | None = None) -> int | None:
     """Run this process's command in the warm process, if one runs for this installation: the
-    command's exit code (128 + N when a signal N ended it), or None to run it here (no warm process,
-    NETFLIX_ELT_WARM=0, a stale one, or any failure before the command started there)."""
+    command's exit code (a command ended by signal N ends this process by N too), or None to run it
+    here (no warm process, NETFLIX_ELT_WARM=0, a stale one, or any failure before it started there)."""
     if IN_WARM_COMMAND or os.environ.get(ENV_OFF, "").strip().lower() in ("0", "false", "no", "off"):
         return None
     words = [a for a in (sys.argv if argv is None else argv)[1:] if not a.startswith("-")]
@@ -61,12 +79,63 @@ def delegate(argv: list[str] | None = None) -> int | None:
         return None
     if sock is None:
         return None
-    with sock:
+    relay = _Relay()
+    with sock, relay:
         try:
             pid = _handshake(sock, argv)
         except OSError:  # e.g. a closed stdin cannot be passed: run here
+            pid = None
+        if pid is None:
+            if relay.pending:  # Ctrl-C before the command started: as if it had come before the connect
+                signal.signal(relay.pending[0], signal.SIG_DFL)
+                os.kill(os.getpid(), relay.pending[0])
             return None
-        return None if pid is None else _relay(sock, pid)
+        relay.start(pid)
+        end = receive(sock)
+    if end is None:
+        return 70  # the keeper died: EX_SOFTWARE
+    if "signal" in end:
+        signum = int(end["signal"])
+        with contextlib.suppress(ValueError, OSError):  # end as the command did, as a shell shows it
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        return 128 + signum
+    return int(end.get("exit", 70))
+
+
+class _Relay:
+    """Forwards Ctrl-C and termination signals to the command; those that come before its pid is
+    known wait for it (or, if it never starts, are this process's own)."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.pending: list[int] = []
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Relay:
+        self._previous = {s: signal.signal(s, self._on_signal) for s in FORWARDED}
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if self.pid is None:
+            self.pending.append(signum)
+        else:
+            self._forward(signum)
+
+    def _forward(self, signum: int) -> None:
+        assert self.pid is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signum)
+
+    def start(self, pid: int) -> None:
+        self.pid = pid
+        for signum in self.pending:
+            self._forward(signum)
+        self.pending.clear()
 
 
 def program_name() -> str:
@@ -92,9 +161,8 @@ def _handshake(sock: socket.socket, argv: list[str] | None) -> int | None:
     sys.stdout.flush()
     sys.stderr.flush()
     data = encode(request)
-    socket.send_fds(sock, [data[: 1 << 16]], [0, 1, 2])
-    if len(data) > 1 << 16:
-        sock.sendall(data[1 << 16 :])
+    sent = socket.send_fds(sock, [data[: 1 << 16]], [0, 1, 2])  # the descriptors travel with these bytes
+    sock.sendall(data[sent:])
     first = receive(sock)
     if first is not None and "pid" in first:
         return int(first["pid"])
@@ -106,38 +174,13 @@ def _handshake(sock: socket.socket, argv: list[str] | None) -> int | None:
     return None
 
 
-def _relay(sock: socket.socket, pid: int) -> int:
-    """Forward Ctrl-C and termination signals to the command until it ends; its exit code."""
-
-    def forward(signum: int, _frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
-
-    previous = {s: signal.signal(s, forward) for s in FORWARDED}
-    try:
-        while True:
-            try:
-                end = receive(sock)
-                break
-            except InterruptedError:
-                continue
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    if end is None:
-        return 70  # the keeper died: EX_SOFTWARE
-    if "signal" in end:
-        return 128 + int(end["signal"])
-    return int(end.get("exit", 70))
-
-
 def status() -> dict[str, Any] | None:
     """The warm process's pid, start time, commands served and whether it is current, or None."""
     sock = _connect(socket_path())
     if sock is None:
         return None
     with sock:
-        socket.send_fds(sock, [encode({"kind": "status"})], [])
+        sock.sendall(encode({"kind": "status"}))
         answer = receive(sock)
     if answer is not None:
         answer["current"] = answer.get("fingerprint") == fingerprint()
@@ -151,7 +194,7 @@ def stop() -> int | None:
     if sock is None:
         return None
     with sock:
-        socket.send_fds(sock, [encode({"kind": "stop"})], [])
+        sock.sendall(encode({"kind": "stop"}))
         answer = receive(sock) or {}
     pid = int(answer.get("stopped", 0)) or None
     deadline = time.monotonic() + 10
@@ -181,12 +224,12 @@ def start(idle_minutes: float = IDLE_MINUTES) -> dict[str, Any]:
         )
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        code = proc.poll()
-        if code is not None:
-            raise WarmError(f"the warm process exited with {code} while starting; see {log}")
         answer = status()
         if answer is not None:
             return answer
-        time.sleep(0.1)
+        code = proc.poll()
+        if code is not None and (code != 0 or not _held(lock_path(path))):
+            raise WarmError(f"the warm process exited with {code} while starting; see {log}")
+        time.sleep(0.1)  # exit 0 with the lock held: another `warm start` won the race; wait for its answer
     proc.kill()
     raise WarmError(f"the warm process did not answer within {START_TIMEOUT:.0f} s; see {log}")

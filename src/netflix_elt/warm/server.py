@@ -1,17 +1,20 @@
 """The warm process: import what commands need, then fork one child per command that asks.
 
-`python -m netflix_elt.warm.server SOCKET` (what `netflix-elt warm start` runs, in its own session).
-The process never opens a session, a project or a warehouse: a fork carries only imported code.
-For each connection it forks a *keeper*; the keeper forks the *command*, tells the caller its pid
-(the caller forwards Ctrl-C and other signals to it), waits for it and sends back how it ended. The
-listener itself stays single-threaded and keeps no children (SIGCHLD ignored: the kernel reaps
-keepers), so it is safe to fork again and again.
+`python -m netflix_elt.warm.server SOCKET [IDLE_MINUTES]` (what `netflix-elt warm start` runs, in its
+own session). The process never opens a session, a project or a warehouse: a fork carries only
+imported code. For each connection it forks a *keeper*; the keeper forks the *command*, tells the
+caller its pid (the caller forwards Ctrl-C and other signals to it), waits for it and sends back how
+it ended. The listener stays single-threaded and keeps no children (SIGCHLD ignored: the kernel reaps
+keepers), so it is safe to fork again and again. It holds `warm-<key>.lock` (flock) for its whole
+life: a second warm process for the same socket exits at once, and a caller removes a dead socket
+only when nobody holds the lock.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import gc
 import importlib
 import json
@@ -26,9 +29,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from netflix_elt.warm import IDLE_MINUTES, PRELOAD, fingerprint
+from netflix_elt.warm import IDLE_MINUTES, NOT_PRELOADED, PRELOAD, fingerprint, lock_path
 
-MAX_REQUEST = 1 << 22  # bytes of one request (arguments and environment)
+MAX_MESSAGE = 1 << 22  # bytes of one message (the request holds the caller's environment)
+RESET_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP, signal.SIGUSR1)
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -50,7 +54,7 @@ def receive(conn: socket.socket, first: bytes = b"") -> dict[str, Any] | None:
             return None
         buf += chunk
     (size,) = struct.unpack("!I", buf[:4])
-    if size > MAX_REQUEST:
+    if size > MAX_MESSAGE:
         raise ValueError(f"message of {size} bytes")
     body = buf[4:]
     while len(body) < size:
@@ -65,20 +69,32 @@ def preload() -> None:
     """The imports a command would pay for, then the heap frozen: forks do not copy it when they collect."""
     for name in PRELOAD:
         importlib.import_module(name)
+    loaded = [m for m in NOT_PRELOADED if any(k == m or k.startswith(m + ".") for k in sys.modules)]
+    if loaded:  # a dependency pulled in what each command must import for itself
+        raise RuntimeError(f"the preload imported {', '.join(loaded)}")
     gc.collect()
     gc.freeze()
 
 
 def serve(path: Path, idle_minutes: float = IDLE_MINUTES) -> None:
-    """Listen on `path` (bound under a temporary name, then renamed: a caller never sees a socket that
-    does not answer) until `stop` (SIGTERM), a stale caller, or `idle_minutes` without a command."""
+    """Listen on `path` until `stop`, a stale caller (both SIGTERM) or `idle_minutes` without a request.
+
+    The socket is bound under a temporary name and renamed into place, so a caller never finds one
+    that does not answer yet; it is removed at exit if it is still this process's.
+    """
+    lock = open(lock_path(path), "a")  # noqa: SIM115  (held, and so locked, until the process exits)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # another warm process runs for this socket
     preload()
     printed = fingerprint()
     started = time.time()
+    me = os.getpid()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary = path.with_name(f".{path.name}.{me}")
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()
     listener.bind(str(temporary))
@@ -96,11 +112,18 @@ def serve(path: Path, idle_minutes: float = IDLE_MINUTES) -> None:
         if not _same_user(conn):
             conn.close()
             continue
-        if os.fork() == 0:  # the keeper
+        try:
+            keeper = os.fork()
+        except OSError:  # out of processes or memory: this caller runs cold, the next may fit
+            traceback.print_exc()
+            conn.close()
+            continue
+        if keeper == 0:
             listener.close()
+            lock.close()  # the listener's lock, not the keeper's to hold
             atexit.unregister(_unlink_if_ours)  # the socket is the listener's, not a command's to remove
             try:
-                code = _keep(conn, printed, started, requests)
+                code = _keep(conn, me, printed, started, requests)
             except BaseException:  # the warm process's log (its stderr) gets the traceback
                 traceback.print_exc()
                 code = 70
@@ -122,7 +145,14 @@ def _unlink_if_ours(path: Path, inode: int) -> None:
             path.unlink()
 
 
-def _keep(conn: socket.socket, printed: str, started: float, requests: int) -> int:
+def _stop_listener(listener: int) -> None:
+    """SIGTERM to the listener, only while it is this keeper's parent (else the pid is somebody else's)."""
+    if os.getppid() == listener:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(listener, signal.SIGTERM)
+
+
+def _keep(conn: socket.socket, listener: int, printed: str, started: float, requests: int) -> int:
     """One caller: a request for a command (run it), `status` or `stop`."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     msg, fds, _flags, _addr = socket.recv_fds(conn, 1 << 16, 3)
@@ -132,26 +162,32 @@ def _keep(conn: socket.socket, printed: str, started: float, requests: int) -> i
             return 0
         kind = request.get("kind")
         if kind == "status":
-            send(conn, {"pid": os.getppid(), "started": started, "requests": requests, "fingerprint": printed})
+            send(conn, {"pid": listener, "started": started, "requests": requests, "fingerprint": printed})
             return 0
         if kind == "stop":
-            send(conn, {"stopped": os.getppid()})
-            os.kill(os.getppid(), signal.SIGTERM)
+            send(conn, {"stopped": listener})
+            _stop_listener(listener)
             return 0
         if request.get("fingerprint") != printed:
             send(conn, {"stale": "the installation changed since the warm process started"})
-            os.kill(os.getppid(), signal.SIGTERM)
+            _stop_listener(listener)
             return 0
         if len(fds) != 3:
             send(conn, {"error": "expected the caller's stdin, stdout and stderr"})
             return 0
+        # the signals a caller forwards wait (blocked) until the command has its own handlers: one
+        # arriving at once would otherwise meet the listener's handlers, inside fork hooks that swallow it
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, RESET_SIGNALS + (signal.SIGINT,))
         child = os.fork()
         if child == 0:
             conn.close()
-            _run_command(request, fds)  # never returns
+            _run_command(request, fds, mask)  # never returns
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for fd in fds:
             os.close(fd)
-        send(conn, {"pid": child})
+        fds = []
+        with contextlib.suppress(OSError):  # a caller gone already: _wait sees it and ends the command
+            send(conn, {"pid": child})
         return _wait(conn, child)
     finally:
         for fd in fds:
@@ -172,7 +208,7 @@ def _wait(conn: socket.socket, child: int) -> int:
             return 0
         if gone_at is None:
             ready, _, _ = select.select([conn], [], [], 0.05)
-            if ready and not conn.recv(1, socket.MSG_PEEK):
+            if ready and not _peek(conn):
                 gone_at = time.monotonic()
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child, signal.SIGTERM)
@@ -183,25 +219,31 @@ def _wait(conn: socket.socket, child: int) -> int:
                     os.kill(child, signal.SIGKILL)
 
 
+def _peek(conn: socket.socket) -> bytes:
+    try:
+        return conn.recv(1, socket.MSG_PEEK)
+    except OSError:
+        return b""
+
+
 def _send_quietly(conn: socket.socket, message: dict[str, Any]) -> None:
     with contextlib.suppress(OSError):
         send(conn, message)
 
 
-def _run_command(request: dict[str, Any], fds: list[int]) -> None:
+def _run_command(request: dict[str, Any], fds: list[int], mask: set[signal.Signals]) -> None:
     """In the command's process: become the caller (terminal, folder, environment, argv), run the CLI."""
     code = 70
     try:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for signum in RESET_SIGNALS:  # as a fresh Python process starts, whatever the warm process inherited
+            signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as Python sets it at start: BrokenPipeError, not death
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # what came meanwhile is delivered now
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        sys.argv = list(request["argv"])
-        _reopen_stdio()
+        _become_caller(request)
         from netflix_elt.cli import main
         from netflix_elt.warm import client
 
@@ -210,12 +252,17 @@ def _run_command(request: dict[str, Any], fds: list[int]) -> None:
             main(prog_name=request.get("prog_name") or "netflix-elt")
             code = 0
         except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-            if not isinstance(e.code, int | None):
+            if e.code is None or isinstance(e.code, int):
+                code = e.code or 0
+            else:  # as Python does at exit: the message on stderr, status 1
                 print(e.code, file=sys.stderr)
+                code = 1
         except KeyboardInterrupt:
             code = 130
         atexit._run_exitfuncs()
+    except BaseException:  # before the CLI ran (or in the exit handlers): tell the caller, not the log
+        with contextlib.suppress(Exception):
+            traceback.print_exc()
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()
@@ -223,12 +270,22 @@ def _run_command(request: dict[str, Any], fds: list[int]) -> None:
         os._exit(code)
 
 
-def _reopen_stdio() -> None:
-    """Python's stdio objects for the caller's descriptors (line-buffered on a terminal, as at start)."""
-    enc = sys.stdout.encoding or "utf-8"
-    sys.stdin = open(0, encoding=enc, closefd=False)  # noqa: SIM115
-    sys.stdout = open(1, "w", encoding=enc, buffering=1 if os.isatty(1) else -1, closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", encoding=enc, errors="backslashreplace", buffering=1, closefd=False)  # noqa: SIM115
+def _become_caller(request: dict[str, Any]) -> None:
+    """The caller's folder, environment (and what the standard library read from it at start:
+    the temp folder, the time zone) and argv; Python's stdio objects on the caller's descriptors."""
+    import tempfile
+
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+    time.tzset()
+    sys.argv = list(request["argv"])
+    encoding = os.environ.get("PYTHONIOENCODING", "").split(":")[0] or sys.stdout.encoding or "utf-8"
+    unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
+    sys.stdin = open(0, encoding=encoding, closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", encoding=encoding, buffering=1 if unbuffered or os.isatty(1) else -1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding=encoding, errors="backslashreplace", buffering=1, closefd=False)  # noqa: SIM115
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
 
 
