@@ -138,7 +138,15 @@ def _local_sections(
     """The files of a local landing parsed and checked as `load` does (load.plan_load), then its one
     transaction: PUT and COPY of each file's rows and rejects, and its LOAD_HISTORY row."""
     from netflix_elt import tempfiles
-    from netflix_elt.ingest.load import LoadReport, _Book, batches_from, history_sql, parquet_statements, plan_load
+    from netflix_elt.ingest.load import (
+        LoadReport,
+        _Book,
+        batches_from,
+        history_sql,
+        parquet_statements,
+        plan_load,
+        stamped_columns,
+    )
 
     work = tempfiles.mkdtemp("netflix-elt-print-sql-")
     try:
@@ -157,8 +165,9 @@ def _local_sections(
             folder = f"load_{fl.load_id}"
             if parsed is not None and fl.status == "LOADED":
                 assert parsed.parquet is not None
+                columns = stamped_columns(settings.config.sources[fl.source], fl.load_id, loaded_at, fl.file)
                 stmts += parquet_statements(
-                    settings, placeholder(parsed.parquet), f"{raw}.{fl.table}", folder, force=force
+                    settings, placeholder(parsed.parquet), f"{raw}.{fl.table}", folder, force=force, columns=columns
                 )
             if parsed is not None and parsed.rejects_parquet is not None:
                 rejects = placeholder(parsed.rejects_parquet)

@@ -211,3 +211,50 @@ def test_an_empty_line_is_rejected_where_every_column_may_be_null(tmp_path):
     path.write_bytes(b"userId,movieId,rating,timestamp\n1,2,3.0,4\n\n5,6,1.0,7\n")
     parsed = parse(path, lenient, "raw_ratings", tmp_path / "w")
     assert (parsed.rows_loaded, parsed.rows_rejected, parsed.first_reject) == (2, 1, (3, "empty line"))
+
+
+def test_a_data_copy_is_a_transformation_that_stamps_the_load(isolated_home, tmp_path):
+    """The parsed Parquet holds the file's columns and _SOURCE_ROW; the COPY adds the load's id, time
+    and file as constants: every row carries its LOAD_HISTORY row's, and the rows are the CSV's, in order."""
+    settings = load_settings(PROJECT_DIR)
+    src = settings.config.sources["raw_ratings"]
+    columns = load_mod.stamped_columns(src, 7, datetime(2026, 1, 2, 3, 4, 5), "file:///l/it's.csv")
+    for local in (True, False):
+        stmts = load_mod.parquet_statements(settings, "/tmp/p/r_7.parquet", "DB.RAW.R", "load_7", local=local,
+                                            columns=columns)  # fmt: skip
+        copy = stmts[-1]
+        tree = sqlglot.parse_one(copy, read="snowflake", error_level=sqlglot.ErrorLevel.RAISE)
+        assert isinstance(tree, sqlglot.exp.Copy) and "MATCH_BY_COLUMN_NAME" not in copy
+        select = tree.args["files"][0].this
+        assert isinstance(select, sqlglot.exp.Select)  # FROM (SELECT ... FROM @stage): a transformation
+        raw = f"{settings.database}.{settings.raw_schema}"
+        stage = f"@{raw}.NETFLIX_ELT_PARSED/" if local else f"@{raw}.NETFLIX_ELT_LOAD_STAGE/load_7/"
+        assert f"FROM {stage}) FILES = ('r_7.parquet')" in copy
+        assert [s.split()[0] for s in stmts] == (["COPY"] if local else ["PUT", "COPY"])
+    assert [c for c, _ in columns] == [*(f'"{c.upper()}"' for c in src.columns), *load_mod.METADATA_COLUMNS]
+
+    clean = [f"{u},{m},{(u + m) % 10 / 2 + 0.5},{964982703 + u * 7 + m}" for u in range(1, 40) for m in range(1, 9)]
+    landing = write_landing(tmp_path / "landing", clean)  # the fast path: every row loads
+    with Workspace.from_options(PROJECT_DIR) as ws:
+        ws.load(str(landing))
+        (lid, at), *_ = q(
+            ws, "SELECT LOAD_ID, LOADED_AT FROM MOVIELENS.RAW.LOAD_HISTORY WHERE SOURCE_TABLE = 'RAW_RATINGS'"
+        )
+        rows = q(ws, 'SELECT USERID, MOVIEID, RATING, "TIMESTAMP", _LOAD_ID, _LOADED_AT, _SOURCE_FILE, _SOURCE_ROW '
+                     "FROM MOVIELENS.RAW.RAW_RATINGS ORDER BY _SOURCE_ROW")  # fmt: skip
+        stages = q(ws, "SHOW STAGES IN SCHEMA MOVIELENS.RAW")
+    with (landing / "ratings.csv").open(newline="") as f:
+        expected = [r for r in csv.reader(f)][1:]
+    assert len(rows) == len(expected) > 0
+    for n, (row, want) in enumerate(zip(rows, expected, strict=True), start=1):
+        assert [int(row[0]), int(row[1]), float(row[2]), int(row[3])] == [
+            int(want[0]),
+            int(want[1]),
+            float(want[2]),
+            int(want[3]),
+        ]
+        assert (row[4], row[5], row[7]) == (lid, at, n)
+        assert row[6] == f"{landing.resolve().as_uri()}/ratings.csv"
+    # the emulator cannot DROP STAGE: the next load replaces it; its folder went with the load
+    (url,) = [r[4] for r in stages if r[1] == "NETFLIX_ELT_PARSED"]
+    assert url.startswith("file:///") and not Path(url.removeprefix("file://")).exists()

@@ -166,40 +166,78 @@ def _next_load_id(session: Session, settings: Settings) -> int:
     return int(rows[0][0]) + 1
 
 
-def copy_parquet_sql(location: str, name: str, table: str, *, force: bool = False) -> str:
+def copy_parquet_sql(location: str, name: str, table: str, *, force: bool = False,
+                     columns: Sequence[tuple[str, str]] | None = None, files: str | None = None) -> str:  # fmt: skip
     """The COPY of one staged Parquet file into `table`, as Snowflake documents it.
 
-    `USE_LOGICAL_TYPE = TRUE`: DuckDB writes timestamps (`_LOADED_AT`, `REJECTED_AT`) as INT64 with
-    the TIMESTAMP logical type only, which Snowflake reads as plain integers unless told to use the
-    logical types (CREATE FILE FORMAT, Parquet USE_LOGICAL_TYPE, default FALSE). `FORCE = TRUE`
+    `USE_LOGICAL_TYPE = TRUE`: DuckDB writes timestamps (a TIMESTAMP_NTZ source column, `REJECTED_AT`) as
+    INT64 with the TIMESTAMP logical type only, which Snowflake reads as plain integers unless told to
+    use the logical types (CREATE FILE FORMAT, Parquet USE_LOGICAL_TYPE, default FALSE). `FORCE = TRUE`
     (`load --force`): Snowflake's load metadata would otherwise skip a file it loaded within 64 days.
+    `columns` (target column, SELECT expression): a COPY with transformation ("Transforming data
+    during a load"), which names its columns instead of MATCH_BY_COLUMN_NAME (the two exclude each
+    other); `files`: the one file of the location to read (FILES = (...)).
     """
-    sql = (
-        f"COPY INTO {table} FROM {location}{name} "
-        "FILE_FORMAT = (TYPE = PARQUET USE_LOGICAL_TYPE = TRUE) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
-    )
+    source = f"{location}{name}"
+    only = f" FILES = ({string(files)})" if files else ""
+    fmt = "FILE_FORMAT = (TYPE = PARQUET USE_LOGICAL_TYPE = TRUE)"
+    if columns:
+        into = ", ".join(c for c, _ in columns)
+        select = ", ".join(e for _, e in columns)
+        sql = f"COPY INTO {table} ({into}) FROM (SELECT {select} FROM {source}){only} {fmt}"
+    else:
+        sql = f"COPY INTO {table} FROM {source}{only} {fmt} MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
     return f"{sql} FORCE = TRUE" if force else sql
 
 
+# what a COPY transformation casts each staged Parquet value ($1:"COL", a VARIANT) to, by declared type;
+# BIGINT is Snowflake's synonym of NUMBER(38, 0) (INTEGER's too) and an 8-byte integer on the emulator
+_COPY_CAST = {"INTEGER": "BIGINT", "BIGINT": "BIGINT", "FLOAT": "DOUBLE", "DOUBLE": "DOUBLE", "VARCHAR": "VARCHAR",
+              "DATE": "DATE", "TIMESTAMP_NTZ": "TIMESTAMP_NTZ", "BOOLEAN": "BOOLEAN"}  # fmt: skip
+PARSED_STAGE = "NETFLIX_ELT_PARSED"  # the embedded engine's stage over this load's folder of parsed files
+
+
+def stamped_columns(src: SourceSection, load_id: int, loaded_at: datetime, source_file: str) -> list[tuple[str, str]]:
+    """The RAW columns a parsed file's COPY fills, and from what: the file's own columns and
+    `_SOURCE_ROW` from its Parquet (parse.py), the load's metadata as constants."""
+    cols = [(f'"{c.upper()}"', f'$1:"{c.upper()}"::{_COPY_CAST[t]}') for c, t in src.columns.items()]
+    return [
+        *cols,
+        ("_LOAD_ID", str(int(load_id))),
+        ("_LOADED_AT", f"{string(loaded_at.isoformat(sep=' '))}::TIMESTAMP_NTZ"),
+        ("_SOURCE_FILE", string(source_file)),
+        ("_SOURCE_ROW", '$1:"_SOURCE_ROW"::BIGINT'),
+    ]
+
+
+Columns = Sequence[tuple[str, str]]  # (target column, SELECT expression) of a COPY with transformation
+
+
 def copy_parquet(session: Session, settings: Settings, parquet: Path, table: str, folder: str, *,
-                 force: bool = False, local: bool = False) -> None:  # fmt: skip
+                 force: bool = False, local: bool = False, columns: Columns | None = None) -> None:  # fmt: skip
     """COPY a local Parquet file into `table` (fully qualified): PUT to the load stage first, or,
     where the engine reads this machine's files (`local`, adapter.copies_from_local_path), in place."""
-    for sql in parquet_statements(settings, parquet.as_posix(), table, folder, force=force, local=local):
+    stmts = parquet_statements(settings, parquet.as_posix(), table, folder, force=force, local=local, columns=columns)
+    for sql in stmts:
         session.sql(sql).collect()
 
 
 def parquet_statements(settings: Settings, path: str, table: str, folder: str, *, force: bool = False,
-                       local: bool = False) -> list[str]:  # fmt: skip
+                       local: bool = False, columns: Sequence[tuple[str, str]] | None = None) -> list[str]:  # fmt: skip
     """The PUT of a local Parquet file (`path`, absolute) to the load stage and its COPY into `table`;
-    with `local` only the COPY, from the file's folder (`FILES = (...)` names the one file)."""
+    with `local` only the COPY, from the file's folder (`FILES = (...)` names the one file): a plain
+    COPY reads the folder's path, a COPY with `columns` (a transformation) reads PARSED_STAGE, which
+    `_apply` points at that folder (Snowflake takes a transformation only from a stage)."""
     directory, name = path.rsplit("/", 1)
+    raw = f"{settings.database}.{settings.raw_schema}"
+    if local and columns:
+        return [copy_parquet_sql(f"@{raw}.{PARSED_STAGE}/", "", table, force=force, columns=columns, files=name)]
     if local:
-        return [
-            copy_parquet_sql(f"{string('file://' + directory + '/')} FILES = ({string(name)}) ", "", table, force=force)
-        ]
-    location = f"@{settings.database}.{settings.raw_schema}.{STAGE}/{folder}/"
+        return [copy_parquet_sql(string("file://" + directory + "/"), "", table, force=force, files=name)]
+    location = f"@{raw}.{STAGE}/{folder}/"
     put = f"PUT 'file://{path}' {location} AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
+    if columns:
+        return [put, copy_parquet_sql(location, "", table, force=force, columns=columns, files=name)]
     return [put, copy_parquet_sql(location, name, table, force=force)]
 
 
@@ -428,6 +466,11 @@ def _apply(
     if not plan:
         return
     raw = f"{settings.database}.{settings.raw_schema}"
+    folders = {parsed.parquet.parent for _, parsed, fl in plan if parsed is not None and parsed.parquet is not None}
+    if local and folders:  # before BEGIN: the emulator keeps stages in another database than RAW's
+        assert len(folders) == 1, folders  # plan_load parses every file into one folder
+        where = string(f"file://{next(iter(folders)).as_posix()}/")
+        session.sql(f"CREATE OR REPLACE TEMPORARY STAGE {raw}.{PARSED_STAGE} URL = {where}").collect()
     session.sql("BEGIN").collect()
     try:
         for batch, parsed, fl in plan:
@@ -436,7 +479,9 @@ def _apply(
                 say(f"copying {fl.file} into {fl.table}")
                 assert parsed.parquet is not None
                 table, folder = f"{raw}.{fl.table}", f"load_{fl.load_id}"
-                copy_parquet(session, settings, parsed.parquet, table, folder, force=force, local=local)
+                columns = stamped_columns(settings.config.sources[fl.source], fl.load_id, loaded_at, fl.file)
+                copy_parquet(session, settings, parsed.parquet, table, folder, force=force, local=local,
+                             columns=columns)  # fmt: skip
             fault("load.copy")  # test hook: rows copied, history not yet written, transaction open
             if parsed is not None and parsed.rejects_parquet is not None:
                 rejects = parsed.rejects_parquet
