@@ -134,7 +134,7 @@ class Adapter(abc.ABC):
         Here: the one MERGE (`changes.merge_sql`) through `merge`.
         """
         res = self.merge(relation, changes.merge_sql, log=log, name=name, error=error, hook="snapshot")
-        return (int(res[0][0]), int(res[0][1])) if res and len(res[0]) > 1 else (0, 0)
+        return _two_counts(res)
 
     def upsert(self, relation: str, source_sql: str, columns: Sequence[str], unique_key: Sequence[str],
                latest_by: Sequence[str], *, log: list[str], name: str,
@@ -149,7 +149,7 @@ class Adapter(abc.ABC):
             return incremental_merge_sql(target, source_sql, columns, unique_key, latest_by)
 
         res = self.merge(relation, merge_into, log=log, name=name, error=error, hook="incremental.work")
-        return (int(res[0][0]), int(res[0][1])) if res else (0, 0)
+        return _two_counts(res)
 
     def confirm_written(
         self, what: str, error: type[NetflixEltError], check_sql: str | None = None, expect: int | None = None
@@ -198,3 +198,8 @@ def snowflake_url(params: dict[str, Any], database: str, schema: str) -> str:
 
 
 __all__: Sequence[str] = ["Adapter", "run_logged", "snowflake_url"]
+
+
+def _two_counts(res: list[Any]) -> tuple[int, int]:
+    """A MERGE's two counts (rows inserted, then updated) from its one result row; (0, 0) without them."""
+    return (int(res[0][0]), int(res[0][1])) if res and len(res[0]) > 1 else (0, 0)

@@ -2,7 +2,8 @@
 
 The SQL is built by netflix_elt.snapshots (pure functions of a SnapshotPlan); this module runs
 it. Everything that can fail on the data is checked before any statement changes anything, and
-the MERGE goes through `adapter.merge`, so the table is always the old or the new one.
+the run's changes go through `adapter.merge_versions` (the MERGE on Snowflake; on the embedded
+engine its UPDATE and INSERT in one transaction), so the table is always the old or the new one.
 """
 
 from __future__ import annotations
