@@ -72,7 +72,7 @@ def test_untouched_lines_always_load_or_the_file_is_refused(tmp_path: Path, name
     loaded = {
         int(r[-1]) + 1: r[:-1]  # _SOURCE_ROW + 1 = physical line number of the record's first line
         for r in duckdb.sql(
-            f"SELECT * EXCLUDE (_LOAD_ID, _LOADED_AT, _SOURCE_FILE), _SOURCE_ROW FROM '{parsed.parquet}'"
+            f"SELECT *, _SOURCE_ROW FROM '{parsed.parquet}'"  # the file's columns and _SOURCE_ROW, then the row again
         ).fetchall()
     }
     rejected = (
