@@ -68,7 +68,8 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check src transforms tests benchmarks dashboards
 
 bench: $(DEV_STAMP)
-	$(BIN)/python benchmarks/build_bench.py --scale 20m --repeat 3
+	$(BIN)/python benchmarks/build_bench.py --scale 20m --repeat 3 --warm
+	$(BIN)/python benchmarks/startup_bench.py --repeat 5
 
 # Re-resolve both locks from pyproject.toml with uv (needs the package registry). Versions already
 # in a lock are kept unless UPGRADE=1; the dev lock is constrained by the runtime lock, so the two
