@@ -197,9 +197,9 @@ def snowflake_url(params: dict[str, Any], database: str, schema: str) -> str:
     return f"snowflake://{auth}@{params['account']}/{database}/{schema}?{urlencode(query)}"
 
 
-__all__: Sequence[str] = ["Adapter", "run_logged", "snowflake_url"]
-
-
 def _two_counts(res: list[Any]) -> tuple[int, int]:
     """A MERGE's two counts (rows inserted, then updated) from its one result row; (0, 0) without them."""
     return (int(res[0][0]), int(res[0][1])) if res and len(res[0]) > 1 else (0, 0)
+
+
+__all__: Sequence[str] = ["Adapter", "run_logged", "snowflake_url"]

@@ -37,15 +37,11 @@ def warm_start(
 ) -> None:
     """Start the warm process for this installation (nothing happens if a current one runs). It serves
     every project and target: --project-dir, --target and --profile are the later commands' own."""
-    from netflix_elt.warm import IDLE_MINUTES, WarmDirError, socket_path
-    from netflix_elt.warm.client import WarmError, start
+    from netflix_elt.warm import IDLE_MINUTES, socket_path
+    from netflix_elt.warm.client import start
 
     began = time.perf_counter()
-    try:
-        info = start(idle_minutes or IDLE_MINUTES)
-    except (WarmError, WarmDirError) as e:
-        console.print(f"[red]Error:[/red] {esc(str(e))}", soft_wrap=True)
-        sys.exit(1)
+    info = _or_exit(lambda: start(idle_minutes or IDLE_MINUTES))
     what = "already running" if info.get("already") else f"started in {time.perf_counter() - began:.1f} s"
     console.print(
         f"warm process {what} (pid {info['pid']}, socket {esc(str(socket_path()))}); commands now start "
@@ -80,11 +76,13 @@ def warm_status(project_dir: Path | None, target: str | None, profile: str | Non
 
 
 def _or_exit(call: Callable[[], T]) -> T:
-    """The call's answer; an unsafe socket folder is the command's error (exit 1)."""
+    """The call's answer; an unsafe socket folder or a warm process that would not start is the
+    command's error (exit 1)."""
     from netflix_elt.warm import WarmDirError
+    from netflix_elt.warm.client import WarmError
 
     try:
         return call()
-    except WarmDirError as e:
+    except (WarmDirError, WarmError) as e:
         console.print(f"[red]Error:[/red] {esc(str(e))}", soft_wrap=True)
         sys.exit(1)

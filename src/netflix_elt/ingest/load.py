@@ -166,8 +166,11 @@ def _next_load_id(session: Session, settings: Settings) -> int:
     return int(rows[0][0]) + 1
 
 
+Columns = Sequence[tuple[str, str]]  # (target column, SELECT expression) of a COPY with transformation
+
+
 def copy_parquet_sql(location: str, name: str, table: str, *, force: bool = False,
-                     columns: Sequence[tuple[str, str]] | None = None, files: str | None = None) -> str:  # fmt: skip
+                     columns: Columns | None = None, files: str | None = None) -> str:  # fmt: skip
     """The COPY of one staged Parquet file into `table`, as Snowflake documents it.
 
     `USE_LOGICAL_TYPE = TRUE`: DuckDB writes timestamps (a TIMESTAMP_NTZ source column, `REJECTED_AT`) as
@@ -197,7 +200,7 @@ _COPY_CAST = {"INTEGER": "BIGINT", "BIGINT": "BIGINT", "FLOAT": "DOUBLE", "DOUBL
 PARSED_STAGE = "NETFLIX_ELT_PARSED"  # the embedded engine's stage over this load's folder of parsed files
 
 
-def stamped_columns(src: SourceSection, load_id: int, loaded_at: datetime, source_file: str) -> list[tuple[str, str]]:
+def stamped_columns(src: SourceSection, load_id: int, loaded_at: datetime, source_file: str) -> Columns:
     """The RAW columns a parsed file's COPY fills, and from what: the file's own columns and
     `_SOURCE_ROW` from its Parquet (parse.py), the load's metadata as constants."""
     cols = [(f'"{c.upper()}"', f'$1:"{c.upper()}"::{_COPY_CAST[t]}') for c, t in src.columns.items()]
@@ -210,9 +213,6 @@ def stamped_columns(src: SourceSection, load_id: int, loaded_at: datetime, sourc
     ]
 
 
-Columns = Sequence[tuple[str, str]]  # (target column, SELECT expression) of a COPY with transformation
-
-
 def copy_parquet(session: Session, settings: Settings, parquet: Path, table: str, folder: str, *,
                  force: bool = False, local: bool = False, columns: Columns | None = None) -> None:  # fmt: skip
     """COPY a local Parquet file into `table` (fully qualified): PUT to the load stage first, or,
@@ -223,7 +223,7 @@ def copy_parquet(session: Session, settings: Settings, parquet: Path, table: str
 
 
 def parquet_statements(settings: Settings, path: str, table: str, folder: str, *, force: bool = False,
-                       local: bool = False, columns: Sequence[tuple[str, str]] | None = None) -> list[str]:  # fmt: skip
+                       local: bool = False, columns: Columns | None = None) -> list[str]:  # fmt: skip
     """The PUT of a local Parquet file (`path`, absolute) to the load stage and its COPY into `table`;
     with `local` only the COPY, from the file's folder (`FILES = (...)` names the one file): a plain
     COPY reads the folder's path, a COPY with `columns` (a transformation) reads PARSED_STAGE, which

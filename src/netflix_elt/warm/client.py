@@ -69,7 +69,8 @@ def delegate(argv: list[str] | None = None) -> int | None:
     here (no warm process, NETFLIX_ELT_WARM=0, a stale one, or any failure before it started there)."""
     if IN_WARM_COMMAND or os.environ.get(ENV_OFF, "").strip().lower() in ("0", "false", "no", "off"):
         return None
-    words = [a for a in (sys.argv if argv is None else argv)[1:] if not a.startswith("-")]
+    argv = list(sys.argv if argv is None else argv)
+    words = [a for a in argv[1:] if not a.startswith("-")]
     if words[:1] == ["warm"]:  # `warm start|stop|status` manage the process: they run here
         return None
     try:
@@ -148,11 +149,11 @@ def program_name() -> str:
     return f"python -m {spec.name.removesuffix('.__main__')}"
 
 
-def _handshake(sock: socket.socket, argv: list[str] | None) -> int | None:
+def _handshake(sock: socket.socket, argv: list[str]) -> int | None:
     """Send the command with this process's stdin, stdout and stderr; the command's pid, or None."""
     request = {
         "kind": "command",
-        "argv": list(sys.argv if argv is None else argv),
+        "argv": argv,
         "prog_name": program_name(),
         "cwd": os.getcwd(),
         "env": dict(os.environ),
