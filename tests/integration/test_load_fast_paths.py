@@ -258,3 +258,51 @@ def test_a_data_copy_is_a_transformation_that_stamps_the_load(isolated_home, tmp
     # the emulator cannot DROP STAGE: the next load replaces it; its folder went with the load
     (url,) = [r[4] for r in stages if r[1] == "NETFLIX_ELT_PARSED"]
     assert url.startswith("file:///") and not Path(url.removeprefix("file://")).exists()
+
+
+def _distinct_keys(path: Path, key: list[str]) -> int:
+    """The distinct keys of a file by Python's csv module, the way DISTINCT counts them (-0.0 = 0.0)."""
+    with path.open(newline="") as f:
+        return len({tuple(float(r[k]) for k in key) for r in csv.DictReader(f)})
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ["1,1,0.5", "1,2,0.5", "2,1,0.5"],  # in key order: counted without DISTINCT
+        ["2,1,0.5", "1,1,0.5", "1,2,0.5"],  # out of order, no duplicate
+        ["1,1,0.5", "1,1,0.7", "2,1,0.5"],  # a duplicate key next to itself
+        ["1,2,0.5", "2,1,0.5", "1,2,0.9"],  # a duplicate key far from itself
+        ["1,1,0.5"],
+    ],
+)
+def test_a_full_extract_counts_its_distinct_keys_in_any_row_order(tmp_path, rows):
+    """The deletion guard's key count (LOAD_HISTORY.KEY_COUNT) is the file's distinct keys whether the
+    rows come in key order (proved by ascending_keys, no DISTINCT) or not."""
+    settings = load_settings(PROJECT_DIR)
+    src = settings.config.sources["raw_genome_scores"]
+    path = tmp_path / "genome-scores.csv"
+    path.write_text("movieId,tagId,relevance\n" + "\n".join(rows) + "\n")
+    parsed = parse(path, src, "raw_genome_scores", tmp_path / "w")
+    assert parsed.rows_rejected == 0
+    assert parsed.keys == _distinct_keys(path, src.key)
+
+
+def test_ascending_keys_proves_only_what_distinct_would_count():
+    """Strictly ascending keys are all distinct; anything else (a tie, a NULL, -0.0 after 0.0, NaN,
+    a text key) leaves the count to DISTINCT."""
+    import pyarrow as pa
+
+    from netflix_elt.ingest.parse import ascending_keys
+
+    def t(**cols: list) -> pa.Table:
+        return pa.table(cols)
+
+    assert ascending_keys(t(a=[1, 1, 2], b=[1, 2, 0]), ["a", "b"])
+    assert not ascending_keys(t(a=[1, 1, 2], b=[2, 2, 0]), ["a", "b"])  # (1, 2) twice
+    assert not ascending_keys(t(a=[1, 2, 1], b=[1, 1, 2]), ["a", "b"])  # distinct, but not in order
+    assert not ascending_keys(t(a=[1, None, 3]), ["a"])
+    assert not ascending_keys(t(a=[-0.0, 0.0]), ["a"])  # equal to DISTINCT
+    assert not ascending_keys(t(a=[1.0, float("nan"), 2.0]), ["a"])
+    assert not ascending_keys(t(a=["1", "2"]), ["a"])
+    assert ascending_keys(t(a=[5]), ["a"]) and not ascending_keys(t(a=pa.array([None], pa.int64())), ["a"])
