@@ -28,6 +28,10 @@ DEFAULT_LAYERS = ("staging", "intermediate", "core", "marts")
 LAYER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # layers of nodes the framework makes itself: sources, seeds, snapshots, analyses (always allowed)
 RESERVED_LAYERS = ("raw", "seeds", "snapshots", "analyses")
+# measured at ml-20m: a full build peaked at 2.48 GB with DuckDB's default (80 % of RAM) and 2.02 GB
+# with 1 GB, its validate stage 17.7 s against 14.4 s (the cap drops cached blocks, never data)
+EMBEDDED_MEMORY_LIMIT = "1GB"
+MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
 def check_identifier(value: str, setting: str) -> str:
@@ -103,6 +107,22 @@ class ProfileSection(_Model):
     # the dashboard on Streamlit in Snowflake's container runtime: where it runs, and its way to PyPI
     compute_pool: str | None = None
     pypi_access_integration: str | None = None
+    # the embedded engine's DuckDB memory limit ("1GB", "512MB", "none" for DuckDB's 80 % of RAM):
+    # past it DuckDB evicts cached table blocks and spills to disk instead of growing
+    memory_limit: str = EMBEDDED_MEMORY_LIMIT
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_limit(cls, v: str) -> str:
+        if v.lower() != "none" and not MEMORY_SIZE.match(v):
+            raise ValueError(f'{v!r} is not a memory size: give e.g. "1GB", "1.5GB", "512MB", or "none"')
+        return v
+
+    @model_validator(mode="after")
+    def _embedded_only(self) -> ProfileSection:
+        if self.engine != "embedded" and "memory_limit" in self.model_fields_set:
+            raise ValueError("memory_limit applies to the embedded engine only (a Snowflake warehouse sizes itself)")
+        return self
 
 
 class LandingSection(_Model):

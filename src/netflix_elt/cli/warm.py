@@ -12,7 +12,7 @@ from typing import TypeVar
 import click
 
 from netflix_elt.cli.options import OneLineUsageErrors, common_options
-from netflix_elt.cli.output import console, esc
+from netflix_elt.cli.output import console, esc, print_error
 
 T = TypeVar("T")
 
@@ -84,5 +84,5 @@ def _or_exit(call: Callable[[], T]) -> T:
     try:
         return call()
     except (WarmDirError, WarmError) as e:
-        console.print(f"[red]Error:[/red] {esc(str(e))}", soft_wrap=True)
+        print_error(str(e), 1)  # on stderr, as every command's error
         sys.exit(1)
