@@ -28,10 +28,11 @@ DEFAULT_LAYERS = ("staging", "intermediate", "core", "marts")
 LAYER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # layers of nodes the framework makes itself: sources, seeds, snapshots, analyses (always allowed)
 RESERVED_LAYERS = ("raw", "seeds", "snapshots", "analyses")
-# measured at ml-20m: a full build peaked at 2.48 GB with DuckDB's default (80 % of RAM) and 2.02 GB
-# with 1 GB, its validate stage 17.7 s against 14.4 s (the cap drops cached blocks, never data)
+# one pair of ml-20m full builds: peak 2.47 GB with DuckDB's default (80 % of RAM), 2.02 GB with 1 GB,
+# the validate stage 17.7 s against 14.4 s (the cap drops cached blocks and spills, never data)
 EMBEDDED_MEMORY_LIMIT = "1GB"
-MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+MEMORY_SIZE = re.compile(r"([0-9]+(\.[0-9]+)?) ?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)  # fullmatch
+MEMORY_UNITS = {"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 def check_identifier(value: str, setting: str) -> str:
@@ -114,8 +115,13 @@ class ProfileSection(_Model):
     @field_validator("memory_limit")
     @classmethod
     def _memory_limit(cls, v: str) -> str:
-        if v.lower() != "none" and not MEMORY_SIZE.match(v):
+        if v.lower() == "none":
+            return v
+        size = MEMORY_SIZE.fullmatch(v)
+        if not size:
             raise ValueError(f'{v!r} is not a memory size: give e.g. "1GB", "1.5GB", "512MB", or "none"')
+        if float(size[1]) * MEMORY_UNITS[size[3].lower()] < 16 * 2**20:  # DuckDB answers nothing below a few MB
+            raise ValueError(f"{v!r} is too small: give at least 16MB")
         return v
 
     @model_validator(mode="after")

@@ -288,6 +288,19 @@ def test_a_full_extract_counts_its_distinct_keys_in_any_row_order(tmp_path, rows
     assert parsed.keys == _distinct_keys(path, src.key)
 
 
+def test_a_key_named_in_another_case_is_counted_too(tmp_path):
+    """The config takes key names in any case (movieid for movieId): the proof finds the columns
+    the same way DuckDB's quoted names do, instead of failing the load."""
+    settings = load_settings(PROJECT_DIR)
+    src = settings.config.sources["raw_genome_scores"]
+    lower = src.model_copy(update={"key": ["movieid", "TAGID"]})
+    path = tmp_path / "genome-scores.csv"
+    path.write_text("movieId,tagId,relevance\n1,1,0.5\n1,2,0.5\n1,2,0.6\n")
+    assert parse(path, lower, "raw_genome_scores", tmp_path / "w").keys == _distinct_keys(path, src.key) == 2
+    path.write_text("movieId,tagId,relevance\n1,1,0.5\n1,2,0.5\n2,1,0.6\n")
+    assert parse(path, lower, "raw_genome_scores", tmp_path / "w2").keys == 3
+
+
 def test_ascending_keys_proves_only_what_distinct_would_count():
     """Strictly ascending keys are all distinct; anything else (a tie, a NULL, -0.0 after 0.0, NaN,
     a text key) leaves the count to DISTINCT."""

@@ -136,6 +136,7 @@ class EmbeddedEngine:
         target: str = "",
         lock_timeout: float = 0.0,
         memory_limit: str = "none",
+        memory_setting: str = "memory_limit",
     ) -> Session:
         """The process's session on this warehouse folder, created on first use under the lock.
 
@@ -156,11 +157,16 @@ class EmbeddedEngine:
                 warehouse_dir.mkdir(parents=True, exist_ok=True)
                 session = Session.builder.configs(self.connection_kwargs(warehouse_dir)).create()
                 try:
-                    limit_memory(session, memory_limit)
+                    spill = limit_memory(session, memory_limit, memory_setting)
                 except BaseException:
+                    # this login only: the token first (closing the connection drops it), never None (all)
+                    token = getattr(getattr(session.connection, "rest", None), "token", None)
                     _close_connection(session)
-                    _close_emulator_sessions(getattr(getattr(session.connection, "rest", None), "token", None))
+                    if token is not None:
+                        _close_emulator_sessions(token)
                     raise
+                if spill is not None:  # removed by release(), after the session is closed
+                    held.callback(shutil.rmtree, spill, ignore_errors=True)
                 self.sessions[key] = session
             except BaseException:
                 held.close()
@@ -206,9 +212,10 @@ class EmbeddedEngine:
         return self.server is not None
 
 
-def limit_memory(session: Session, memory_limit: str) -> None:
-    """Cap the DuckDB instance behind this login (`profiles.<name>.memory_limit`), spilling to a
-    private temporary folder, never to DuckDB's default `.tmp` in the working folder.
+def limit_memory(session: Session, memory_limit: str, setting: str = "memory_limit") -> Path | None:
+    """Cap the DuckDB instance behind this login (`profiles.<name>.memory_limit`; each warehouse
+    folder's login has its own), spilling to a private temporary folder, never to DuckDB's default
+    `.tmp` in the working folder. Returns that folder (the caller removes it), or None for "none".
 
     Why here: the emulator passes no DuckDB setting through SQL (a PRAGMA runs but its DESCRIBE
     fails, and SET is a Snowflake session variable), so the login's DuckDB connection is reached
@@ -217,17 +224,30 @@ def limit_memory(session: Session, memory_limit: str) -> None:
     cached: an ml-20m build held 1.6 GB between its 20 M-row steps.
     """
     if memory_limit.lower() == "none":
-        return
+        return None
+    import duckdb
+
     from netflix_elt import tempfiles
+    from netflix_elt.sql import duckdb_string
 
     token = getattr(getattr(session.connection, "rest", None), "token", None)
     sessions = getattr(sys.modules.get("fakesnow.server"), "sessions", None)
     duck = getattr(sessions.get(token), "_duck_conn", None) if isinstance(sessions, dict) else None
     if duck is None:  # tests/integration/test_embedded_memory.py fails when the emulator changes
-        raise ConfigError("the embedded engine cannot set memory_limit on this fakesnow version")
-    spill = tempfiles.mkdtemp("netflix-elt-spill-")
-    duck.execute(f"SET memory_limit = {string(memory_limit)}")
-    duck.execute(f"SET temp_directory = {string(str(spill))}")
+        raise ConfigError(f"{setting}: the embedded engine cannot set it on this fakesnow version")
+    folder = tempfiles.mkdtemp("netflix-elt-spill-")
+    try:
+        duck.execute(f"SET memory_limit = {duckdb_string(memory_limit)}")
+        # a folder DuckDB creates only when it first spills (so a test can tell that it did)
+        duck.execute(f"SET temp_directory = {duckdb_string(str(folder / 'spill'))}")
+        duck.execute("SELECT COUNT(*) FROM range(100000)").fetchall()  # a limit DuckDB cannot work in fails here
+    except duckdb.Error as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ConfigError(f"{setting} = {memory_limit!r}: DuckDB refused it ({str(e).splitlines()[0]})") from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
 
 
 def _close_emulator_sessions(token: str | None) -> None:
@@ -290,7 +310,7 @@ class EmbeddedAdapter(Adapter):
         quiet()
         s = self.settings
         session = self.engine.session(s.warehouse_dir, s.state_dir, self.command, s.target, self.lock_timeout,
-                                      s.profile_config.memory_limit)  # fmt: skip
+                                      s.profile_config.memory_limit, f"profiles.{s.profile}.memory_limit")  # fmt: skip
         durability.register(session, s.database)  # DuckDB needs a checkpoint after each write
         if (session.get_current_database() or "").strip('"').upper() != s.database.upper():
             # only when it differs: USE DATABASE clears the current schema of the process's shared

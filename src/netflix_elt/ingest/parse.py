@@ -165,7 +165,10 @@ def ascending_keys(table: Any, key: list[str]) -> bool:
     import numpy as np
     import pyarrow as pa
 
-    cols = [table.column(c) for c in key]
+    names = {n.lower(): n for n in table.column_names}  # a source's key may name its columns in any case
+    if any(c.lower() not in names for c in key):
+        return False
+    cols = [table.column(names[c.lower()]) for c in key]
     if any(c.null_count for c in cols):
         return False
     if table.num_rows < 2:
