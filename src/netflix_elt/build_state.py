@@ -107,21 +107,33 @@ class StateTable:
         return rows[0][0] if rows else None
 
     def put(self, node: str, value: str | None) -> None:
-        """Replace the node's value; None removes it."""
+        """Replace the node's value; None removes it.
+
+        An UPDATE first, an INSERT only when it matched no row: one statement for a node built
+        before (nearly every put of an incremental build; a DELETE and an INSERT were ~100 of a
+        20m incremental build's ~480 statements), and the old value is never missing in between.
+        """
         assert not self.read_only, f"{self.table} was opened read-only"
         self._ensure()
-        if node not in self._absent:  # a node forgotten before its build has no row to delete
-            self.session.sql(
-                f"DELETE FROM {self.table} WHERE TARGET_SCHEMA = {self.scope} AND NODE = {string(node)}"
-            ).collect()
+        where = f"WHERE TARGET_SCHEMA = {self.scope} AND NODE = {string(node)}"
         if value is None:
+            if node not in self._absent:  # a node forgotten before its build has no row to delete
+                self.session.sql(f"DELETE FROM {self.table} {where}").collect()
             self._absent.add(node)
-        else:
-            self._absent.discard(node)
+            return
+        updated = 0
+        if node not in self._absent:
+            res = self.session.sql(
+                f"UPDATE {self.table} SET {self.value_column} = {string(value)}, "
+                f"{self.stamp_column} = CURRENT_TIMESTAMP() {where}"
+            ).collect()
+            updated = int(res[0][0]) if res else 0
+        if not updated:
             self.session.sql(
                 f"INSERT INTO {self.table} (TARGET_SCHEMA, NODE, {self.value_column}, {self.stamp_column}) "
                 f"VALUES ({self.scope}, {string(node)}, {string(value)}, CURRENT_TIMESTAMP())"
             ).collect()
+        self._absent.discard(node)
 
 
 def table_exists(session: Session, database: str, schema: str, name: str) -> bool:
