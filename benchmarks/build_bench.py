@@ -130,6 +130,15 @@ def stage_times(target: Path) -> dict[str, dict[str, float]]:
     return json.loads((target / "timings.json").read_text())["stages"]
 
 
+def add_stages(out: dict[str, float], target: Path, prefix: str, peak: str) -> None:
+    """The last command's seconds per stage into `out` (keys `prefix` + stage), and its peak RSS:
+    from a warm process /usr/bin/time sees only the client, the command's own peak is in timings.json."""
+    stages = stage_times(target)
+    for st, v in stages.items():
+        out[f"{prefix}{st}"] = v["seconds"]
+    out[peak] = max(out[peak], *(v["peak_rss_mb"] for v in stages.values()))
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -148,19 +157,12 @@ def run_ours(
     out["full build (wall)"], out["full build peak MB"], res = timed([*cli, "build"], env)
     if "ERROR" in res.stdout or "FAIL" in res.stdout:
         print(res.stdout[-3000:])
-    stages = stage_times(target)
-    for st, v in stages.items():
-        out[st] = v["seconds"]
-    # from a warm process /usr/bin/time sees only the client: the command's own peak is in timings.json
-    out["full build peak MB"] = max(out["full build peak MB"], *(v["peak_rss_mb"] for v in stages.values()))
+    add_stages(out, target, "", "full build peak MB")
     print(f"netflix-elt build: {out['full build (wall)']:.2f} s wall, peak {out['full build peak MB']:,.0f} MB")
     print_node_profile(target, "full build")
     shutil.copytree(gen / "batch=0002", home / "landing" / "batch=0002")
     out["incremental +1% (wall)"], out["incremental peak MB"], _ = timed([*cli, "build"], env)
-    stages = stage_times(target)
-    for st, v in stages.items():
-        out[f"incremental {st}"] = v["seconds"]
-    out["incremental peak MB"] = max(out["incremental peak MB"], *(v["peak_rss_mb"] for v in stages.values()))
+    add_stages(out, target, "incremental ", "incremental peak MB")
     print(f"netflix-elt incremental build: {out['incremental +1% (wall)']:.2f} s wall")
     print_node_profile(target, "incremental build")
     shutil.rmtree(home, ignore_errors=True)

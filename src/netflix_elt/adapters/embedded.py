@@ -160,7 +160,7 @@ class EmbeddedEngine:
                     spill = limit_memory(session, memory_limit, memory_setting)
                 except BaseException:
                     # this login only: the token first (closing the connection drops it), never None (all)
-                    token = getattr(getattr(session.connection, "rest", None), "token", None)
+                    token = _login_token(session)
                     _close_connection(session)
                     if token is not None:
                         _close_emulator_sessions(token)
@@ -183,7 +183,7 @@ class EmbeddedEngine:
         with self.lock:
             session = self.sessions.pop(key, None)
             if session is not None:
-                token = getattr(getattr(session.connection, "rest", None), "token", None)
+                token = _login_token(session)
                 durability.unregister(session)
                 unshare_connection(session)
                 _close_connection(session)
@@ -212,6 +212,11 @@ class EmbeddedEngine:
         return self.server is not None
 
 
+def _login_token(session: Session) -> str | None:
+    """The emulator's key for this login in its session table (gone once the connection is closed)."""
+    return getattr(getattr(session.connection, "rest", None), "token", None)
+
+
 def limit_memory(session: Session, memory_limit: str, setting: str = "memory_limit") -> Path | None:
     """Cap the DuckDB instance behind this login (`profiles.<name>.memory_limit`; each warehouse
     folder's login has its own), spilling to a private temporary folder, never to DuckDB's default
@@ -230,7 +235,7 @@ def limit_memory(session: Session, memory_limit: str, setting: str = "memory_lim
     from netflix_elt import tempfiles
     from netflix_elt.sql import duckdb_string
 
-    token = getattr(getattr(session.connection, "rest", None), "token", None)
+    token = _login_token(session)
     sessions = getattr(sys.modules.get("fakesnow.server"), "sessions", None)
     duck = getattr(sessions.get(token), "_duck_conn", None) if isinstance(sessions, dict) else None
     if duck is None:  # tests/integration/test_embedded_memory.py fails when the emulator changes
