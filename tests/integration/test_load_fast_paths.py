@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import sqlglot
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from netflix_elt.api import Workspace
 from netflix_elt.config import SourceSection, load_settings
@@ -211,6 +213,73 @@ def test_an_empty_line_is_rejected_where_every_column_may_be_null(tmp_path):
     path.write_bytes(b"userId,movieId,rating,timestamp\n1,2,3.0,4\n\n5,6,1.0,7\n")
     parsed = parse(path, lenient, "raw_ratings", tmp_path / "w")
     assert (parsed.rows_loaded, parsed.rows_rejected, parsed.first_reject) == (2, 1, (3, "empty line"))
+
+
+def _parsed_rows(parsed: load_mod.ParsedFile) -> tuple[list[tuple], list[tuple]]:
+    import duckdb
+
+    good = duckdb.sql(f"SELECT * FROM '{parsed.parquet}' ORDER BY _SOURCE_ROW").fetchall()
+    bad = (
+        duckdb.sql(f"SELECT LINE_NUMBER, REASON FROM '{parsed.rejects_parquet}' ORDER BY 1").fetchall()
+        if parsed.rejects_parquet
+        else []
+    )
+    return good, bad
+
+
+_LINE_END_PIECES = ["\r", "\r\n", "\n", "\r\r\n", "\n\r\n", "\n\n"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    crlf=st.booleans(),
+    nullable=st.booleans(),
+    # (line, where in it: 0 its start, 1 after its first comma, 2 its end before the line end, 3 after it)
+    cuts=st.lists(st.tuples(st.integers(0, 19), st.integers(0, 3), st.sampled_from(_LINE_END_PIECES)), max_size=4),
+)
+def test_stray_carriage_returns_load_as_the_exact_path_loads_them(tmp_path_factory, monkeypatch, crlf, nullable, cuts):
+    """The fast path keeps no CR count of its own and relies on pyarrow's row count: for any CR, CRLF,
+    LF or empty line put into a numeric file at a line's edges, it loads and rejects exactly what the
+    exact path does (the path the record-accounting tests hold to the csv module), by line number."""
+    tmp_path = tmp_path_factory.mktemp("cr")
+    ratings = load_settings(PROJECT_DIR).config.sources["raw_ratings"]
+    source = ratings.model_copy(update={"nullable": list(ratings.columns), "ranges": {}}) if nullable else ratings
+    end = "\r\n" if crlf else "\n"
+    lines = [[f"{i},{i % 7 + 1},{(i % 10 + 1) / 2},{1_000_000 + i}", end] for i in range(1, 21)]
+    for i, where, piece in cuts:
+        text, ending = lines[i]
+        if where == 3:
+            lines[i][1] = ending + piece
+        else:
+            at = (0, text.index(",") + 1, len(text))[where]
+            lines[i][0] = text[:at] + piece + text[at:]
+    text = "".join(t + e for t, e in lines)
+    path = tmp_path / "ratings.csv"
+    path.write_bytes(("userId,movieId,rating,timestamp" + end + text).encode())
+    fast = parse(path, source, "raw_ratings", tmp_path / "fast")
+    with monkeypatch.context() as m:
+        m.setattr("netflix_elt.ingest.parse._fast_table", lambda body, source: None)
+        exact = parse(path, source, "raw_ratings", tmp_path / "exact")
+    assert _parsed_rows(fast) == _parsed_rows(exact)
+    assert (fast.rows_in_file, fast.rows_loaded, fast.rows_rejected, fast.keys) == (
+        exact.rows_in_file,
+        exact.rows_loaded,
+        exact.rows_rejected,
+        exact.keys,
+    )
+    # no quotes here: each line (LF-ended, or a last one without an LF) is one record
+    assert fast.rows_in_file == text.count("\n") + (not text.endswith("\n"))
+
+
+def test_a_file_with_a_stray_cr_leaves_the_fast_path():
+    """The row count is what refuses a CR that does not end a line; the check itself, on pyarrow's rows."""
+    from netflix_elt.ingest.parse import _fast_table
+
+    ratings = load_settings(PROJECT_DIR).config.sources["raw_ratings"]
+    assert _fast_table(b"1,2,3.0,4\r\n5,6,1.0,7\r\n", ratings).num_rows == 2
+    assert _fast_table(b"1,2,3.0,4\n5,6,1.0,7\n", ratings).num_rows == 2
+    for body in (b"1,2,3.0,4\r5,6,1.0,7\n", b"1,2,3.0,4\r\r\n5,6,1.0,7\r\n", b"\r1,2,3.0,4\n"):
+        assert _fast_table(body, ratings) is None, body
 
 
 def test_a_data_copy_is_a_transformation_that_stamps_the_load(isolated_home, tmp_path):
