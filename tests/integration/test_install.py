@@ -113,7 +113,7 @@ def newcomer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         timeout=1700,
         NETFLIX_ELT_WHEELHOUSE=str(wheelhouse),
         PYTHON=python,
-        PIP_NO_COMPILE="1",  # byte-compiling 83 packages is most of the install's time, and not under test
+        PIP_NO_COMPILE="1",  # byte-compiling 84 packages is most of the install's time, and not under test
     )
     return clone, _ok(proc)
 

@@ -83,7 +83,7 @@ def node_lineage(
             continue
         try:
             root = sqlglot_lineage(
-                exp.to_identifier(names[col], quoted=True), tree, schema=schema, dialect="snowflake", trim_selects=False
+                exp.column(names[col], quoted=True), tree, schema=schema, dialect="snowflake", trim_selects=False
             )
         except Exception as e:  # sqlglot cannot trace every construct; say so instead of failing the site
             entry.error = f"{type(e).__name__}: {e}"
