@@ -112,6 +112,42 @@ def test_incremental_merge_by_load(ws, tmp_path):
     assert n == len(got)
 
 
+def test_a_full_build_runs_the_dedupe_window_only_where_a_key_repeats(ws, tmp_path, monkeypatch):
+    """The embedded engine counts repeated keys before a full build (checks_keys_before_dedupe): one
+    load without a repeated (user, movie) is copied as it is, two loads with re-ratings go through
+    the window, and Snowflake's way (always the window, no count) builds the same tables."""
+    import csv
+
+    import netflix_elt.materializations.incremental as inc
+    from netflix_elt.adapters.embedded import EmbeddedAdapter
+
+    fixture = require_fixture()
+    built: list[str] = []
+    checks: list[str] = []
+    real_table, real_check = inc.create_table_sql, inc.repeated_keys_sql
+    monkeypatch.setattr(inc, "create_table_sql", lambda rel, sql: built.append(sql) or real_table(rel, sql))
+    monkeypatch.setattr(inc, "repeated_keys_sql", lambda sql, key: checks.append(sql) or real_check(sql, key))
+    ws.load(str(fixture))
+    ws.run(["+fct_ratings"])
+    assert len(checks) == 1 and "QUALIFY" not in built[-1]
+    with (fixture / "ratings.csv").open(newline="") as f:
+        every_row = {(int(u), int(m), float(r), int(t)) for u, m, r, t in list(csv.reader(f))[1:]}
+    assert _fct(ws) == every_row  # the fixture rates each (user, movie) once
+
+    batch2 = tmp_path / "batch2"
+    _write_batch2(fixture, batch2)
+    ws.load(str(batch2))
+    ws.run(["fct_ratings"], full_refresh=True)
+    assert len(checks) == 2 and "QUALIFY ROW_NUMBER()" in built[-1]
+    latest = _reference(fixture, batch2)
+    assert _fct(ws) == latest and len(latest) < len(every_row) + 8  # re-ratings and a pair loaded twice
+
+    monkeypatch.setattr(EmbeddedAdapter, "checks_keys_before_dedupe", False)
+    ws.run(["fct_ratings"], full_refresh=True)
+    assert len(checks) == 2 and "QUALIFY ROW_NUMBER()" in built[-1]
+    assert _fct(ws) == latest
+
+
 def test_a_merge_cut_short_is_completed_by_the_next_run(ws, tmp_path):
     """Simulate a crash between the emulator's UPDATE and INSERT halves of the MERGE."""
     fixture = require_fixture()

@@ -44,6 +44,30 @@ def test_view_and_table_wrap_set_operations():
     assert isinstance(table.expression, exp.Select)
 
 
+def test_repeated_keys_counts_what_the_dedupe_window_would_drop():
+    """The embedded engine's check before a full build's dedupe: Snowflake SQL, and 0 exactly when
+    dedupe_sql keeps every row (DuckDB over rows with a repeated key, a NULL key twice, and none)."""
+    check = m.repeated_keys_sql(UNION, ["USER_ID", "MOVIE_ID"])
+    tree = parse(check)
+    assert tree.find(exp.Having) is not None and [g.name for g in tree.find(exp.Group).expressions] == [
+        "USER_ID",
+        "MOVIE_ID",
+    ]
+    assert tree.find(exp.Union) is not None  # the SELECT as it is, inside a subquery
+    cases = {
+        "(1, 1, 1), (1, 2, 2), (2, 1, 3)": 0,
+        "(1, 1, 1), (1, 1, 2), (2, 1, 3), (2, 1, 4), (3, 3, 5)": 2,
+        "(NULL, 1, 1), (NULL, 1, 2)": 1,
+    }
+    for values, repeated in cases.items():
+        rows = f'SELECT * FROM (VALUES {values}) AS v("USER_ID", "MOVIE_ID", "RATING")'
+        dedupe = m.dedupe_sql(rows, ["USER_ID", "MOVIE_ID"], ["RATING"])
+        con = duckdb.connect()
+        assert con.execute(m.repeated_keys_sql(rows, ["USER_ID", "MOVIE_ID"])).fetchone()[0] == repeated
+        kept = con.execute(f"SELECT COUNT(*) FROM ({dedupe})").fetchone()[0]
+        assert (kept == values.count("(")) == (repeated == 0)
+
+
 def test_incremental_source_filters_by_watermark_and_dedupes():
     sql = m.incremental_source_sql(SELECT, INC, 7)
     tree = parse(sql)

@@ -36,6 +36,9 @@ class Adapter(abc.ABC):
     zero_copy_clone: ClassVar[bool]  # CREATE OR REPLACE TABLE ... CLONE shares the source's storage
     # types the engine describes as VARIANT (contracts accept VARIANT for them); none on Snowflake
     variant_stands_for: ClassVar[frozenset[str]] = frozenset()
+    # an incremental node's full build first counts the keys that repeat and skips the dedupe window
+    # when none does: where that GROUP BY and a plain copy cost less than the window (DuckDB)
+    checks_keys_before_dedupe: ClassVar[bool] = False
 
     def __init__(self, settings: Settings, command: str | None = None, lock_timeout: float = 0.0) -> None:
         self.settings = settings

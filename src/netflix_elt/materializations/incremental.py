@@ -23,6 +23,7 @@ from netflix_elt.materializations.statements import (
     incremental_merge_sql,
     incremental_source_sql,
     latest_order,
+    repeated_keys_sql,
 )
 from netflix_elt.registry import Node
 from netflix_elt.sql import quote, wrap
@@ -54,6 +55,12 @@ class Incremental(Materialization):
         rebase = exists and basis is not None and state.basis(node.name) != basis
         if full_refresh or rebase or not exists:
             full = incremental_source_sql(sql, node, None)
+            checked: list[str] = []
+            if full != sql and adapter.checks_keys_before_dedupe:
+                check = repeated_keys_sql(sql, node.unique_key)
+                checked.append(check)
+                if not session.sql(check).collect()[0][0]:
+                    full = sql  # no key repeats: the window would keep every row as it is
             self.enforce_contract(ctx, node, full)
             stmt = create_table_sql(relation, full)
             fault("incremental.rebuild")  # test hook: decided to rebuild, the old table and basis kept
@@ -63,7 +70,7 @@ class Incremental(Materialization):
             state.set(node.name, session.sql(f"SELECT MAX({key}) FROM ({wrap(sql)})").collect()[0][0])
             state.set_basis(node.name, basis)  # last: a crash before it builds in full again
             why = " (code or a non-stream input changed)" if rebase and not full_refresh else ""
-            return BuildResult(rows, [stmt], f"full build{why}")
+            return BuildResult(rows, [*checked, stmt], f"full build{why}")
         watermark = state.get(node.name)
         if watermark is None:
             watermark = session.sql(f"SELECT MAX({key}) FROM {relation}").collect()[0][0]

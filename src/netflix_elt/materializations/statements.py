@@ -21,6 +21,13 @@ def dedupe_sql(sql: str, unique_key: Sequence[str], latest_by: Sequence[str]) ->
     return f"{wrap(sql)}\nQUALIFY ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
 
 
+def repeated_keys_sql(sql: str, unique_key: Sequence[str]) -> str:
+    """How many unique-key values more than one row of `sql` has (NULLs group together, as in
+    dedupe_sql's PARTITION BY): 0 means dedupe_sql would keep every row."""
+    keys = ", ".join(quote(k) for k in unique_key)
+    return f"SELECT COUNT(*) FROM (SELECT {keys} FROM ({wrap(sql)}) AS r GROUP BY {keys} HAVING COUNT(*) > 1)"
+
+
 def newer_sql(latest_by: Sequence[str], new: str = "s", old: str = "t") -> str:
     """A condition true when row `new` comes strictly before row `old` in dedupe_sql's order.
 
