@@ -59,6 +59,8 @@ class Incremental(Materialization):
             if full != sql and adapter.checks_keys_before_dedupe:
                 check = repeated_keys_sql(sql, node.unique_key)
                 checked.append(check)
+                # the SELECT runs twice (count, then CTAS) under the warehouse lock: the same rows both
+                # times, unless the transform itself is not deterministic (RANDOM, LIMIT without ORDER BY)
                 if not session.sql(check).collect()[0][0]:
                     full = sql  # no key repeats: the window would keep every row as it is
             self.enforce_contract(ctx, node, full)
