@@ -56,7 +56,7 @@ class Incremental(Materialization):
         if full_refresh or rebase or not exists:
             full = incremental_source_sql(sql, node, None)
             checked: list[str] = []
-            if full != sql and adapter.checks_keys_before_dedupe:
+            if node.deduplicate and adapter.checks_keys_before_dedupe:
                 check = repeated_keys_sql(sql, node.unique_key)
                 checked.append(check)
                 # the SELECT runs twice (count, then CTAS) under the warehouse lock: the same rows both
