@@ -115,17 +115,19 @@ def test_the_parse_hashes_exactly_the_bytes_it_read(isolated_home, tmp_path):
 
 def _reads(monkeypatch, landing: Path) -> list[str]:
     """The landed files the load reads (each once, checked against its manifest as it is read), by
-    batch folder and name; a read of anything but the landed file itself (a copy) fails the test."""
+    batch folder and name, whether read whole or as a stream; a read of anything but the landed file
+    itself (a copy) fails the test."""
     from netflix_elt.ingest.landing import files as files_mod
 
     read: list[str] = []
-    real = files_mod.read_regular
+    for name in ("read_regular", "open_stream"):
+        real = getattr(files_mod, name)
 
-    def spy(path, **kw):
-        read.append(path.relative_to(landing).as_posix())
-        return real(path, **kw)
+        def spy(path, _real=real, **kw):
+            read.append(path.relative_to(landing).as_posix())
+            return _real(path, **kw)
 
-    monkeypatch.setattr(files_mod, "read_regular", spy)
+        monkeypatch.setattr(files_mod, name, spy)
     return read
 
 
@@ -215,6 +217,22 @@ def test_an_empty_line_is_rejected_where_every_column_may_be_null(tmp_path):
     assert (parsed.rows_loaded, parsed.rows_rejected, parsed.first_reject) == (2, 1, (3, "empty line"))
 
 
+@pytest.mark.parametrize("blank", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("cut", [0, 1, 2])
+def test_an_empty_line_across_two_blocks_is_found(tmp_path, monkeypatch, blank, cut):
+    """Where every column may be NULL the fast path looks for an empty line itself: also where the
+    block it reads ends inside that line's ends (`cut` bytes of `\n` + blank in the first block)."""
+    first = b"1,2,3.0,4\n"
+    body = first + b"5,6,1.0,7\n" + blank + b"8,9,2.0,10\n"
+    monkeypatch.setattr("netflix_elt.ingest.parse.BLOCK", len(first) + len(b"5,6,1.0,7") + cut)
+    ratings = load_settings(PROJECT_DIR).config.sources["raw_ratings"]
+    lenient = ratings.model_copy(update={"nullable": list(ratings.columns), "ranges": {}})
+    path = tmp_path / "ratings.csv"
+    path.write_bytes(b"userId,movieId,rating,timestamp\n" + body)
+    parsed = parse(path, lenient, "raw_ratings", tmp_path / "w")
+    assert (parsed.rows_loaded, parsed.rows_rejected, parsed.first_reject) == (3, 1, (4, "empty line"))
+
+
 def _parsed_rows(parsed: load_mod.ParsedFile) -> tuple[list[tuple], list[tuple]]:
     import duckdb
 
@@ -237,12 +255,19 @@ _LINE_END_PIECES = ["\r", "\r\n", "\n", "\r\r\n", "\n\r\n", "\n\n"]
     nullable=st.sampled_from([(), ("movieId", "tmdbId"), ("movieId",)]),
     # (line, where in it: 0 its start, 1 after its first comma, 2 its end before the line end, 3 after it)
     cuts=st.lists(st.tuples(st.integers(0, 19), st.integers(0, 3), st.sampled_from(_LINE_END_PIECES)), max_size=4),
+    # bytes the fast path reads at a time: the whole body at once, or blocks that cut lines and line ends
+    block=st.sampled_from([None, 2, 3, 19, 40, 97]),
 )
-def test_stray_carriage_returns_load_as_the_exact_path_loads_them(tmp_path_factory, monkeypatch, crlf, nullable, cuts):
+def test_stray_carriage_returns_load_as_the_exact_path_loads_them(
+    tmp_path_factory, monkeypatch, crlf, nullable, cuts, block
+):
     """The fast path keeps no CR count of its own and relies on pyarrow's row count: for any CR, CRLF,
     LF or empty line put at a line's edges into a file of digits (one column VARCHAR, which no rule
     needs a value in), it loads and rejects exactly what the exact path does (the path the
-    record-accounting tests hold to the csv module), by line number."""
+    record-accounting tests hold to the csv module), by line number, however the blocks it is read
+    in cut the lines (an empty line across two blocks included)."""
+    if block is not None:
+        monkeypatch.setattr("netflix_elt.ingest.parse.BLOCK", block)
     tmp_path = tmp_path_factory.mktemp("cr")
     links = load_settings(PROJECT_DIR).config.sources["raw_links"]
     source = links.model_copy(update={"nullable": list(nullable)})
@@ -271,6 +296,69 @@ def test_stray_carriage_returns_load_as_the_exact_path_loads_them(tmp_path_facto
     )
     # no quotes here: each line (LF-ended, or a last one without an LF) is one record
     assert fast.rows_in_file == text.count("\n") + (not text.endswith("\n"))
+
+
+def _ratings_file(path: Path, n: int, bad: int | None = None) -> None:
+    """A ratings.csv of n rows (rating 9.0, out of range, at data line `bad`)."""
+    rows = [f"{i},{i % 97 + 1},{9.0 if i == bad else (i % 10 + 1) / 2},{964982703 + i}\n" for i in range(1, n + 1)]
+    path.write_text("userId,movieId,rating,timestamp\n" + "".join(rows))
+
+
+def test_a_file_read_in_blocks_is_typed_as_it_is_read_and_read_once(tmp_path, monkeypatch):
+    """A clean numeric file much bigger than a block: typed by the fast path from a stream (never held
+    whole), read once, its checksum the whole file's; every row there, in order."""
+    from netflix_elt.ingest.landing import files as files_mod
+
+    monkeypatch.setattr("netflix_elt.ingest.parse.BLOCK", 100)
+    path = tmp_path / "ratings.csv"
+    _ratings_file(path, 500)
+    opened = []
+    real = files_mod.open_stream
+    monkeypatch.setattr(files_mod, "open_stream", lambda p, **kw: opened.append(p) or real(p, **kw))
+    monkeypatch.setattr(files_mod, "read_regular", lambda *a, **kw: pytest.fail("read whole"))
+    src = load_settings(PROJECT_DIR).config.sources["raw_ratings"]
+    parsed = parse(path, src, "raw_ratings", tmp_path / "w")
+    assert opened == [path] and parsed.sha256 == load_mod.sha256_of(path)
+    with path.open(newline="") as f:
+        expected = [(int(a), int(b), float(c), int(d), i) for i, (a, b, c, d) in enumerate(list(csv.reader(f))[1:], 1)]
+    assert _parsed_rows(parsed) == (expected, [])
+
+
+def test_a_broken_rule_past_the_first_block_reads_the_file_again_for_its_rejects(tmp_path, monkeypatch):
+    """Typed clean, but a rule fails far down: the exact path reads the file again, whole, and rejects
+    that line alone, by number, as the csv module counts it."""
+    monkeypatch.setattr("netflix_elt.ingest.parse.BLOCK", 100)
+    path = tmp_path / "ratings.csv"
+    _ratings_file(path, 500, bad=431)
+    src = load_settings(PROJECT_DIR).config.sources["raw_ratings"]
+    parsed = parse(path, src, "raw_ratings", tmp_path / "w")
+    assert (parsed.rows_in_file, parsed.rows_loaded, parsed.rows_rejected) == (500, 499, 1)
+    assert parsed.first_reject == (432, "rating out of range 0.5..5.0: 9.0")
+    assert parsed.sha256 == load_mod.sha256_of(path)
+
+
+def test_a_file_that_changes_between_its_two_reads_is_refused(isolated_home, tmp_path, monkeypatch):
+    """The exact path's second read must be what the fast path read: a file altered in between is
+    refused (exit 4) and RAW stays as it was."""
+    from netflix_elt.ingest.landing import files as files_mod
+
+    landing = write_landing(tmp_path / "landing")
+    _ratings_file(landing / "ratings.csv", 50, bad=7)
+    real = files_mod.read_regular
+
+    def altered_then_read(path, **kw):
+        if path.name == "ratings.csv":
+            _ratings_file(path, 50, bad=8)
+        return real(path, **kw)
+
+    monkeypatch.setattr(files_mod, "read_regular", altered_then_read)
+    with Workspace.from_options(PROJECT_DIR) as ws:
+        ws.init()
+        before = raw_counts(ws)
+        with pytest.raises(LoadError, match=r"ratings\.csv: changed while it was being loaded") as e:
+            ws.load(str(landing))
+        assert e.value.exit_code == 4
+        assert raw_counts(ws) == before
 
 
 def test_a_file_with_a_stray_cr_leaves_the_fast_path():

@@ -8,9 +8,12 @@ are an optional sign and digits: DuckDB's `0x10`, `1_0` or ` 5` are rejected), r
 source are applied, and good rows get their load metadata.
 
 A clean numeric file (ratings, genome scores: nothing but digits, signs, dots, exponents, commas
-and line ends) takes a fast path: pyarrow reads it typed in one multi-threaded pass, and any
-surprise there (a conversion error, a row count that is not the line count, a rule violation)
-sends the file down the exact path instead, which gives every reject its line and reason.
+and line ends) takes a fast path: pyarrow reads it typed in one multi-threaded pass, from the file
+as it is read (`_Body`: the file is never held whole beside its table), and any surprise there
+(a conversion error, a row count that is not the line count, a rule violation) sends the file
+down the exact path instead, which gives every reject its line and reason. Where the surprise
+comes after the first block, the exact path reads the file again, and that read must have the
+first one's checksum.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, NamedTuple
 
 from netflix_elt.config import SourceSection
 from netflix_elt.errors import LoadError
@@ -113,6 +116,7 @@ _VALID = {  # what Snowflake takes from a CSV field for each type (v: the field'
 }
 _VALID["BIGINT"], _VALID["DOUBLE"] = _VALID["INTEGER"], _VALID["FLOAT"]
 RAW_LINE_LIMIT = 65536  # characters of a rejected record kept in LOAD_REJECTS.RAW_LINE
+BLOCK = 1 << 26  # bytes pyarrow reads at a time; the body's first block is read before the path is chosen
 
 
 def _typed(typ: str, v: str) -> str:
@@ -121,28 +125,84 @@ def _typed(typ: str, v: str) -> str:
     return f"TRY_CAST({v} AS {_CAST[typ]})"
 
 
-def _fast_table(body: bytes, source: SourceSection) -> Any | None:
-    """The body (after the header) read typed by pyarrow, or None when it needs the exact path."""
+class _NotFast(Exception):
+    """A block of the body that the fast path cannot take: the exact path reads the file."""
+
+
+class _Body:
+    """A file's body (after the header) as pyarrow's fast path reads it: each block hashed, checked to be
+    clean numeric CSV and its LFs counted as pyarrow asks for it, so the file is never held whole beside
+    its typed table (ratings.csv at ml-20m: 548 MB less at the peak of its parse). A block the fast path
+    cannot take stops the read (_NotFast). `first`: the body's first bytes, read before the path was
+    chosen; `rest`: the open file after them (None: `first` is the whole body)."""
+
+    closed = False
+
+    def __init__(self, first: bytes, rest: BinaryIO | None = None, hasher: Any = None) -> None:
+        self.first = first  # kept until the read goes past it: without that, the exact path needs no second read
+        self._pending = first
+        self._rest = rest
+        self.hasher = hasher if hasher is not None else hashlib.sha256()
+        self.find_empty = False  # an empty line anywhere stops the read (set where no column needs a value)
+        self.read_past_first = False
+        self.lines = 0
+        self.size = 0
+        self._start = b""  # the body's first two bytes
+        self._tail = b""  # the last two bytes read
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if self._pending:
+            block = self._pending if n < 0 else self._pending[:n]
+            self._pending = self._pending[len(block) :]
+        elif self._rest is not None:
+            self.read_past_first, self.first = True, b""
+            block = self._rest.read(n)
+        else:
+            return b""
+        if not block:
+            return block
+        self.hasher.update(block)
+        if block.translate(None, _NUMERIC_BYTES):
+            raise _NotFast
+        if len(self._start) < 2:  # an empty first line is never the fast path's
+            self._start = (self._start + block)[:2]
+            if self._start.startswith(b"\n") or self._start == b"\r\n":
+                raise _NotFast
+        edge = self._tail + block[:2]  # a blank line across two blocks
+        if self.find_empty and any(e in b for b in (block, edge) for e in (b"\n\n", b"\n\r\n")):
+            raise _NotFast
+        self.lines += block.count(b"\n")
+        self.size += len(block)
+        self._tail = (self._tail + block)[-2:]
+        return block
+
+    def ends_a_line(self) -> bool:
+        return self._tail.endswith(b"\n")
+
+
+def _fast_table(body: bytes | _Body, source: SourceSection) -> Any | None:
+    """The body (after the header) read typed by pyarrow, or None when it needs the exact path;
+    `body`: its bytes, or the file as it is read (_Body)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     types = {c: _ARROW_TYPES.get(t) for c, t in source.columns.items()}
-    if source.trim_space or None in types.values() or not body.endswith(b"\n"):
+    if source.trim_space or None in types.values():
         return None
-    if body.translate(None, _NUMERIC_BYTES):
-        return None
+    stream = body if isinstance(body, _Body) else _Body(body)
     # pyarrow ends a line at LF, CR or CRLF; a CR that does not end a line (`1,2\r3,4`, `\r\r\n`) so
     # makes one row more than the body has LFs, which the row count below refuses (the exact path
     # then rejects that line). Counting CRs against CRLFs as well took 1.1 s of a CRLF ratings.csv at 20m.
     # An empty line is a row of NULLs, which a column that needs a value refuses in parse_csv's rule
     # check: only where no column needs a value must the body be searched for one here.
-    none_needed = not any(needs_value(source, c) for c in source.columns)
-    if body.startswith((b"\n", b"\r\n")) or (none_needed and (b"\n\n" in body or b"\n\r\n" in body)):
-        return None
+    stream.find_empty = not any(needs_value(source, c) for c in source.columns)
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(body),
-            read_options=pacsv.ReadOptions(column_names=list(types), block_size=1 << 26),
+            stream,
+            read_options=pacsv.ReadOptions(column_names=list(types), block_size=BLOCK),
             parse_options=pacsv.ParseOptions(quote_char=False, newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: getattr(pa, t)() for c, t in types.items()},  # type: ignore[misc]
@@ -150,9 +210,9 @@ def _fast_table(body: bytes, source: SourceSection) -> Any | None:
                 strings_can_be_null=True,
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, _NotFast):
         return None
-    if table.num_rows != body.count(b"\n"):
+    if not stream.size or not stream.ends_a_line() or table.num_rows != stream.lines:
         return None
     import numpy as np
 
@@ -247,6 +307,57 @@ def _exact_sql(source: SourceSection, header: str) -> str:
         FROM rec"""
 
 
+class _Read(NamedTuple):
+    head: bytes  # the header line as read
+    header_line: str
+    body: bytes | None  # None where the fast path took it as it was read
+    fast: Any | None  # the fast path's typed table
+    sha256: str  # of what was read ("" where the fast read stopped part way: the file is read again)
+
+
+def _header(source_file: str, source: SourceSection, head: bytes) -> str:
+    """The header line, checked against the source's columns."""
+    if not head:
+        raise LoadError(f"{source_file}: file is empty (0 bytes); expected a CSV header row")
+    header_line = decode(source_file, head.removesuffix(b"\n")).rstrip("\r")
+    header = header_names(header_line)
+    expected = list(source.columns)
+    if header != expected:
+        shown = ",".join(header)
+        shown = shown if len(shown) <= 200 else shown[:200] + "..."
+        raise LoadError(f"{source_file}: wrong header {shown!r}; expected {','.join(expected)!r} for {source.table}")
+    return header_line
+
+
+def _read(path: Path, source: SourceSection, source_file: str, manifest: str | None, exact: bool) -> _Read:
+    """Read the file once: a clean numeric body is typed by the fast path as it is read, any other body is
+    read whole for the exact path (`exact`: read whole, no fast path). `manifest`: the sha256 the
+    content must have, checked before anything else is said about the file."""
+    from netflix_elt.ingest.landing.files import check_sha256, open_stream, read_regular, sha256_hex
+
+    if exact:
+        head, body = read_regular(path, sha256=manifest)
+        return _Read(head, _header(source_file, source, head), body, None, sha256_hex(head, body))
+    with open_stream(path) as fh:
+        head = fh.readline()
+        stream = _Body(fh.read(BLOCK), fh, hashlib.sha256(head))
+        try:
+            header_line = _header(source_file, source, head)
+        except LoadError:
+            if manifest is not None:
+                check_sha256(path, sha256_hex(head, stream.first, fh.read()), manifest)
+            raise
+        # the fast path takes only ASCII digits, signs, dots, exponents, commas and line ends: no decoding needed
+        fast = _fast_table(stream, source) if head.endswith(b"\n") else None
+        if fast is None and stream.read_past_first:
+            return _Read(head, header_line, None, None, "")
+        body = None if fast is not None else stream.first + fh.read()
+    digest = stream.hasher.hexdigest() if body is None else sha256_hex(head, body)
+    if manifest is not None:
+        check_sha256(path, digest, manifest)
+    return _Read(head, header_line, body, fast, digest)
+
+
 def parse_csv(
     path: Path,
     source: SourceSection,
@@ -258,36 +369,37 @@ def parse_csv(
     work_dir: Path,
     digest: str | None = None,
     verify: bool = False,
+    exact: bool = False,
+    same_as: str | None = None,
 ) -> ParsedFile:
     """Check the header, split good rows from rejects, and write both as Parquet in work_dir.
 
-    The file is read once, through a descriptor that refuses links; with `verify` its content
-    must have the sha256 `digest` (a manifest's), else it is refused before anything is parsed.
+    The file is read through a descriptor that refuses links, once where it loads clean (`_read`).
+    Where the fast path finds a row it cannot load, the exact path reads the file again, whole
+    (`exact`), and it must be what the fast path read (`same_as`, its sha256), else it is refused as
+    changed while it was loaded. With `verify` the content must have the sha256 `digest` (a
+    manifest's), else it is refused before anything is loaded.
     """
     import duckdb
 
-    from netflix_elt.ingest.landing.files import read_regular, sha256_hex
+    from netflix_elt.errors import IngestError
 
     if not path.is_file():
         raise LoadError(f"{source_file}: file not found")
-    # the header line and the body apart: the body is never copied again
-    head, body = read_regular(path, sha256=digest if verify else None)
-    if not head:
-        raise LoadError(f"{source_file}: file is empty (0 bytes); expected a CSV header row")
-    if digest is None:
-        digest = sha256_hex(head, body)
-    header_line = decode(source_file, head.removesuffix(b"\n")).rstrip("\r")
-    header = header_names(header_line)
-    expected = list(source.columns)
-    if header != expected:
-        shown = ",".join(header)
-        shown = shown if len(shown) <= 200 else shown[:200] + "..."
-        raise LoadError(f"{source_file}: wrong header {shown!r}; expected {','.join(expected)!r} for {source.table}")
-    # the fast path takes only ASCII digits, signs, dots, exponents, commas and line ends: no decoding needed
-    fast = _fast_table(body, source) if head.endswith(b"\n") else None
-    text = None if fast is not None else decode(source_file, head + body)
-    whole = (head, body) if fast is not None else None  # what the exact path reads if a rule fails
-    del head, body
+    again = dict(load_id=load_id, loaded_at=loaded_at, source_file=source_file, source_name=source_name,
+                 work_dir=work_dir, digest=digest, verify=verify, exact=True)  # fmt: skip
+    try:
+        read = _read(path, source, source_file, same_as or (digest if verify else None), exact)
+    except IngestError:
+        if same_as is None:
+            raise
+        raise LoadError(f"{source_file}: changed while it was being loaded; land it again") from None
+    if read.fast is None and read.body is None:  # the fast read stopped part way: read it whole
+        return parse_csv(path, source, **again)  # type: ignore[arg-type]
+    digest = digest or read.sha256
+    header_line, fast = read.header_line, read.fast
+    text = None if read.body is None else decode(source_file, read.head + read.body)
+    del read
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = true")
@@ -298,14 +410,11 @@ def parse_csv(
             con.register("fast", fast)
             broken = " OR ".join(f"({p})" for p, _ in rules) or "FALSE"
             if con.execute(f"SELECT COUNT(*) FROM fast WHERE {broken}").fetchall()[0][0]:
-                con.unregister("fast")  # rejects need their raw lines: take the exact path
-                assert whole is not None
-                fast, text = None, decode(source_file, whole[0] + whole[1])
-            else:
-                con.execute(
-                    f"CREATE VIEW recs AS SELECT n, NULL::VARCHAR AS raw, NULL::VARCHAR AS why, {cols} FROM fast"
-                )
-        if fast is None:
+                del fast  # rejects need their raw lines: the exact path reads the file again, whole
+                con.close()
+                return parse_csv(path, source, **again, same_as=digest)  # type: ignore[arg-type]
+            con.execute(f"CREATE VIEW recs AS SELECT n, NULL::VARCHAR AS raw, NULL::VARCHAR AS why, {cols} FROM fast")
+        else:
             assert text is not None
             plain, special = _exact_tables(source_file, text, source)
             con.register("plain", plain)
@@ -314,7 +423,7 @@ def parse_csv(
                 f"""CREATE TABLE recs AS SELECT n, raw, COALESCE(why, {rule_reason}) AS why, {cols}
                     FROM ({_exact_sql(source, header_line)})"""
             )
-        del text, whole
+        del text
         if fast is not None:
             n_good, n_rej = fast.num_rows, 0
         else:

@@ -1,8 +1,9 @@
 """Run the parses of one batch side by side, within an estimate of the memory they hold at once.
 
-Why: a fast-path parse holds the file's bytes and its typed Arrow table together, about 2.5 x the
-file (measured at ml-20m: ratings.csv, 548 MB, took the process up by ~1.35 GB), and ratings and
-genome scores parsed side by side took `load` to a 3.0 GB peak. So jobs start largest first, each
+Why: a parse holds its typed Arrow table (the fast path reads the file as it types it, the exact
+path holds its text too), and when the fast path still held the file's bytes beside its table,
+ratings and genome scores parsed side by side took ml-20m's `load` to a 3.0 GB peak (each
+job's estimate: load.PARSE_MEMORY_PER_BYTE x its file). So jobs start largest first, each
 when a worker is free and its estimate fits in what the running jobs leave of the budget; a job
 whose estimate exceeds the whole budget runs alone. Small files still parse beside a big one.
 """

@@ -1,5 +1,5 @@
-"""Regular files only: open one without following links, copy one verified (size, sha256), or read
-one whole, checked as it is read."""
+"""Regular files only: open one without following links, copy one verified (size, sha256), read
+one whole, checked as it is read, or open one for a read from front to back."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import hashlib
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from netflix_elt.errors import IngestError
 
@@ -85,6 +86,12 @@ def sha256_hex(*parts: bytes) -> str:
     return h.hexdigest()
 
 
+def open_stream(path: Path, *, hint: str = "") -> BinaryIO:
+    """A regular file opened through ``open_regular`` for one read from front to back: a big file is
+    parsed as it is read (ingest/parse.py), not held whole beside what it parses into."""
+    return os.fdopen(open_regular(path, hint=hint), "rb")
+
+
 def read_regular(path: Path, *, sha256: str | None = None, hint: str = "") -> tuple[bytes, bytes]:
     """A regular file's first line and the rest, read once through ``open_regular``.
 
@@ -95,6 +102,12 @@ def read_regular(path: Path, *, sha256: str | None = None, hint: str = "") -> tu
     fd = open_regular(path, hint=hint)
     with os.fdopen(fd, "rb") as fh:
         head, body = fh.readline(), fh.read()
-    if sha256 is not None and sha256_hex(head, body) != sha256:
-        raise IngestError(f"{path} does not match the sha256 in its manifest")
+    if sha256 is not None:
+        check_sha256(path, sha256_hex(head, body), sha256)
     return head, body
+
+
+def check_sha256(path: Path, actual: str, expected: str) -> None:
+    """IngestError when what was read is not the content its manifest describes."""
+    if actual != expected:
+        raise IngestError(f"{path} does not match the sha256 in its manifest")
