@@ -337,6 +337,18 @@ def test_a_broken_rule_past_the_first_block_reads_the_file_again_for_its_rejects
     assert parsed.sha256 == load_mod.sha256_of(path)
 
 
+def test_a_small_file_that_leaves_the_fast_path_is_read_once(tmp_path, monkeypatch):
+    """A body within the first block that the fast path refuses (a short row) goes to the exact path
+    without a second read: pyarrow's last read, at the end of the file, read nothing."""
+    from netflix_elt.ingest.landing import files as files_mod
+
+    path = tmp_path / "ratings.csv"
+    path.write_text("userId,movieId,rating,timestamp\n1,2,3.0,4\n1,2\n")
+    monkeypatch.setattr(files_mod, "read_regular", lambda *a, **kw: pytest.fail("read again"))
+    parsed = parse(path, load_settings(PROJECT_DIR).config.sources["raw_ratings"], "raw_ratings", tmp_path / "w")
+    assert (parsed.rows_loaded, parsed.rows_rejected, parsed.first_reject) == (1, 1, (3, "expected 4 fields, found 2"))
+
+
 def test_a_file_that_changes_between_its_two_reads_is_refused(isolated_home, tmp_path, monkeypatch):
     """The exact path's second read must be what the fast path read: a file altered in between is
     refused (exit 4) and RAW stays as it was."""

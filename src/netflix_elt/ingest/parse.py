@@ -19,6 +19,7 @@ first one's checksum.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,17 +150,30 @@ class _Body:
         self.size = 0
         self._start = b""  # the body's first two bytes
         self._tail = b""  # the last two bytes read
+        # pyarrow's reader thread may still ask for a block after read_csv raised: `finish` waits for a
+        # read under way and makes any later one read nothing, so `rest` is left as `finish` found it
+        self._lock = threading.Lock()
+        self._finished = False
 
     def readable(self) -> bool:
         return True
 
+    def finish(self) -> None:
+        with self._lock:
+            self._finished = True
+
     def read(self, n: int = -1) -> bytes:
+        with self._lock:
+            return b"" if self._finished else self._read(n)
+
+    def _read(self, n: int) -> bytes:
         if self._pending:
             block = self._pending if n < 0 else self._pending[:n]
             self._pending = self._pending[len(block) :]
         elif self._rest is not None:
-            self.read_past_first, self.first = True, b""
             block = self._rest.read(n)
+            if block:
+                self.read_past_first, self.first = True, b""
         else:
             return b""
         if not block:
@@ -212,6 +226,8 @@ def _fast_table(body: bytes | _Body, source: SourceSection) -> Any | None:
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, _NotFast):
         return None
+    finally:
+        stream.finish()
     if not stream.size or not stream.ends_a_line() or table.num_rows != stream.lines:
         return None
     import numpy as np
@@ -349,6 +365,7 @@ def _read(path: Path, source: SourceSection, source_file: str, manifest: str | N
             raise
         # the fast path takes only ASCII digits, signs, dots, exponents, commas and line ends: no decoding needed
         fast = _fast_table(stream, source) if head.endswith(b"\n") else None
+        stream.finish()
         if fast is None and stream.read_past_first:
             return _Read(head, header_line, None, None, "")
         body = None if fast is not None else stream.first + fh.read()
@@ -396,7 +413,8 @@ def parse_csv(
         raise LoadError(f"{source_file}: changed while it was being loaded; land it again") from None
     if read.fast is None and read.body is None:  # the fast read stopped part way: read it whole
         return parse_csv(path, source, **again)  # type: ignore[arg-type]
-    digest = digest or read.sha256
+    first_read = read.sha256
+    digest = digest or first_read
     header_line, fast = read.header_line, read.fast
     text = None if read.body is None else decode(source_file, read.head + read.body)
     del read
@@ -412,7 +430,7 @@ def parse_csv(
             if con.execute(f"SELECT COUNT(*) FROM fast WHERE {broken}").fetchall()[0][0]:
                 del fast  # rejects need their raw lines: the exact path reads the file again, whole
                 con.close()
-                return parse_csv(path, source, **again, same_as=digest)  # type: ignore[arg-type]
+                return parse_csv(path, source, **again, same_as=first_read)  # type: ignore[arg-type]
             con.execute(f"CREATE VIEW recs AS SELECT n, NULL::VARCHAR AS raw, NULL::VARCHAR AS why, {cols} FROM fast")
         else:
             assert text is not None
