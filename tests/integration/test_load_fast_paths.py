@@ -79,6 +79,67 @@ def test_files_parse_side_by_side_but_load_ids_follow_the_sources(isolated_home,
     assert [f.table for f in report.files if f.status == "LOADED"] == declared
 
 
+def _copy_of_movies_then(monkeypatch, then):
+    """ratings.csv's parse waits until movies.csv is COPY'd, then runs `then` (and parses, if it returns)."""
+    copied = threading.Event()
+    real_copy, real_parse = load_mod.copy_parquet, load_mod.parse_csv
+
+    def copy_spy(session, settings, parquet, table, folder, **kw):
+        real_copy(session, settings, parquet, table, folder, **kw)
+        if table.endswith("RAW_MOVIES"):
+            copied.set()
+
+    def parse_spy(path, source, **kw):
+        if path.name == "ratings.csv":
+            assert copied.wait(60), "movies.csv was not copied while ratings.csv parsed"
+            then()
+        return real_parse(path, source, **kw)
+
+    monkeypatch.setattr(load_mod, "copy_parquet", copy_spy)
+    monkeypatch.setattr(load_mod, "parse_csv", parse_spy)
+
+
+def test_a_file_is_copied_while_the_others_parse_and_all_load_in_source_order(isolated_home, tmp_path, monkeypatch):
+    """On the embedded engine a parsed file is COPY'd while a bigger one still parses; the load ids
+    and history still follow the sources' order, and every row is there."""
+    landing = write_landing(tmp_path / "landing")
+    _copy_of_movies_then(monkeypatch, lambda: None)
+    with Workspace.from_options(PROJECT_DIR) as ws:
+        report = ws.load(str(landing))
+        rows = q(ws, "SELECT LOAD_ID, SOURCE_TABLE, ROWS_LOADED FROM MOVIELENS.RAW.LOAD_HISTORY ORDER BY LOAD_ID")
+        counts = raw_counts(ws)
+    settings = load_settings(PROJECT_DIR)
+    present = {p.name for p in landing.iterdir()}
+    declared = [s.table for s in settings.config.sources.values() if s.file in present]
+    assert [t for _, t, _ in rows] == declared and [i for i, _, _ in rows] == list(range(1, len(declared) + 1))
+    assert {t: n for _, t, n in rows} == {t: counts[t] for t in declared}
+    assert [f.table for f in report.files if f.status == "LOADED"] == declared
+
+
+def test_a_file_refused_after_another_was_copied_leaves_raw_as_it_was(isolated_home, tmp_path, monkeypatch):
+    """movies.csv is COPY'd in the load's transaction while ratings.csv parses; ratings.csv is then
+    refused (exit 4): the transaction is rolled back, so RAW and LOAD_HISTORY are as they were."""
+    landing = write_landing(tmp_path / "landing")
+
+    def refuse() -> None:
+        raise LoadError("ratings.csv: refused by the test")
+
+    with Workspace.from_options(PROJECT_DIR) as ws:
+        ws.init()
+        before = raw_counts(ws)
+        _copy_of_movies_then(monkeypatch, refuse)
+        with pytest.raises(LoadError, match="refused by the test") as e:
+            ws.load(str(landing))
+        assert e.value.exit_code == 4
+        assert raw_counts(ws) == before
+        assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.LOAD_HISTORY")[0][0] == 0
+        monkeypatch.undo()
+        ws.load(str(landing))  # the same batch loads whole once the file is fixed
+        assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.RAW_MOVIES")[0][0] == before["RAW_MOVIES"] + sum(
+            1 for _ in csv.reader((landing / "movies.csv").open(newline=""))
+        ) - 1
+
+
 def test_the_first_bad_file_in_source_order_is_reported_and_nothing_loads(isolated_home, tmp_path):
     landing = write_landing(tmp_path / "landing")
     (landing / "ratings.csv").write_text("userId,movieId,rating\n1,1,4.0\n")  # wrong header (1st source)

@@ -1,8 +1,10 @@
 """Load landed files into RAW with COPY INTO: idempotent, with load history and rejected rows.
 
-Every file is parsed and checked before any SQL runs (see `parse.py`), then all files are
-staged (PUT to an internal stage) and COPY'd in one transaction, so a bad file leaves RAW as it
-was. `RAW.LOAD_HISTORY` records each file with its checksum; a file already loaded with the same
+Every file is parsed and checked before its COPY (see `parse.py`), and all files are staged (PUT to
+an internal stage) and COPY'd in one transaction, so a bad file leaves RAW as it was. Where the
+engine COPYs this machine's files in place (the embedded engine), a file is COPY'd as soon as it is
+parsed and decided, while the others still parse; a later refusal rolls the transaction back.
+`RAW.LOAD_HISTORY` records each file with its checksum; a file already loaded with the same
 checksum is skipped, as Snowflake's own load metadata does, unless `force` is given.
 """
 
@@ -256,13 +258,14 @@ def load(
 ) -> LoadReport:
     """Load every batch of the landing URL that is not loaded yet.
 
-    Every file is parsed and checked first; a refusal (exit 4) leaves RAW as it was. `force`
+    Every file is parsed and checked before it is copied; a refusal (exit 4) leaves RAW as it was. `force`
     loads content again that LOAD_HISTORY already has; `allow_deletes` lets a full extract drop
     more keys than its source's max_delete_fraction; `skip_batches` records those batches'
     files as skipped by the user, so the batches after them load. An s3:// URL is read through an
     external stage where the adapter can (`copies_from_external_stage`, default: the settings' adapter's);
     `copies_from_local_path` COPYs the parsed Parquet in place instead of PUT + COPY. `before_write`
-    runs after every file is parsed and checked, before anything is written (what it raises stops the load).
+    runs once before anything is written (with `copies_from_local_path`, when the first file is
+    parsed and checked; else when all are), and what it raises stops the load.
     """
     url = url or settings.landing_url
     if copies_from_external_stage is None:
@@ -284,10 +287,17 @@ def load(
         book = _Book(_history(session, settings), force)
         load_id = _next_load_id(session, settings)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
-        plan = plan_load(settings, batches, book, load_id, loaded_at, work, report, skip_batches, allow_deletes, say)
-        if before_write is not None:
-            before_write()
-        _apply(session, settings, plan, loaded_at, say, force=force, local=copies_from_local_path)
+        # where the engine COPYs this machine's files in place, a file is copied as soon as it is parsed
+        # and decided, while the others still parse, in the one transaction; a refusal rolls it back
+        writer = _Writer(session, settings, loaded_at, say, force=force, local=copies_from_local_path,
+                         parsed_dir=work / "parsed", before_write=before_write)  # fmt: skip
+        try:
+            plan = plan_load(settings, batches, book, load_id, loaded_at, work, report, skip_batches, allow_deletes,
+                             say, on_planned=writer.write if copies_from_local_path else None)  # fmt: skip
+            writer.commit(plan)
+        except BaseException:
+            writer.rollback()
+            raise
         report.files.extend(fl for *_, fl in plan)
         order = {f.file: i for i, f in enumerate(report.files)}
         report.files.sort(key=lambda f: order[f.file])
@@ -296,13 +306,22 @@ def load(
         shutil.rmtree(work, ignore_errors=True)
 
 
-Plan = list[tuple[LandedBatch, ParsedFile | None, FileLoad]]
+PlanItem = tuple["LandedBatch", ParsedFile | None, "FileLoad"]
+Plan = list[PlanItem]
 
 
 def plan_load(settings: Settings, batches: list[LandedBatch], book: _Book, load_id: int, loaded_at: datetime,
               work: Path, report: LoadReport, skip_batches: Sequence[int] = (), allow_deletes: bool = False,
-              say: Callable[[str], None] = lambda _msg: None) -> Plan:  # fmt: skip
-    """Parse and check every file of the batches (no SQL): what `_apply` copies, in order, from `load_id` on."""
+              say: Callable[[str], None] = lambda _msg: None,
+              on_planned: Callable[[PlanItem], None] | None = None) -> Plan:  # fmt: skip
+    """Parse and check every file of the batches (no SQL): what `_apply` copies, in order, from `load_id` on.
+
+    With `on_planned`, each file of a batch is decided as soon as its parts are parsed, and handed to
+    it while the others still parse (the load COPYs it in its open transaction). The files of a batch
+    are one per source, so deciding them in the order they parse decides each as source order would;
+    the first failure is still the first in source order, a parse failure before a decision's, and
+    raised once every file of the batch has parsed (the caller rolls back what it copied).
+    """
     plan: Plan = []
     for batch in batches:
         _fetch(settings, batch, book, skip_batches)
@@ -340,19 +359,54 @@ def plan_load(settings: Settings, batches: list[LandedBatch], book: _Book, load_
             else:
                 todo.append((name, src, parts, load_id))
             load_id += 1
-        # the files of one batch are independent (one per source table): parsed side by side, decided in order
-        jobs = [(n if len(ps) == 1 else f"{n}_part{k}", src, p.path, p.uri, p.digest, lid)
-                for n, src, ps, lid in todo for k, p in enumerate(ps, start=1)]  # fmt: skip
-        results = iter(_parse_all(jobs, loaded_at, work / "parsed", say, batch.verify))
-        for name, src, parts, lid in todo:
-            parsed = [(p, next(results)) for p in parts]
-            fls, keys = _decide(name, src, batch, parsed, lid, book, allow_deletes)
-            for (p, pf), fl in zip(parsed, fls, strict=True):
-                pf.keys = keys  # every part's LOAD_HISTORY row carries the logical file's keys (deletion guard)
-                plan.append((batch, pf, fl))
-                book.add(src, PastLoad(lid, src.table, p.uri, batch.label, p.digest, fl.status, fl.rows_loaded, keys))
+        _parse_and_decide(batch, todo, loaded_at, work, say, book, allow_deletes, plan, on_planned)
         plan.sort(key=lambda p: p[2].load_id or 0)
     return plan
+
+
+def _parse_and_decide(batch: LandedBatch, todo: list[tuple[str, SourceSection, list[Part], int]], loaded_at: datetime,
+                      work: Path, say: Callable[[str], None], book: _Book, allow_deletes: bool, plan: Plan,
+                      on_planned: Callable[[PlanItem], None] | None) -> None:  # fmt: skip
+    """Parse the batch's files side by side and decide each into `plan`: in source order once all are
+    parsed, or (`on_planned`) each as soon as its parts are, handed to `on_planned` (see plan_load)."""
+    # the files of one batch are independent (one per source table): parsed side by side
+    jobs = [(n if len(ps) == 1 else f"{n}_part{k}", src, p.path, p.uri, p.digest, lid)
+            for n, src, ps, lid in todo for k, p in enumerate(ps, start=1)]  # fmt: skip
+    owner = [t for t, (_, _, ps, _) in enumerate(todo) for _ in ps]  # each job's file in `todo`
+    first_job = {t: owner.index(t) for t in range(len(todo))}
+    parsed_jobs: dict[int, ParsedFile] = {}
+    waiting = {t: len(ps) for t, (_, _, ps, _) in enumerate(todo)}
+    refused: dict[int, LoadError] = {}  # decisions that refused their file, by place in `todo`
+
+    def decide(t: int) -> None:
+        name, src, parts, lid = todo[t]
+        parsed = [(p, parsed_jobs[first_job[t] + k]) for k, p in enumerate(parts)]
+        try:
+            fls, keys = _decide(name, src, batch, parsed, lid, book, allow_deletes)
+        except LoadError as e:
+            if on_planned is None:
+                raise
+            refused[t] = e  # raised once every file has parsed, in source order
+            return
+        for (p, pf), fl in zip(parsed, fls, strict=True):
+            pf.keys = keys  # every part's LOAD_HISTORY row carries the logical file's keys (deletion guard)
+            plan.append((batch, pf, fl))
+            book.add(src, PastLoad(lid, src.table, p.uri, batch.label, p.digest, fl.status, fl.rows_loaded, keys))
+            if on_planned is not None:
+                on_planned(plan[-1])
+
+    def parsed_one(i: int, pf: ParsedFile) -> None:
+        parsed_jobs[i] = pf
+        waiting[owner[i]] -= 1
+        if on_planned is not None and not waiting[owner[i]]:
+            decide(owner[i])
+
+    parsed_jobs.update(enumerate(_parse_all(jobs, loaded_at, work / "parsed", say, batch.verify, parsed_one)))
+    if on_planned is None:
+        for t in range(len(todo)):
+            decide(t)
+    elif refused:
+        raise refused[min(refused)]
 
 
 def _fetch(settings: Settings, batch: LandedBatch, book: _Book, skip_batches: Sequence[int]) -> None:
@@ -383,10 +437,11 @@ PARSE_MEMORY_PER_BYTE = 2.0
 
 
 def _parse_all(todo: list[tuple[str, SourceSection, Path, str, str, int]], loaded_at: datetime, work_dir: Path,
-               say: Callable[[str], None], verify: bool = False) -> list[ParsedFile]:  # fmt: skip
+               say: Callable[[str], None], verify: bool = False,
+               on_result: Callable[[int, ParsedFile], None] | None = None) -> list[ParsedFile]:  # fmt: skip
     """parse_csv of each file, the largest first on PARSE_WORKERS threads within PARSE_MEMORY_BUDGET;
     results in `todo`'s order, and the first failure in that order is the one raised (`verify`: see
-    LandedBatch.verify)."""
+    LandedBatch.verify); `on_result(index, parsed)` hears of each file parsed, in this thread, as it is."""
     from netflix_elt.ingest.schedule import run_within
 
     def parse(job: tuple[str, SourceSection, Path, str, str, int]) -> ParsedFile:
@@ -398,9 +453,8 @@ def _parse_all(todo: list[tuple[str, SourceSection, Path, str, str, int]], loade
     def held(job: tuple[str, SourceSection, Path, str, str, int]) -> int:
         return int(job[2].stat().st_size * PARSE_MEMORY_PER_BYTE)
 
-    if len(todo) < 2:
-        return [parse(job) for job in todo]
-    return run_within(todo, held, PARSE_MEMORY_BUDGET, PARSE_WORKERS, parse, thread_name_prefix="netflix-elt-parse")
+    return run_within(todo, held, PARSE_MEMORY_BUDGET, PARSE_WORKERS, parse, thread_name_prefix="netflix-elt-parse",
+                      on_result=on_result)  # fmt: skip
 
 
 def _decide(
@@ -453,10 +507,87 @@ def _decide(
     return fls, keys
 
 
+class _Writer:
+    """The load's one transaction: each planned file's COPY, its rejects and its history row, then COMMIT
+    and the read-back (`force`: FORCE = TRUE; `local`: COPY the Parquet in place, no PUT). Nothing is
+    sent before the first file, and then `before_write` runs first (what it raises stops the load)."""
+
+    def __init__(self, session: Session, settings: Settings, loaded_at: datetime, say: Callable[[str], None], *,
+                 force: bool = False, local: bool = False, parsed_dir: Path | None = None,
+                 before_write: Callable[[], object] | None = None) -> None:  # fmt: skip
+        self.session, self.settings, self.loaded_at, self.say = session, settings, loaded_at, say
+        self.force, self.local, self.parsed_dir, self.before_write = force, local, parsed_dir, before_write
+        self.raw = f"{settings.database}.{settings.raw_schema}"
+        self.open = False
+        self.written: set[int] = set()  # ids of the plan's items written
+
+    def _ready(self) -> None:
+        if self.before_write is not None:
+            before, self.before_write = self.before_write, None
+            before()
+
+    def _begin(self) -> None:
+        self._ready()
+        if self.local and self.parsed_dir is not None and self.parsed_dir.is_dir():
+            # before BEGIN: the emulator keeps stages in another database than RAW's
+            where = string(f"file://{self.parsed_dir.as_posix()}/")
+            self.session.sql(f"CREATE OR REPLACE TEMPORARY STAGE {self.raw}.{PARSED_STAGE} URL = {where}").collect()
+        self.session.sql("BEGIN").collect()
+        self.open = True
+
+    def write(self, item: PlanItem) -> None:
+        batch, parsed, fl = item
+        assert fl.load_id is not None
+        if not self.open:
+            self._begin()
+        raw, settings, session = self.raw, self.settings, self.session
+        try:
+            if parsed is not None and fl.status == "LOADED":
+                self.say(f"copying {fl.file} into {fl.table}")
+                assert parsed.parquet is not None
+                table, folder = f"{raw}.{fl.table}", f"load_{fl.load_id}"
+                columns = stamped_columns(settings.config.sources[fl.source], fl.load_id, self.loaded_at, fl.file)
+                copy_parquet(session, settings, parsed.parquet, table, folder, force=self.force, local=self.local,
+                             columns=columns)  # fmt: skip
+            fault("load.copy")  # test hook: rows copied, history not yet written, transaction open
+            if parsed is not None and parsed.rejects_parquet is not None:
+                copy_parquet(session, settings, parsed.rejects_parquet, f"{raw}.LOAD_REJECTS", f"load_{fl.load_id}",
+                             force=self.force, local=self.local)  # fmt: skip
+            keys = parsed.keys if parsed is not None and fl.status == "LOADED" else 0
+            session.sql(history_sql(raw, batch, fl, self.loaded_at, keys)).collect()
+        except Exception as e:
+            if not isinstance(e, LoadError):
+                raise LoadError(f"loading into {raw} failed and was rolled back: {e}") from e
+            raise
+        self.written.add(id(item))
+
+    def commit(self, plan: Plan) -> None:
+        """Write what the plan holds that was not written yet, COMMIT and read the history rows back."""
+        self._ready()
+        for item in plan:
+            if id(item) not in self.written:
+                self.write(item)
+        if not self.open:
+            return
+        try:
+            self.session.sql("COMMIT").collect()
+        except Exception as e:
+            raise LoadError(f"loading into {self.raw} failed and was rolled back: {e}") from e
+        self.open = False
+        confirm_written(self.session, f"the load of {len(plan)} files into {self.raw}", LoadError,
+                        *_history_check(self.raw, plan))  # fmt: skip
+
+    def rollback(self) -> None:
+        if self.open:
+            with contextlib.suppress(Exception):
+                self.session.sql("ROLLBACK").collect()
+            self.open = False
+
+
 def _apply(
     session: Session,
     settings: Settings,
-    plan: list[tuple[LandedBatch, ParsedFile | None, FileLoad]],
+    plan: Plan,
     loaded_at: datetime,
     say: Callable[[str], None],
     *,
@@ -465,39 +596,13 @@ def _apply(
 ) -> None:
     """COPY every parsed file, its rejects and its history row in one transaction (`force`: FORCE = TRUE;
     `local`: COPY the Parquet in place, no PUT)."""
-    if not plan:
-        return
-    raw = f"{settings.database}.{settings.raw_schema}"
-    folders = {parsed.parquet.parent for _, parsed, fl in plan if parsed is not None and parsed.parquet is not None}
-    if local and folders:  # before BEGIN: the emulator keeps stages in another database than RAW's
-        assert len(folders) == 1, folders  # plan_load parses every file into one folder
-        where = string(f"file://{next(iter(folders)).as_posix()}/")
-        session.sql(f"CREATE OR REPLACE TEMPORARY STAGE {raw}.{PARSED_STAGE} URL = {where}").collect()
-    session.sql("BEGIN").collect()
+    folders = {parsed.parquet.parent for _, parsed, _ in plan if parsed is not None and parsed.parquet is not None}
+    assert len(folders) <= 1, folders  # plan_load parses every file into one folder
+    writer = _Writer(session, settings, loaded_at, say, force=force, local=local, parsed_dir=next(iter(folders), None))
     try:
-        for batch, parsed, fl in plan:
-            assert fl.load_id is not None
-            if parsed is not None and fl.status == "LOADED":
-                say(f"copying {fl.file} into {fl.table}")
-                assert parsed.parquet is not None
-                table, folder = f"{raw}.{fl.table}", f"load_{fl.load_id}"
-                columns = stamped_columns(settings.config.sources[fl.source], fl.load_id, loaded_at, fl.file)
-                copy_parquet(session, settings, parsed.parquet, table, folder, force=force, local=local,
-                             columns=columns)  # fmt: skip
-            fault("load.copy")  # test hook: rows copied, history not yet written, transaction open
-            if parsed is not None and parsed.rejects_parquet is not None:
-                rejects = parsed.rejects_parquet
-                folder = f"load_{fl.load_id}"
-                copy_parquet(session, settings, rejects, f"{raw}.LOAD_REJECTS", folder, force=force, local=local)
-            keys = parsed.keys if parsed is not None and fl.status == "LOADED" else 0
-            session.sql(history_sql(raw, batch, fl, loaded_at, keys)).collect()
-        session.sql("COMMIT").collect()
-        confirm_written(session, f"the load of {len(plan)} files into {raw}", LoadError, *_history_check(raw, plan))
-    except BaseException as e:
-        with contextlib.suppress(Exception):
-            session.sql("ROLLBACK").collect()
-        if isinstance(e, Exception) and not isinstance(e, LoadError):
-            raise LoadError(f"loading into {raw} failed and was rolled back: {e}") from e
+        writer.commit(plan)
+    except BaseException:
+        writer.rollback()
         raise
 
 

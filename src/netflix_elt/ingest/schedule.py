@@ -10,6 +10,7 @@ whose estimate exceeds the whole budget runs alone. Small files still parse besi
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,16 +30,23 @@ def run_within(
     fn: Callable[[J], R],
     *,
     thread_name_prefix: str = "netflix-elt-job",
+    on_result: Callable[[int, R], None] | None = None,
 ) -> list[R]:
     """`fn` of every job on up to `workers` threads, never starting one whose `cost` does not fit in
     `budget` minus the costs of the running ones (a job costlier than `budget` runs alone). Results
-    come in `jobs`' order; after all have run, the first failure in that order is raised."""
+    come in `jobs`' order; after all have run, the first failure in that order is raised.
+
+    `on_result(index, result)` runs in the calling thread for each job that succeeded, as each
+    finishes (the load COPYs a file while the others still parse); what it raises starts no more
+    jobs, waits for the running ones and is raised.
+    """
     need = [min(max(cost(j), 0), budget) for j in jobs]
     pending = sorted(range(len(jobs)), key=lambda i: -need[i])  # largest first
     free = [budget]
     ready = threading.Condition()
     results: dict[int, R] = {}
     errors: dict[int, BaseException] = {}
+    finished: queue.SimpleQueue[int] = queue.SimpleQueue()
 
     def take() -> int | None:
         with ready:
@@ -61,10 +69,22 @@ def run_within(
                 with ready:
                     free[0] += need[i]
                     ready.notify_all()
+                finished.put(i)
 
     n = max(1, min(workers, len(jobs)))
     with ThreadPoolExecutor(n, thread_name_prefix=thread_name_prefix) as pool:
-        for f in [pool.submit(worker) for _ in range(n)]:
+        futures = [pool.submit(worker) for _ in range(n)]
+        try:
+            for _ in range(len(jobs)):
+                i = finished.get()
+                if on_result is not None and i in results:
+                    on_result(i, results[i])
+        except BaseException:
+            with ready:
+                pending.clear()
+                ready.notify_all()
+            raise
+        for f in futures:
             f.result()
     for i in range(len(jobs)):
         if i in errors:
