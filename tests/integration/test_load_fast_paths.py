@@ -135,9 +135,10 @@ def test_a_file_refused_after_another_was_copied_leaves_raw_as_it_was(isolated_h
         assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.LOAD_HISTORY")[0][0] == 0
         monkeypatch.undo()
         ws.load(str(landing))  # the same batch loads whole once the file is fixed
-        assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.RAW_MOVIES")[0][0] == before["RAW_MOVIES"] + sum(
-            1 for _ in csv.reader((landing / "movies.csv").open(newline=""))
-        ) - 1
+        assert (
+            q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.RAW_MOVIES")[0][0]
+            == before["RAW_MOVIES"] + sum(1 for _ in csv.reader((landing / "movies.csv").open(newline=""))) - 1
+        )
 
 
 def test_the_first_bad_file_in_source_order_is_reported_and_nothing_loads(isolated_home, tmp_path):
