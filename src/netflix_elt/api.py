@@ -139,7 +139,8 @@ class Workspace:
             self.init()
             a = self.adapter
             return load(self.session, self.settings, url, copies_from_external_stage=a.copies_from_external_stage,
-                        copies_from_local_path=a.copies_from_local_path, progress=progress, **opts)  # fmt: skip
+                        copies_from_local_path=a.copies_from_local_path, progress=progress, raw_ready=True,
+                        **opts)  # fmt: skip
 
     def seed(self, names: list[str] | None = None, *, force: bool = False) -> dict[str, int | None]:
         """Load seeds; one whose file is unchanged since its last load is left as it is (rows None)."""
@@ -177,7 +178,8 @@ class Workspace:
         with self.writing("build", args or {"select": list(select_), "exclude": list(exclude)}):
             with self.timings.stage("startup"):
                 self.session  # noqa: B018 - start the engine (embedded) or connect (Snowflake)
-            self.validator().prepare_in_background()  # GX imports while the load parses; checked before it writes
+            # GX imports while the load parses and copies; the suites are checked before it commits
+            self.validator().prepare_in_background()
             report = self.load(from_url, allow_deletes=allow_deletes, before_write=lambda: self.validator().suites)
             if on_load is not None:
                 on_load(report)

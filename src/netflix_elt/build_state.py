@@ -38,11 +38,17 @@ TESTED = "+tested"
 # session -> the AUDIT tables this command has created or found (StateTable._ensure): every store
 # made during a build ran CREATE SCHEMA and CREATE TABLE IF NOT EXISTS again, 45 statements a build
 _ENSURED: weakref.WeakKeyDictionary[Session, set[str]] = weakref.WeakKeyDictionary()
+# session -> (table, target schema) -> {node: value}: what this command read or wrote of a state
+# table. A build asked each node's watermark, basis and test state one SELECT at a time (~35 of a
+# small incremental build's statements); one SELECT per table per command reads them all.
+_VALUES: weakref.WeakKeyDictionary[Session, dict[tuple[str, str], dict[str, str]]] = weakref.WeakKeyDictionary()
 
 
 def forget_ensured(session: Session) -> None:
-    """A command starts: make sure of its AUDIT tables again (someone may have dropped one)."""
+    """A command starts: make sure of its AUDIT tables again (someone may have dropped one) and
+    read their values afresh (another process may have written them since)."""
     _ENSURED.pop(session, None)
+    _VALUES.pop(session, None)
 
 
 class StateTable:
@@ -87,24 +93,33 @@ class StateTable:
                 ensured.add(self.table)
             self._ready = True
 
-    def all(self) -> dict[str, str]:
-        """Every node's value in this target schema."""
+    def _values(self) -> dict[str, str]:
+        """Every node's value in this target schema, read once per command (see `_VALUES`)."""
         self._ensure()
         if self._missing:
             return {}
-        rows = self.session.sql(
-            f"SELECT NODE, {self.value_column} FROM {self.table} WHERE TARGET_SCHEMA = {self.scope}"
-        ).collect()
-        return {r[0]: r[1] for r in rows}
+        cache = _VALUES.setdefault(self.session, {})
+        key = (self.table, self.scope)
+        if key not in cache:
+            rows = self.session.sql(
+                f"SELECT NODE, {self.value_column} FROM {self.table} WHERE TARGET_SCHEMA = {self.scope}"
+            ).collect()
+            cache[key] = {r[0]: r[1] for r in rows}
+        return cache[key]
+
+    def all(self) -> dict[str, str]:
+        """Every node's value in this target schema."""
+        return dict(self._values())
 
     def get(self, node: str) -> str | None:
+        return self._values().get(node)
+
+    def forget_all(self) -> None:
+        """Delete every node's value in this target schema."""
+        assert not self.read_only, f"{self.table} was opened read-only"
         self._ensure()
-        if self._missing:
-            return None
-        rows = self.session.sql(
-            f"SELECT {self.value_column} FROM {self.table} WHERE TARGET_SCHEMA = {self.scope} AND NODE = {string(node)}"
-        ).collect()
-        return rows[0][0] if rows else None
+        self.session.sql(f"DELETE FROM {self.table} WHERE TARGET_SCHEMA = {self.scope}").collect()
+        _VALUES.setdefault(self.session, {})[(self.table, self.scope)] = {}
 
     def put(self, node: str, value: str | None) -> None:
         """Replace the node's value; None removes it.
@@ -112,14 +127,19 @@ class StateTable:
         An UPDATE first, an INSERT only when it matched no row: one statement for a node built
         before (nearly every put of an incremental build; a DELETE and an INSERT were ~100 of a
         20m incremental build's ~480 statements), and the old value is never missing in between.
+        A node this command knows has no row (read or deleted) is only INSERTed.
         """
         assert not self.read_only, f"{self.table} was opened read-only"
         self._ensure()
+        known = _VALUES.get(self.session, {}).get((self.table, self.scope))
+        if known is not None and node not in known:
+            self._absent.add(node)
         where = f"WHERE TARGET_SCHEMA = {self.scope} AND NODE = {string(node)}"
         if value is None:
             if node not in self._absent:  # a node forgotten before its build has no row to delete
                 self.session.sql(f"DELETE FROM {self.table} {where}").collect()
             self._absent.add(node)
+            self._wrote(node, None)
             return
         updated = 0
         if node not in self._absent:
@@ -134,6 +154,17 @@ class StateTable:
                 f"VALUES ({self.scope}, {string(node)}, {string(value)}, CURRENT_TIMESTAMP())"
             ).collect()
         self._absent.discard(node)
+        self._wrote(node, value)
+
+    def _wrote(self, node: str, value: str | None) -> None:
+        """Keep what this command read in step with what it wrote (only once it has read)."""
+        known = _VALUES.get(self.session, {}).get((self.table, self.scope))
+        if known is None:
+            return
+        if value is None:
+            known.pop(node, None)
+        else:
+            known[node] = value
 
 
 def table_exists(session: Session, database: str, schema: str, name: str) -> bool:
@@ -460,5 +491,4 @@ class PassedStore:
 
     def clear(self) -> None:
         """Forget every suite's state in this target schema (after rows were changed by hand)."""
-        self.state._ensure()
-        self.state.session.sql(f"DELETE FROM {self.state.table} WHERE TARGET_SCHEMA = {self.state.scope}").collect()
+        self.state.forget_all()

@@ -1,5 +1,6 @@
-"""`build` imports GX and checks the suites on a thread while the load parses (issue 14), and a
-suite GX rejects still stops the build before the load writes anything (exit 2, naming the file)."""
+"""`build` imports GX and checks the suites on a thread while the load parses and copies (issue 14),
+and a suite GX rejects still stops the build before the load commits: nothing is kept (exit 2,
+naming the file)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def _cli(project: Path, home: Path, *args: str) -> subprocess.CompletedProcess[s
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=project)
 
 
-def test_a_suite_gx_rejects_stops_the_build_before_the_load_writes(tmp_path, monkeypatch):
+def test_a_suite_gx_rejects_stops_the_build_before_the_load_commits(tmp_path, monkeypatch):
     project = _project(tmp_path / "project")
     suite = project / "expectations" / "core" / "dim_users.yml"
     suite.write_text(
@@ -67,3 +68,51 @@ def test_the_build_checks_its_suites_on_a_thread_and_runs_them(isolated_home, tm
         ran = {r.name: r.status for r in out.results if r.kind == "test"}
         assert ran and set(ran.values()) <= {"pass", "fail", "warn", "skipped"} and "pass" in ran.values(), ran
     assert seen and set(seen) == {"netflix-elt-gx-import"}
+
+
+def test_the_load_copies_while_the_suites_are_checked_and_commits_after(isolated_home, tmp_path, monkeypatch):
+    """On the embedded engine the COPYs run while GX imports and checks; the COMMIT waits for it."""
+    import threading
+    import time
+
+    from netflix_elt.ingest import load as load_mod
+    from netflix_elt.quality import suites as suites_mod
+
+    events: list[str] = []
+    lock = threading.Lock()
+
+    def note(what: str) -> None:
+        with lock:
+            events.append(what)
+
+    real_check, real_copy, real_confirm = suites_mod.check_with_gx, load_mod.copy_parquet, load_mod.confirm_written
+    first = threading.Event()
+
+    def slow_check(where, spec):
+        if not first.is_set():
+            first.set()
+            time.sleep(2.0)  # a slow GX import: the load must not wait for it to copy
+        out = real_check(where, spec)
+        note("checked")
+        return out
+
+    def copy(*a, **kw):
+        note("copy")
+        return real_copy(*a, **kw)
+
+    def confirm(*a, **kw):
+        note("committed")
+        return real_confirm(*a, **kw)
+
+    monkeypatch.setattr(suites_mod, "check_with_gx", slow_check)
+    monkeypatch.setattr(load_mod, "copy_parquet", copy)
+    monkeypatch.setattr(load_mod, "confirm_written", confirm)
+    landing = write_landing(tmp_path / "landing")
+    with Workspace.from_options(PROJECT_DIR) as ws:
+        assert ws.adapter.copies_from_local_path  # the embedded engine COPYs the parsed files in place
+        ws.build(["dim_movies"], from_url=str(landing))
+        assert q(ws, "SELECT COUNT(*) FROM MOVIELENS.RAW.LOAD_HISTORY")[0][0] > 0
+    assert "copy" in events and "checked" in events and "committed" in events, events
+    assert events.index("copy") < events.index("checked"), events  # copied while the suites were checked
+    last_check = len(events) - 1 - events[::-1].index("checked")
+    assert last_check < events.index("committed"), events  # every suite checked before the COMMIT

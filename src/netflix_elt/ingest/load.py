@@ -255,6 +255,7 @@ def load(
     copies_from_external_stage: bool | None = None,
     copies_from_local_path: bool = False,
     before_write: Callable[[], object] | None = None,
+    raw_ready: bool = False,
 ) -> LoadReport:
     """Load every batch of the landing URL that is not loaded yet.
 
@@ -264,8 +265,10 @@ def load(
     files as skipped by the user, so the batches after them load. An s3:// URL is read through an
     external stage where the adapter can (`copies_from_external_stage`, default: the settings' adapter's);
     `copies_from_local_path` COPYs the parsed Parquet in place instead of PUT + COPY. `before_write`
-    runs once before anything is written (with `copies_from_local_path`, when the first file is
-    parsed and checked; else when all are), and what it raises stops the load.
+    runs once, and what it raises stops the load with nothing kept: before anything is written
+    where the load is not one transaction of COPYs this machine makes (an external stage, PUT +
+    COPY); with `copies_from_local_path`, before the COMMIT, so the COPYs overlap it and a failure
+    rolls them back. `raw_ready`: the caller has just created RAW's tables (`Workspace.init`).
     """
     url = url or settings.landing_url
     if copies_from_external_stage is None:
@@ -273,7 +276,8 @@ def load(
 
         copies_from_external_stage = adapter_class(settings).copies_from_external_stage
     say = progress or (lambda _msg: None)
-    ensure_raw(session, settings)
+    if not raw_ready:
+        ensure_raw(session, settings)
     if copies_from_external_stage and url.startswith("s3://"):
         if before_write is not None:  # Snowflake parses the files itself: nothing to overlap with
             before_write()
@@ -510,7 +514,9 @@ def _decide(
 class _Writer:
     """The load's one transaction: each planned file's COPY, its rejects and its history row, then COMMIT
     and the read-back (`force`: FORCE = TRUE; `local`: COPY the Parquet in place, no PUT). Nothing is
-    sent before the first file, and then `before_write` runs first (what it raises stops the load)."""
+    sent before the first file. `before_write` (what it raises stops the load) runs before the first
+    statement, or, with `local`, before the COMMIT: the COPYs of this machine's files overlap it and
+    a failure rolls them back, so nothing is kept either way."""
 
     def __init__(self, session: Session, settings: Settings, loaded_at: datetime, say: Callable[[str], None], *,
                  force: bool = False, local: bool = False, parsed_dir: Path | None = None,
@@ -527,7 +533,8 @@ class _Writer:
             before()
 
     def _begin(self) -> None:
-        self._ready()
+        if not self.local:
+            self._ready()
         if self.local and self.parsed_dir is not None and self.parsed_dir.is_dir():
             # before BEGIN: the emulator keeps stages in another database than RAW's
             where = string(f"file://{self.parsed_dir.as_posix()}/")
@@ -563,10 +570,12 @@ class _Writer:
 
     def commit(self, plan: Plan) -> None:
         """Write what the plan holds that was not written yet, COMMIT and read the history rows back."""
-        self._ready()
+        if not self.local:
+            self._ready()
         for item in plan:
             if id(item) not in self.written:
                 self.write(item)
+        self._ready()  # with `local`, the COPYs ran meanwhile; a failure here rolls them back
         if not self.open:
             return
         try:

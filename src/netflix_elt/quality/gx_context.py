@@ -16,7 +16,6 @@ checks that each copy is GX's template with only those lines changed.
 from __future__ import annotations
 
 import filecmp
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,9 @@ def results_dir(target_dir: Path) -> Path:
 
 def make_context(target_dir: Path, docs_dir: Path) -> Any:
     """An ephemeral GX context whose validation results store and Data Docs site are folders."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
+    from netflix_elt.quality.gx_import import import_gx
+
+    gx = import_gx()
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,

@@ -12,11 +12,12 @@ it fetches at most five failing rows itself, and only for an expectation that fa
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+from netflix_elt.quality.gx_import import import_gx
+
+import_gx()
 
 from great_expectations.checkpoint import ValidationAction  # noqa: E402
 from great_expectations.compatibility.pydantic import PrivateAttr  # noqa: E402

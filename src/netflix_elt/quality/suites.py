@@ -144,8 +144,9 @@ class Suite(BaseModel):
 
 
 def _gx_types() -> Any:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations.expectations  # noqa: F401 - registers the built-in expectations
+    from netflix_elt.quality.gx_import import import_gx
+
+    import_gx()  # registers the built-in expectations
     from great_expectations.expectations.registry import get_expectation_impl
 
     return get_expectation_impl

@@ -356,7 +356,9 @@ class DataValidator:
             changed.rows = int(self.session.sql(f"SELECT COUNT(*) FROM ({changed.query})").collect()[0][0])
 
     def _run_gx(self, prepared: list[_Prepared], *, docs: bool) -> dict[str, list[ExpectationResult]]:
-        import great_expectations as gx
+        from netflix_elt.quality.gx_import import import_gx
+
+        gx = import_gx()  # before any other GX module: it defers scipy.stats
         from great_expectations.core.run_identifier import RunIdentifier
 
         from netflix_elt.quality.gx_context import checkpoint
