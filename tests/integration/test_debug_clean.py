@@ -212,9 +212,13 @@ def _tree(root: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
-def test_clean_removes_target_and_leftover_temp_folders_and_keeps_the_warehouse(env):
+def test_clean_removes_target_and_leftover_temp_folders_and_keeps_the_warehouse(env, monkeypatch):
     from netflix_elt import tempfiles
 
+    # a temp root of this test's own: another netflix-elt process of the machine that exits between
+    # the two cleans leaves its folder in the shared one, and the second would rightly remove it
+    (env / "tmp").mkdir()
+    monkeypatch.setattr(tempfiles, "_BASE", str(env / "tmp"))
     root = _project(env / "p")
     (root / "target" / "compiled" / "staging").mkdir(parents=True)
     (root / "target" / "run_results.json").write_text('{"results": []}')
