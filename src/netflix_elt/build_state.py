@@ -114,6 +114,10 @@ class StateTable:
     def get(self, node: str) -> str | None:
         return self._values().get(node)
 
+    def _known(self) -> dict[str, str] | None:
+        """What this command has read of the table (kept in step with its writes), None before a read."""
+        return _VALUES.get(self.session, {}).get((self.table, self.scope))
+
     def forget_all(self) -> None:
         """Delete every node's value in this target schema."""
         assert not self.read_only, f"{self.table} was opened read-only"
@@ -131,7 +135,7 @@ class StateTable:
         """
         assert not self.read_only, f"{self.table} was opened read-only"
         self._ensure()
-        known = _VALUES.get(self.session, {}).get((self.table, self.scope))
+        known = self._known()
         if known is not None and node not in known:
             self._absent.add(node)
         where = f"WHERE TARGET_SCHEMA = {self.scope} AND NODE = {string(node)}"
@@ -158,7 +162,7 @@ class StateTable:
 
     def _wrote(self, node: str, value: str | None) -> None:
         """Keep what this command read in step with what it wrote (only once it has read)."""
-        known = _VALUES.get(self.session, {}).get((self.table, self.scope))
+        known = self._known()
         if known is None:
             return
         if value is None:

@@ -320,8 +320,8 @@ class EmbeddedAdapter(Adapter):
         session = self.engine.session(s.warehouse_dir, s.state_dir, self.command, s.target, self.lock_timeout,
                                       s.profile_config.memory_limit, f"profiles.{s.profile}.memory_limit")  # fmt: skip
         durability.register(session, s.database)  # DuckDB needs a checkpoint after each write
-        # Snowpark infers a filter's or a sort's schema from its input's instead of a DESCRIBE each
-        # (a documented session setting): a small incremental build sent 57 DESCRIBEs, now 40
+        # Snowpark infers a filter's or a sort's schema from its input's instead of sending a
+        # DESCRIBE for each (a documented session setting): fewer round trips to the emulator
         session.reduce_describe_query_enabled = True
         if (session.get_current_database() or "").strip('"').upper() != s.database.upper():
             # only when it differs: USE DATABASE clears the current schema of the process's shared

@@ -570,9 +570,7 @@ class _Writer:
 
     def commit(self, plan: Plan) -> None:
         """Write what the plan holds that was not written yet, COMMIT and read the history rows back."""
-        if not self.local:
-            self._ready()
-        for item in plan:
+        for item in plan:  # without `local`, the first write's _begin runs `before_write` first
             if id(item) not in self.written:
                 self.write(item)
         self._ready()  # with `local`, the COPYs ran meanwhile; a failure here rolls them back
