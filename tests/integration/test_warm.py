@@ -104,6 +104,14 @@ def test_commands_print_and_exit_as_they_do_cold(warm_env: dict[str, str], tmp_p
     assert (tmp_path / "here" / "proj" / "config" / "netflix_elt.toml").is_file()
 
 
+def test_the_warm_process_and_its_commands_run_without_huge_pages(warm_env: dict[str, str]) -> None:
+    res = run(["warm", "status"], warm_env)
+    status = Path(f"/proc/{int(res.stdout.split('pid ')[1].split(',')[0])}/status").read_text()
+    if "THP_enabled" not in status:
+        pytest.skip("needs Linux 5.0+ (THP_enabled in /proc/PID/status)")
+    assert "THP_enabled:\t0" in status  # its forks inherit it (huge_pages.py)
+
+
 def test_warm_off_runs_cold(warm_env: dict[str, str]) -> None:
     before = requests(warm_env)
     assert run(["validate", "--help"], cold(warm_env)).returncode == 0

@@ -181,6 +181,7 @@ class OneLineUsageErrors(click.Group):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """The process's entry (console script, `python -m netflix_elt`); `CliRunner` calls `main`."""
         from netflix_elt.cli.gc_tuning import tune_for_command
+        from netflix_elt.huge_pages import keep_off_huge_pages
 
         if not args and not kwargs:  # the console script: a warm process runs the command if there is one
             from netflix_elt.warm.client import delegate
@@ -189,6 +190,7 @@ class OneLineUsageErrors(click.Group):
             if code is not None:
                 sys.exit(code)
         tune_for_command()
+        keep_off_huge_pages()
         return super().__call__(*args, **kwargs)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:

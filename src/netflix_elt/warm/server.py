@@ -29,6 +29,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from netflix_elt.huge_pages import keep_off_huge_pages
 from netflix_elt.warm import IDLE_MINUTES, NOT_PRELOADED, PRELOAD, fingerprint, lock_path
 
 MAX_MESSAGE = 1 << 22  # bytes of one message (the request holds the caller's environment)
@@ -292,6 +293,7 @@ def _become_caller(request: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     idle = float(args[1]) if len(args) > 1 else IDLE_MINUTES
+    keep_off_huge_pages()  # before the preload allocates: every fork inherits it
     serve(Path(args[0]), idle)
 
 
