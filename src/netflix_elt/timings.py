@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import time
 from collections.abc import Iterator
@@ -18,6 +19,17 @@ from netflix_elt.artifacts import NodeResult
 from netflix_elt.graph import GraphNode, Step
 
 STAGE_OF_STEP = {Step.SEED: "seed", Step.TRANSFORM: "run", Step.SNAPSHOT: "snapshot", Step.TEST: "validate"}
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux: /proc, to 10 ms), or None where that is unknown."""
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        started = int(stat.rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0.0, uptime - started)
 
 
 def _peak_rss_mb() -> float:

@@ -290,6 +290,22 @@ def test_quiet_on_all_passing_suites_prints_no_pass_line(on_fixture: Path) -> No
     assert out.strip().splitlines()[-1] == f"Done. PASS={n} WARN=0 ERROR=0 SKIP=0 TOTAL={n}"
 
 
+def test_debug_reports_when_the_session_was_ready_and_info_does_not(on_fixture: Path) -> None:
+    """The issue's "first statement within 1 s" is read from this event (benchmarks/startup_bench.py)."""
+    code, out, _ = cli("show", "dim_movies", "--log-level", "debug", "--log-format", "json", project=PROJECT_DIR)
+    assert code == 0, out
+    events_ = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    opened = [e for e in events_ if e["event"] == "log" and e["message"].startswith("session open")]
+    assert len(opened) == 1, events_
+    assert opened[0]["level"] == "debug" and opened[0]["data"] == {"logger": "netflix_elt"}
+    m = re.fullmatch(r"session open on the embedded engine, its first statements answered, ([\d.]+) s after the "
+                     r"process started", opened[0]["message"])  # fmt: skip
+    assert m is not None and float(m[1]) > 0, opened[0]["message"]
+    for level in ("info", "warn"):  # the next command, in the same process, at another level: no such event
+        code, out, _ = cli("show", "dim_movies", "--log-level", level, "--log-format", "json", project=PROJECT_DIR)
+        assert code == 0 and "session open" not in out, out
+
+
 def test_suite_names_stay_whole_on_an_80_column_terminal(on_fixture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(output.console, "fixed_width", 80)  # as a terminal of 80 columns
     code, out, _ = cli("validate", "-s", "fct_ratings", project=PROJECT_DIR)

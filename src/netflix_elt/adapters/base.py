@@ -8,6 +8,7 @@ engine-specific part (a crash-safe MERGE, the durability check after a write, GX
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote_plus, urlencode
@@ -51,6 +52,7 @@ class Adapter(abc.ABC):
         """A ready session with the project's database current, opened on first use."""
         if self._session is None:
             self._session = self._open()
+            _opened(self.name)
         return self._session
 
     def use_session(self, session: Session) -> None:
@@ -178,6 +180,18 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def gx_connection(self) -> tuple[str, dict[str, Any]]:
         """SQLAlchemy URL and create_engine kwargs for GX's Snowflake datasource (never printed)."""
+
+
+def _opened(engine: str) -> None:
+    """A debug record of when the session became ready, counted from the process's start: the issue's
+    "first statement within 1 s" is read from it (benchmarks/startup_bench.py)."""
+    from netflix_elt.timings import process_age
+
+    log = logging.getLogger("netflix_elt")
+    if log.isEnabledFor(logging.DEBUG):
+        age = process_age()
+        when = f"{age:.2f} s after the process started" if age is not None else "(process start unknown)"
+        log.debug("session open on the %s engine, its first statements answered, %s", engine, when)
 
 
 def run_logged(session: Session, sql: str, log: list[str]) -> list[Any]:

@@ -52,6 +52,7 @@ def reset() -> None:
     LOG.level, LOG.fmt, LOG.quiet = "info", "text", False
     _route_text()
     logger = logging.getLogger("netflix_elt")
+    logger.setLevel(logging.NOTSET)
     if not any(isinstance(h, _EventHandler) for h in logger.handlers):
         logger.addHandler(_EventHandler())
 
@@ -126,6 +127,8 @@ def _set(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         setattr(LOG, attr, value.lower() if isinstance(value, str) else value)
         _route_text()
+        if attr == "level":  # the framework's debug records (session opened, ...) reach the handler
+            logging.getLogger("netflix_elt").setLevel(logging.DEBUG if LOG.level == "debug" else logging.NOTSET)
 
     return callback
 
