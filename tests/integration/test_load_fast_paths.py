@@ -552,3 +552,39 @@ def test_ascending_keys_proves_only_what_distinct_would_count():
     assert not ascending_keys(t(a=[1.0, float("nan"), 2.0]), ["a"])
     assert not ascending_keys(t(a=["1", "2"]), ["a"])
     assert ascending_keys(t(a=[5]), ["a"]) and not ascending_keys(t(a=pa.array([None], pa.int64())), ["a"])
+
+
+def test_the_fast_paths_parquet_has_the_exact_paths_columns_types_rows_and_order(tmp_path, monkeypatch):
+    """The fast path's Parquet comes from pyarrow's typed table, the exact path's from DuckDB's checks:
+    the COPY reads them by name, so both must hold the same upper-case columns, types and rows, in
+    the file's order, and each row what Python's csv module reads on that line (links: a VARCHAR of
+    digits, an empty tmdbId)."""
+    import csv as csv_mod
+
+    import duckdb
+
+    links = load_settings(PROJECT_DIR).config.sources["raw_links"]
+    source = links.model_copy(update={"nullable": ["tmdbId"]})
+    rows = [(i, f"{i * 31:07d}", "" if i % 5 == 0 else str(i * 7)) for i in range(1, 200)]
+    path = tmp_path / "links.csv"
+    path.write_text("movieId,imdbId,tmdbId\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows))
+    fast = parse(path, source, "raw_links", tmp_path / "fast")
+    with monkeypatch.context() as m:
+        m.setattr("netflix_elt.ingest.parse._fast_table", lambda body, source: None)
+        exact = parse(path, source, "raw_links", tmp_path / "exact")
+
+    def described(parsed: load_mod.ParsedFile) -> list[tuple]:
+        return [(r[0], r[1]) for r in duckdb.sql(f"DESCRIBE SELECT * FROM '{parsed.parquet}'").fetchall()]
+
+    def in_file_order(parsed: load_mod.ParsedFile) -> list[tuple]:
+        return duckdb.sql(f"SELECT * FROM '{parsed.parquet}'").fetchall()
+
+    assert described(fast) == described(exact) == [
+        ("MOVIEID", "BIGINT"), ("IMDBID", "VARCHAR"), ("TMDBID", "BIGINT"), ("_SOURCE_ROW", "BIGINT")]  # fmt: skip
+    with path.open(newline="") as f:
+        expected = [
+            (int(r["movieId"]), r["imdbId"], int(r["tmdbId"]) if r["tmdbId"] else None, n)
+            for n, r in enumerate(csv_mod.DictReader(f), start=1)
+        ]
+    assert in_file_order(fast) == in_file_order(exact) == expected
+    assert (fast.rows_loaded, fast.rows_rejected) == (exact.rows_loaded, exact.rows_rejected) == (len(rows), 0)
