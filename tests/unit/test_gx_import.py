@@ -84,3 +84,16 @@ def test_a_module_that_is_not_installed_is_not_deferred():
         "print(defer('netflix_elt_no_such_module'), 'netflix_elt_no_such_module' in sys.modules)\n"
     )
     assert out == "None False"
+
+
+def test_a_submodule_import_before_any_attribute_loads_the_real_package():
+    """`import altair.vegalite` (as a dashboard's chart code may do after GX) reads the stand-in's
+    `__path__`: the real package is imported then, and the name `altair` is bound to it."""
+    out = _python(
+        "import sys\n"
+        "from netflix_elt.quality.gx_import import import_gx\n"
+        "import_gx()\n"
+        "import altair.vegalite\n"
+        "print(type(sys.modules['altair']).__name__, type(altair).__name__, hasattr(altair.vegalite, 'Chart'))\n"
+    )
+    assert out == "module module True"
