@@ -1,4 +1,4 @@
-"""GX is imported with `scipy.stats` and `altair` deferred (issue 14: ~0.7 s and ~0.25 s of every
+"""GX is imported with `scipy.stats` and `altair` deferred (issue 14: ~0.7 s and ~0.28 s of every
 command that tests), and an expectation that needs one still gets the real module when it uses it.
 
 Each case runs in a fresh interpreter: whether a module is imported is a property of the process.

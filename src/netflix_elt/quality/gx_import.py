@@ -3,7 +3,7 @@
 GX's expectations package imports `scipy.stats` at module level for three distribution
 expectations (KL divergence, two KS tests); deferring it took GX's import 2.8 -> 2.1 s. The KL
 divergence expectation also imports `altair` at module level, for the charts of its Data Docs
-renderer only; deferring it took GX's import after the engine's 1.55 -> 1.30 s (issue 14).
+renderer only; deferring it took GX's import after the engine's 1.63 -> 1.35 s (issue 14, medians of 3).
 
 Each is entered in `sys.modules` as a stand-in (`_Deferred`) that imports the real module on the
 first attribute it does not have, and hands that attribute on: a suite that uses one of those
