@@ -248,6 +248,48 @@ def test_a_stale_warm_process_stops_and_the_command_runs_cold(own_env: dict[str,
     assert run(["warm", "status"], warm_env).returncode == 1
 
 
+_HOOKED_LISTENER = """
+import os, sys, time
+from pathlib import Path
+from netflix_elt.warm import server
+
+def _hook():  # the listener's side of each fork: say so, then be slow enough for a SIGTERM to land here
+    Path(sys.argv[2]).touch()
+    time.sleep(3)
+
+os.register_at_fork(after_in_parent=_hook)
+server.serve(Path(sys.argv[1]), 1)
+"""
+
+
+def test_a_sigterm_swallowed_by_a_fork_hook_still_stops_the_listener(tmp_path: Path) -> None:
+    """Python prints (and drops) an exception raised in a fork hook: the handler's exit is lost there.
+
+    This pins the race CI met once: `stop` or a stale caller's SIGTERM arriving while the listener was
+    still inside os.fork() after forking the keeper left it serving forever."""
+    folder = _folder(tmp_path.name[-20:])
+    folder.mkdir(mode=0o700)
+    path, forked = folder / "w.sock", tmp_path / "forked"
+    listener = subprocess.Popen([sys.executable, "-c", _HOOKED_LISTENER, str(path), str(forked)],
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert _until(path.exists, 60), "the listener never bound its socket"
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(path))
+            socket.send_fds(s, [encode({"kind": "status"})], [])
+            assert _until(forked.exists), "the listener never forked a keeper"
+            listener.send_signal(signal.SIGTERM)  # lands inside the fork hook's sleep
+            assert receive(s) is not None  # the keeper answers regardless
+        listener.wait(timeout=15)
+        assert listener.stderr is not None
+        assert "Exception ignored" in listener.stderr.read()  # the handler's SystemExit was swallowed
+        assert not path.exists()  # and yet the listener exited through its atexit clean-up
+    finally:
+        listener.kill()
+        listener.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_a_killed_warm_process_leaves_commands_cold(own_env: dict[str, str]) -> None:
     warm_env = own_env
     path = _socket(warm_env)

@@ -94,6 +94,10 @@ def serve(path: Path, idle_minutes: float = IDLE_MINUTES) -> None:
     me = os.getpid()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # the handler's SystemExit is lost when it runs inside a fork hook or a finalizer (Python prints
+    # it as unraisable): the signal's byte on this pipe stops the loop all the same
+    woken, wake = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     temporary = path.with_name(f".{path.name}.{me}")
     with contextlib.suppress(FileNotFoundError):
@@ -106,9 +110,9 @@ def serve(path: Path, idle_minutes: float = IDLE_MINUTES) -> None:
     atexit.register(_unlink_if_ours, path, inode)
     requests = 0
     while True:
-        ready, _, _ = select.select([listener], [], [], idle_minutes * 60)
-        if not ready:
-            return  # idle
+        ready, _, _ = select.select([listener, woken], [], [], idle_minutes * 60)
+        if not ready or woken in ready:
+            return  # idle, or a signal whose handler's exit was swallowed
         conn, _ = listener.accept()
         if not _same_user(conn):
             conn.close()
@@ -122,6 +126,9 @@ def serve(path: Path, idle_minutes: float = IDLE_MINUTES) -> None:
         if keeper == 0:
             listener.close()
             lock.close()  # the listener's lock, not the keeper's to hold
+            signal.set_wakeup_fd(-1)  # a signal to the keeper must not stop the listener
+            os.close(woken)
+            os.close(wake)
             atexit.unregister(_unlink_if_ours)  # the socket is the listener's, not a command's to remove
             try:
                 code = _keep(conn, me, printed, started, requests)
