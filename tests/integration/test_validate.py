@@ -476,7 +476,7 @@ def test_validations_run_through_a_checkpoint_with_native_severities(ws: Workspa
     assert report.ok
     ctx = ws.validator()._context
     cp = ctx.checkpoints.get("netflix_elt")
-    assert [a.type for a in cp.actions] == ["update_data_docs", "netflix_elt_audit_failures"]
+    assert [a.type for a in cp.actions] == ["netflix_elt_update_data_docs", "netflix_elt_audit_failures"]
     mine = [
         r for r in _stored_results(ws.settings.target_dir) if r["meta"]["run_id"]["run_name"] == report.invocation_id
     ]
@@ -517,6 +517,55 @@ def test_data_docs_keep_earlier_commands_and_load_nothing_from_the_network(ws: W
             assert not ref.startswith(("http:", "https:", "//")), (page.name, ref)
             local = (page.parent / ref.split("?")[0]).resolve()
             assert local.is_file(), (page.name, ref)
+
+
+def test_one_command_builds_the_data_docs_site_once_with_a_page_for_each_validation(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GX's UpdateDataDocsAction built the whole site (and redrew the index from every stored
+    validation) once per validation; the command's checkpoint builds it once."""
+    from great_expectations.render.renderer.site_builder import SiteBuilder
+
+    builds: list[object] = []
+    original = SiteBuilder.build
+
+    def counted(self: SiteBuilder, *args: Any, **kwargs: Any) -> Any:
+        builds.append(kwargs.get("resource_identifiers"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SiteBuilder, "build", counted)
+    names = ["dim_movies", "dim_users", "mart_tag_stats"]
+    report = ws.validate(names)
+    assert report.ok
+    assert len(builds) == 1
+    target = Path(os.environ["NETFLIX_ELT_TARGET_PATH"])
+    mine = [r for r in _stored_results(target) if r["meta"]["run_id"]["run_name"] == report.invocation_id]
+    assert sorted(r["suite_name"] for r in mine) == names
+    docs = target / "data_docs"
+    index = (docs / "index.html").read_text()
+    for name in names:
+        [page] = (docs / "validations" / name / report.invocation_id).rglob("*.html")
+        assert page.relative_to(docs).as_posix() in index  # listed in the index
+        assert (docs / "expectations" / f"{name}.html").is_file()  # and the suite's page beside it
+
+
+def test_a_build_renders_its_validation_pages_with_their_suite_pages_once_at_the_end(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NETFLIX_ELT_HOME", str(warehouse / "home"))
+    monkeypatch.setenv("NETFLIX_ELT_TARGET_PATH", str(tmp_path / "target"))
+    docs = tmp_path / "target" / "data_docs"
+    with Workspace.from_options(PROJECT_DIR) as w:
+        validator = w.validator()
+        for name in ("dim_movies", "dim_users"):  # as build's test nodes run them: no pages yet
+            assert {r.status for r in validator.run_suite(validator.suites[name])} == {"pass"}
+        assert not (docs / "index.html").exists()
+        assert validator.build_docs() == docs / "index.html"
+    index = (docs / "index.html").read_text()
+    for name in ("dim_movies", "dim_users"):
+        [page] = (docs / "validations" / name).rglob("*.html")
+        assert page.relative_to(docs).as_posix() in index
+        assert (docs / "expectations" / f"{name}.html").is_file()  # the page each validation page links to
 
 
 # --- build skips downstream of an error failure --------------------------------------------------

@@ -78,6 +78,13 @@ def make_context(target_dir: Path, docs_dir: Path) -> Any:
     return ctx
 
 
+def pages_of(result_ids: list[Any]) -> list[Any]:
+    """What one site build renders for these validation results: their pages and their suites' pages
+    (which each validation page links to)."""
+    suites = {i.expectation_suite_identifier.name: i.expectation_suite_identifier for i in result_ids}
+    return [*result_ids, *suites.values()]
+
+
 def _view(class_name: str) -> dict[str, str]:
     return {"module_name": "netflix_elt.quality.gx_views", "class_name": class_name}
 
@@ -107,15 +114,14 @@ def checkpoint(
     import contextlib
 
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
 
-    from netflix_elt.quality.gx_ext import AuditFailuresAction
+    from netflix_elt.quality.gx_ext import AuditFailuresAction, UpdateDataDocsOnceAction
 
     with contextlib.suppress(Exception):  # each run of the command's checkpoint replaces the last
         ctx.checkpoints.delete(CHECKPOINT)
     actions: list[Any] = [AuditFailuresAction(name="audit_test_failures")]
     if docs:
-        actions.insert(0, UpdateDataDocsAction(name="update_data_docs", site_names=[SITE]))
+        actions.insert(0, UpdateDataDocsOnceAction(name="update_data_docs", site_names=[SITE]))
     cp = gx.Checkpoint(
         name=CHECKPOINT, validation_definitions=definitions, actions=actions, result_format=result_format
     )
@@ -126,4 +132,13 @@ def checkpoint(
     return stored
 
 
-__all__ = ["CHECKPOINT", "HISTORY_LIMIT", "SITE", "checkpoint", "copy_vendor", "make_context", "results_dir"]
+__all__ = [
+    "CHECKPOINT",
+    "HISTORY_LIMIT",
+    "SITE",
+    "checkpoint",
+    "copy_vendor",
+    "make_context",
+    "pages_of",
+    "results_dir",
+]

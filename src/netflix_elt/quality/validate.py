@@ -501,10 +501,10 @@ class DataValidator:
         if self._context is None or not self._validated:
             return None
         if self._undocumented:
-            from netflix_elt.quality.gx_context import SITE
+            from netflix_elt.quality.gx_context import SITE, pages_of
 
             with self._lock:
-                self._context.build_data_docs(site_names=[SITE], resource_identifiers=list(self._undocumented))
+                self._context.build_data_docs(site_names=[SITE], resource_identifiers=pages_of(self._undocumented))
             self._undocumented.clear()
         index = self.docs_dir / "index.html"
         return index if index.is_file() else None
