@@ -34,6 +34,7 @@ from netflix_elt.warm import IDLE_MINUTES, NOT_PRELOADED, PRELOAD, fingerprint, 
 
 MAX_MESSAGE = 1 << 22  # bytes of one message (the request holds the caller's environment)
 RESET_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP, signal.SIGUSR1)
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}  # what stops the listener (`stop`, a stale caller, Ctrl-C)
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -111,8 +112,12 @@ def serve(path: Path, idle_minutes: float = IDLE_MINUTES) -> None:
     requests = 0
     while True:
         ready, _, _ = select.select([listener, woken], [], [], idle_minutes * 60)
-        if not ready or woken in ready:
-            return  # idle, or a signal whose handler's exit was swallowed
+        if not ready:
+            return  # idle
+        if woken in ready:
+            if STOP_SIGNALS & set(os.read(woken, 64)):  # one byte per signal: its number
+                return  # a stop whose handler's exit was swallowed
+            continue
         conn, _ = listener.accept()
         if not _same_user(conn):
             conn.close()
