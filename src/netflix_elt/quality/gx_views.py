@@ -6,9 +6,11 @@ custom view can add a template but never replace one; these subclasses put
 change is that they load `static/vendor/` instead of CDNs). They are named in the site's config
 (`view: {module_name, class_name}`), GX's hook for views.
 
-Each GX view builds its own Jinja environment, and a Checkpoint's UpdateDataDocsAction builds new
-views for every validation, so every template was compiled again for every suite (~3 s a suite
-on this machine); one in-memory bytecode cache for the process compiles each template once.
+Each GX view builds its own Jinja environment, and every site build makes new views (GX's
+UpdateDataDocsAction built the site once per validation, so every template was compiled again for
+every suite, ~3 s a suite on this machine; netflix-elt's `UpdateDataDocsOnceAction` builds it once a
+command, and a notebook's Workspace may build it many times): one in-memory bytecode cache for the
+process compiles each template once.
 """
 
 from __future__ import annotations
